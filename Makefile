@@ -1,0 +1,32 @@
+# Two commands: `make test` and `make demo`. Both create .venv when missing and install
+# the package with its dev extra under constraints.txt (torch==2.13.0, the CPU build).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test demo install bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(PY) pyproject.toml constraints.txt
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first, pinned, so no dependency can pull a CUDA build.
+	$(PY) -m pip install --quiet -c constraints.txt torch==2.13.0
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 -q
+
+demo: $(STAMP)
+	$(PY) -m sk_embed demo
+
+bench: $(STAMP)
+	$(PY) benchmarks/loop_overhead.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,8 @@
+"""sk-embed: design, compare and use the embedded space of deep classifiers."""
+
+from .estimator import EmbeddingClassifier
+from .losses import available_losses
+
+__version__ = "0.1.0"
+
+__all__ = ["EmbeddingClassifier", "available_losses", "__version__"]

@@ -1,0 +1,191 @@
+"""Encoders that map a batch of inputs to ``n_components`` features.
+
+``build_backbone`` turns the estimator's ``backbone`` argument (a name, a module instance
+or a module class) into a module; the penultimate activation is applied on top of it by
+the estimator, so every backbone ends with a plain linear layer of width
+``n_components``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {
+    "linear": nn.Identity,
+    "relu": nn.ReLU,
+    "sigmoid": nn.Sigmoid,
+    "selu": nn.SELU,
+}
+
+
+class MLP(nn.Module):
+    """Fully connected encoder: Flatten - [Linear - ReLU] * len(hidden_sizes) - Linear.
+
+    Parameters
+    ----------
+    n_features : int
+        Number of input features (per-sample inputs of any shape are flattened).
+    n_components : int
+        Output width, the embedding dimension.
+    hidden_sizes : tuple of int, default=(256, 128)
+        Widths of the hidden layers; ``()`` gives a linear map.
+    """
+
+    def __init__(self, n_features, n_components, hidden_sizes=(256, 128)):
+        super().__init__()
+        layers = [nn.Flatten()]
+        width = n_features
+        for size in hidden_sizes:
+            layers += [nn.Linear(width, size), nn.ReLU()]
+            width = size
+        layers.append(nn.Linear(width, n_components))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+class CNN(nn.Module):
+    """The seed paper's encoder: Conv32-Pool-Conv64-Pool-Conv128-FC256-FC(n_components).
+
+    3x3 convolutions with padding 1 and ReLU, 2x2 max pooling. Any image size works: the
+    first fully connected layer is sized from ``input_shape``.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(C, H, W)`` of one sample; ``(H, W)`` means one channel.
+    n_components : int
+        Output width, the embedding dimension.
+    """
+
+    def __init__(self, input_shape, n_components):
+        super().__init__()
+        channels, height, width = _chw(input_shape)
+        self.input_shape = (channels, height, width)
+        self.features = nn.Sequential(
+            nn.Conv2d(channels, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2, ceil_mode=True),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2, ceil_mode=True),
+            nn.Conv2d(64, 128, 3, padding=1),
+            nn.ReLU(),
+        )
+        flat = 128 * math.ceil(math.ceil(height / 2) / 2) * math.ceil(math.ceil(width / 2) / 2)
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(flat, 256),
+            nn.ReLU(),
+            nn.Linear(256, n_components),
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x.reshape(-1, *self.input_shape)))
+
+
+def _chw(shape):
+    shape = tuple(int(s) for s in shape)
+    if len(shape) == 2:
+        return (1, *shape)
+    if len(shape) == 3:
+        return shape
+    raise ValueError(
+        f"backbone='cnn' needs images of shape (H, W) or (C, H, W) per sample; got {shape}. "
+        "Pass images as an array (n, H, W) or (n, C, H, W), or flat rows together with "
+        "backbone__input_shape=(C, H, W)."
+    )
+
+
+def _resnet18(input_shape, n_components):
+    try:
+        import torchvision
+    except Exception as exc:  # ImportError, or a torchvision built for another torch
+        raise ImportError(
+            "backbone='resnet18' needs torchvision: pip install 'sk-embed[vision]' "
+            f"(importing it failed: {exc})"
+        ) from exc
+    channels = _chw(input_shape)[0]
+    net = torchvision.models.resnet18(num_classes=n_components)
+    if channels != 3:
+        net.conv1 = nn.Conv2d(channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
+    return _Reshape(_chw(input_shape), net)
+
+
+class _Reshape(nn.Module):
+    def __init__(self, shape, inner):
+        super().__init__()
+        self.shape = tuple(shape)
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x.reshape(-1, *self.shape))
+
+
+def build_backbone(backbone, sample_shape, n_components, params):
+    """The encoder module for the estimator's ``backbone`` argument.
+
+    Parameters
+    ----------
+    backbone : {"mlp", "cnn", "resnet18"}, nn.Module instance or nn.Module subclass
+        A module instance is deep-copied (the user's object is never trained in place);
+        a class is instantiated with ``params``.
+    sample_shape : tuple of int
+        Shape of one input sample.
+    n_components : int
+        Width of the embedding.
+    params : dict
+        The estimator's ``backbone__*`` arguments, without the prefix.
+    """
+    params = dict(params)
+    if isinstance(backbone, nn.Module):
+        if params:
+            raise ValueError(
+                f"backbone__{next(iter(params))} was given, but the backbone is a module "
+                "instance: pass the class instead to have it constructed with arguments."
+            )
+        return copy.deepcopy(backbone)
+    if isinstance(backbone, type) and issubclass(backbone, nn.Module):
+        return backbone(**params)
+    input_shape = tuple(params.pop("input_shape", sample_shape))
+    if math.prod(input_shape) != math.prod(sample_shape):
+        raise ValueError(
+            f"backbone__input_shape={input_shape} does not match samples of shape "
+            f"{tuple(sample_shape)} ({math.prod(sample_shape)} values each)."
+        )
+    if backbone == "mlp":
+        return MLP(math.prod(input_shape), n_components, **params)
+    if len(input_shape) == 1:
+        raise ValueError(
+            f"backbone={backbone!r} needs images, but X has flat rows of {input_shape[0]} "
+            "features: pass X as (n, H, W) or (n, C, H, W), or set backbone__input_shape."
+        )
+    if backbone == "cnn":
+        return CNN(input_shape, n_components, **params)
+    if backbone == "resnet18":
+        return _resnet18(input_shape, n_components, **params)
+    raise ValueError(  # unreachable through the estimator, which validates the name
+        f"unknown backbone {backbone!r}; use 'mlp', 'cnn', 'resnet18' or an nn.Module"
+    )
+
+
+def check_backbone_output(encoder, x, n_components):
+    """Raise a clear ValueError when a backbone does not map ``x`` to ``n_components``."""
+    was_training = encoder.training
+    encoder.eval()
+    try:
+        with torch.no_grad():
+            out = encoder(x)
+    finally:
+        encoder.train(was_training)
+    if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[1] != n_components:
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(
+            f"the backbone maps a batch of {len(x)} samples to {shape}; it must return "
+            f"({len(x)}, n_components) = ({len(x)}, {n_components})."
+        )

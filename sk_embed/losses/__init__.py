@@ -1,0 +1,24 @@
+"""Techniques that shape the embedded space, one file each, and their registry.
+
+To add one, write a file here that defines its head and loss (subclasses of
+:class:`Head` and :class:`Loss`, overriding only what differs) and calls
+:func:`register`, then import it below.
+"""
+
+from ._base import CrossEntropy, Head, LinearHead, Loss, class_means
+from ._registry import Technique, available_losses, get_technique, register
+
+# Registration order is the order of ``available_losses()``.
+from . import softmax, normalized_softmax  # noqa: E402,F401  isort:skip
+
+__all__ = [
+    "CrossEntropy",
+    "Head",
+    "LinearHead",
+    "Loss",
+    "Technique",
+    "available_losses",
+    "class_means",
+    "get_technique",
+    "register",
+]

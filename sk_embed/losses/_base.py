@@ -1,0 +1,106 @@
+"""The two pieces every technique supplies: a head and a loss.
+
+A *head* maps the embedding ``z`` to class scores; it lives inside the skorch module, so
+it is all that ``predict`` needs. A *loss* maps ``(scores, z, y, head)`` to a scalar; it
+is the skorch criterion, and learnable loss state (center-loss centers, ...) lives there
+so skorch hands it to the optimizer. The head is passed to the loss at call time (not
+stored in it), so no parameter is registered twice.
+
+A technique overrides only the step that differs from these bases.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Head(nn.Module):
+    """Base class of heads: embedding ``z`` -> class scores.
+
+    Subclasses implement :meth:`forward` and may override the other hooks, each of which
+    has the behaviour of a plain softmax classifier by default.
+
+    Parameters
+    ----------
+    n_components : int
+        Dimension of the embedding.
+    n_classes : int
+        Number of classes.
+    """
+
+    def __init__(self, n_components, n_classes):
+        super().__init__()
+        self.n_components = n_components
+        self.n_classes = n_classes
+
+    def forward(self, z):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def proba(self, scores):
+        """Class probabilities from the scores (softmax by default)."""
+        return torch.softmax(scores, dim=1)
+
+    def embed(self, z):
+        """What ``transform`` returns for the raw embedding ``z`` (``z`` itself by default)."""
+        return z
+
+    def centers(self, Z, y):
+        """Where each class sits in the embedded space, given the training embeddings.
+
+        Called once after training with the training embeddings ``Z`` (already passed
+        through :meth:`embed`) and the encoded labels ``y``. The default is the mean
+        training embedding of each class; heads with their own notion of a class
+        position (learned centers, fixed targets, unit directions) override it.
+        """
+        return class_means(Z, y, self.n_classes)
+
+
+class LinearHead(Head):
+    """A linear classifier ``W z + b``.
+
+    Parameters
+    ----------
+    n_components, n_classes : int
+        Embedding dimension and number of classes.
+    normalize_weights : bool, default=False
+        Constrain every class weight to unit norm and drop the bias
+        (``||W_j|| = 1, b_j = 0``).
+    """
+
+    def __init__(self, n_components, n_classes, normalize_weights=False):
+        super().__init__(n_components, n_classes)
+        self.normalize_weights = normalize_weights
+        layer = nn.Linear(n_components, n_classes, bias=not normalize_weights)
+        self.weight = layer.weight
+        self.bias = layer.bias
+
+    def class_weights(self):
+        """The class weights as used in the forward pass (unit rows when normalized)."""
+        return F.normalize(self.weight, dim=1) if self.normalize_weights else self.weight
+
+    def forward(self, z):
+        return F.linear(z, self.class_weights(), self.bias)
+
+
+class Loss(nn.Module):
+    """Base class of losses: ``(scores, z, y, head) -> scalar``."""
+
+    def forward(self, scores, z, y, head):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class CrossEntropy(Loss):
+    """Cross-entropy of the head's scores, the softmax loss."""
+
+    def forward(self, scores, z, y, head):
+        return F.cross_entropy(scores, y)
+
+
+def class_means(Z, y, n_classes):
+    """Mean of the rows of ``Z`` for each class ``0..n_classes-1`` (NaN for an empty class)."""
+    sums = torch.zeros(n_classes, Z.shape[1], dtype=Z.dtype, device=Z.device)
+    sums.index_add_(0, y, Z)
+    counts = torch.bincount(y, minlength=n_classes).to(Z.dtype)
+    return sums / counts.unsqueeze(1)
