@@ -13,6 +13,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from skorch import NeuralNet
+from skorch.callbacks import Callback
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -41,7 +42,8 @@ _NET_ARGS = (
 )
 
 
-def _is_kwarg(key):
+def _is_routed(key):
+    """Whether a ``**kwargs`` name reaches some part (checked at fit, not in __init__)."""
     return key in _NET_ARGS or key.partition("__")[0] in _PREFIXES and "__" in key
 
 
@@ -68,11 +70,37 @@ class EmbeddingModule(nn.Module):
 
 
 class _EmbeddingNet(NeuralNet):
-    """skorch's loop, with a criterion that also sees the embedding and the head."""
+    """skorch's loop, with a criterion that also sees the embedding and the head.
+
+    Two per-batch costs of skorch that exceed a small model's own step are cut without
+    changing what happens: the train/eval switch (a walk over every submodule) is
+    skipped when the mode is already right, and callbacks are only called for the
+    events they override.
+    """
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         scores, z = y_pred
         return self.criterion_(scores, z, y_true.to(scores.device), self.module_.head)
+
+    def _set_training(self, training=True):
+        if self.module_.training != training or self.criterion_.training != training:
+            super()._set_training(training)
+
+    def initialize_callbacks(self):
+        super().initialize_callbacks()
+        self._listeners = {}
+        return self
+
+    def notify(self, method_name, **cb_kwargs):
+        listeners = self._listeners.get(method_name)
+        if listeners is None:
+            base = getattr(Callback, method_name)
+            listeners = self._listeners[method_name] = [
+                cb for _, cb in self.callbacks_ if getattr(type(cb), method_name) is not base
+            ]
+        getattr(self, method_name)(self, **cb_kwargs)
+        for cb in listeners:
+            getattr(cb, method_name)(self, **cb_kwargs)
 
 
 @contextlib.contextmanager
@@ -207,25 +235,47 @@ class EmbeddingClassifier(
 
     # -- parameters: the signature's plus the routed ``**kwargs`` -------------------------
 
+    # Keyword arguments are stored as they come and checked at fit, as scikit-learn
+    # checks every parameter; only a name that would hide a method is refused at once.
+
     def _set_kwargs(self, kwargs):
         for key, value in kwargs.items():
-            if not _is_kwarg(key):
+            if key.startswith("_") or key.endswith("_") or hasattr(type(self), key):
                 raise TypeError(
-                    f"{type(self).__name__} got an unexpected keyword argument {key!r}; "
-                    f"routed arguments start with one of "
-                    f"{', '.join(p + '__' for p in _PREFIXES)}, or are skorch arguments "
-                    f"({', '.join(sorted(_NET_ARGS))})."
+                    f"{type(self).__name__} got an unexpected keyword argument {key!r}"
                 )
             setattr(self, key, value)
 
+    def _kwarg_names(self):
+        named = set(self._get_param_names())
+        return [
+            k for k in vars(self) if k not in named and not (k.startswith("_") or k.endswith("_"))
+        ]
+
+    def _check_kwargs(self):
+        unknown = [k for k in self._kwarg_names() if not _is_routed(k)]
+        if unknown:
+            raise ValueError(
+                f"unknown option(s) {', '.join(map(repr, unknown))} for "
+                f"{type(self).__name__}; routed options start with one of "
+                f"{', '.join(p + '__' for p in _PREFIXES)}, or are skorch arguments "
+                f"({', '.join(sorted(_NET_ARGS))})."
+            )
+
     def get_params(self, deep=True):
         params = super().get_params(deep=deep)
-        params.update({k: v for k, v in vars(self).items() if _is_kwarg(k)})
+        params.update({k: getattr(self, k) for k in self._kwarg_names()})
         return params
 
     def set_params(self, **params):
-        self._set_kwargs({k: v for k, v in params.items() if _is_kwarg(k)})
-        return super().set_params(**{k: v for k, v in params.items() if not _is_kwarg(k)})
+        named = set(self._get_param_names())
+
+        def routed(key):  # ``loss__margin`` is an option, not a nested estimator's param
+            head, sep, _ = key.partition("__")
+            return head not in named or bool(sep) and head in _PREFIXES
+
+        self._set_kwargs({k: v for k, v in params.items() if routed(k)})
+        return super().set_params(**{k: v for k, v in params.items() if not routed(k)})
 
     def _params_for(self, prefix):
         start = prefix + "__"
@@ -233,25 +283,24 @@ class EmbeddingClassifier(
 
     def _skorch_kwargs(self):
         return {
-            k: v
-            for k, v in vars(self).items()
-            if k in _NET_ARGS or k.partition("__")[0] in _PREFIXES[2:] and "__" in k
+            k: getattr(self, k)
+            for k in self._kwarg_names()
+            if k in _NET_ARGS or k.partition("__")[0] in _PREFIXES[2:]
         }
 
     # -- data --------------------------------------------------------------------------
 
-    def _validate_X(self, X, y=None, reset=False):
-        kwargs = dict(allow_nd=True, dtype=[np.float32, np.float64])
-        if y is None:
-            check_is_fitted(self)
-            X = validate_data(self, X, reset=False, **kwargs)
-            if X.shape[1:] != self.input_shape_:
-                raise ValueError(
-                    f"X has samples of shape {X.shape[1:]}, but {type(self).__name__} "
-                    f"was fitted on samples of shape {self.input_shape_}."
-                )
-            return X
-        return validate_data(self, X, y, reset=reset, **kwargs)
+    _VALIDATION = dict(allow_nd=True, dtype=[np.float32, np.float64])
+
+    def _validate_X(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, **self._VALIDATION)
+        if X.shape[1:] != self.input_shape_:
+            raise ValueError(
+                f"X has samples of shape {X.shape[1:]}, but {type(self).__name__} "
+                f"was fitted on samples of shape {self.input_shape_}."
+            )
+        return X
 
     def _tensor(self, X):
         # torch.tensor copies: the user's array is never shared or changed.
@@ -276,7 +325,8 @@ class EmbeddingClassifier(
         self : EmbeddingClassifier
         """
         technique = get_technique(self.loss)
-        X, y = self._validate_X(X, y, reset=True)
+        self._check_kwargs()
+        X, y = validate_data(self, X, y, **self._VALIDATION)
         check_classification_targets(y)
         self.classes_, y_encoded = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:

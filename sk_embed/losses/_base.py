@@ -92,10 +92,23 @@ class Loss(nn.Module):
 
 
 class CrossEntropy(Loss):
-    """Cross-entropy of the head's scores, the softmax loss."""
+    """Cross-entropy of the head's scores, the softmax loss.
+
+    Parameters
+    ----------
+    label_smoothing : float, default=0.0
+        Mass moved from the true class to a uniform distribution over all classes
+        (as in ``torch.nn.functional.cross_entropy``).
+    """
+
+    def __init__(self, label_smoothing=0.0):
+        super().__init__()
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"loss__label_smoothing must be in [0, 1); got {label_smoothing}")
+        self.label_smoothing = label_smoothing
 
     def forward(self, scores, z, y, head):
-        return F.cross_entropy(scores, y)
+        return F.cross_entropy(scores, y, label_smoothing=self.label_smoothing)
 
 
 def class_means(Z, y, n_classes):
