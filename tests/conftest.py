@@ -1,0 +1,30 @@
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+
+@pytest.fixture(scope="session")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X, y
+
+
+@pytest.fixture(scope="session")
+def digits_split(digits):
+    """The protocol's split: 70/30, stratified, seed 0."""
+    X, y = digits
+    return train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def small(digits):
+    """A small, quick problem: 300 digits of classes 0-4."""
+    X, y = digits
+    mask = y < 5
+    return X[mask][:300], y[mask][:300]
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

@@ -1,0 +1,317 @@
+"""EmbeddingClassifier as scikit-learn users use it."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from skorch.dataset import ValidSplit
+from torch import nn
+
+from sk_embed import EmbeddingClassifier
+
+QUICK = dict(max_epochs=3, random_state=0)
+
+
+def test_default_accuracy_on_digits(digits_split):
+    """Defaults (softmax, 2-D) on the 70/30 digits split reach >= 0.85 held out."""
+    X_train, X_test, y_train, y_test = digits_split
+    clf = EmbeddingClassifier(random_state=0).fit(X_train, y_train)
+    assert clf.score(X_test, y_test) >= 0.85
+    Z = clf.transform(X_test)
+    assert Z.shape == (len(X_test), 2)
+    assert clf.class_centers_.shape == (10, 2)
+    assert len(clf.history_) == 30
+
+
+def test_fitted_surface(small):
+    X, y = small
+    clf = EmbeddingClassifier(n_components=3, **QUICK).fit(X, y)
+    assert clf.n_features_in_ == 64 and clf.input_shape_ == (64,)
+    np.testing.assert_array_equal(clf.classes_, np.arange(5))
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(1)], clf.predict(X))
+    np.testing.assert_array_equal(clf.decision_function(X).argmax(1), proba.argmax(1))
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(X)), proba, rtol=1e-6)
+    np.testing.assert_array_equal(
+        clf.get_feature_names_out(), ["embeddingclassifier0", "embeddingclassifier1",
+                                      "embeddingclassifier2"]
+    )
+    # class centers are the mean training embeddings for softmax
+    Z = clf.transform(X)
+    np.testing.assert_allclose(clf.class_centers_[2], Z[y == 2].mean(0), rtol=1e-5, atol=1e-5)
+
+
+def test_binary_decision_function_is_one_column(small):
+    X, y = small
+    clf = EmbeddingClassifier(**QUICK).fit(X, y == 1)
+    d = clf.decision_function(X)
+    assert d.shape == (len(X),)
+    np.testing.assert_array_equal(clf.classes_[(d > 0).astype(int)], clf.predict(X))
+
+
+def test_clone_and_params():
+    clf = EmbeddingClassifier("softmax", 3, loss__label_smoothing=0.1, optimizer__weight_decay=1e-4)
+    params = clf.get_params()
+    assert params["loss__label_smoothing"] == 0.1
+    assert params["optimizer__weight_decay"] == 1e-4
+    twin = clone(clf)
+    assert twin.get_params() == params and twin is not clf
+    twin.set_params(loss__label_smoothing=0.2, n_components=4, optimizer__momentum=0.9)
+    assert twin.loss__label_smoothing == 0.2 and twin.n_components == 4
+    assert clf.loss__label_smoothing == 0.1
+    assert "loss__label_smoothing=0.1" in repr(clf)
+
+
+def test_pickle_round_trip(small):
+    X, y = small
+    clf = EmbeddingClassifier(**QUICK).fit(X, y)
+    again = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(again.predict(X), clf.predict(X))
+    np.testing.assert_array_equal(again.transform(X), clf.transform(X))
+
+
+def test_grid_search_over_normalize_weights_and_a_loss_parameter(small):
+    X, y = small
+    search = GridSearchCV(
+        EmbeddingClassifier(**QUICK),
+        {"normalize_weights": [False, True], "loss__label_smoothing": [0.0, 0.1]},
+        cv=2,
+    ).fit(X, y)
+    assert len(search.cv_results_["params"]) == 4
+    assert search.best_estimator_.net_.criterion_.label_smoothing in (0.0, 0.1)
+    assert set(search.best_params_) == {"normalize_weights", "loss__label_smoothing"}
+
+
+def test_grid_over_loss_itself(small):
+    X, y = small
+    search = GridSearchCV(
+        EmbeddingClassifier(**QUICK), {"loss": ["softmax", "normalized_softmax"]}, cv=2
+    ).fit(X, y)
+    assert search.best_params_["loss"] in ("softmax", "normalized_softmax")
+
+
+def test_pipeline_as_transform_step_then_knn(small):
+    X, y = small
+    pipe = make_pipeline(
+        StandardScaler(), EmbeddingClassifier(n_components=4, **QUICK), KNeighborsClassifier()
+    ).fit(X, y)
+    assert pipe.score(X, y) > 0.8
+    assert pipe[:-1].transform(X).shape == (len(X), 4)
+
+
+def test_cross_val_score(small):
+    X, y = small
+    scores = cross_val_score(EmbeddingClassifier(max_epochs=10, random_state=0), X, y, cv=3)
+    assert scores.shape == (3,) and np.all(scores > 0.5)
+
+
+def test_set_output_pandas_and_dataframe_input(small):
+    X, y = small
+    df = pd.DataFrame(X, columns=[f"px{i}" for i in range(64)])
+    clf = EmbeddingClassifier(**QUICK).set_output(transform="pandas").fit(df, y)
+    np.testing.assert_array_equal(clf.feature_names_in_, df.columns)
+    out = clf.transform(df)
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == ["embeddingclassifier0", "embeddingclassifier1"]
+    np.testing.assert_array_equal(out.index, df.index)
+    with pytest.warns(UserWarning, match="feature names"):
+        clf.predict(X)
+
+
+def test_string_labels_and_integer_labels_with_gaps(small):
+    X, y = small
+    names = np.array(["zero", "one", "two", "three", "four"])[y]
+    clf = EmbeddingClassifier(**QUICK).fit(X, names)
+    assert set(clf.predict(X)) <= set(names)
+    np.testing.assert_array_equal(clf.classes_, sorted(set(names)))
+    gaps = y * 10 + 3
+    assert set(EmbeddingClassifier(**QUICK).fit(X, gaps).predict(X)) <= set(gaps)
+
+
+def test_list_and_int_input(small):
+    X, y = small
+    clf = EmbeddingClassifier(**QUICK).fit(X.astype(np.int64).tolist(), list(y))
+    assert clf.transform(X.astype(np.int32)).dtype == np.float32
+    assert clf.transform(X).dtype == np.float64
+    assert clf.transform(X.astype(np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (1, 8, 8)])
+def test_cnn_on_images(small, shape):
+    X, y = small
+    images = X.reshape(-1, *shape)
+    clf = EmbeddingClassifier(backbone="cnn", **QUICK).fit(images, y)
+    assert clf.transform(images).shape == (len(X), 2)
+    assert clf.input_shape_ == shape
+    with pytest.raises(ValueError, match="samples of shape"):
+        clf.predict(images[..., :4])
+
+
+def test_cnn_on_flat_rows_needs_input_shape(small):
+    X, y = small
+    with pytest.raises(ValueError, match="backbone__input_shape"):
+        EmbeddingClassifier(backbone="cnn", **QUICK).fit(X, y)
+    clf = EmbeddingClassifier(backbone="cnn", backbone__input_shape=(1, 8, 8), **QUICK).fit(X, y)
+    assert clf.predict(X).shape == (len(X),)
+    with pytest.raises(ValueError, match="does not match"):
+        EmbeddingClassifier(backbone="cnn", backbone__input_shape=(3, 8, 8), **QUICK).fit(X, y)
+
+
+def test_mlp_hidden_sizes(small):
+    X, y = small
+    clf = EmbeddingClassifier(backbone__hidden_sizes=(32,), **QUICK).fit(X, y)
+    linears = [m for m in clf.net_.module_.encoder.modules() if isinstance(m, nn.Linear)]
+    assert [m.out_features for m in linears] == [32, 2]
+
+
+class _Tiny(nn.Module):
+    def __init__(self, width=16):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(64, width), nn.Tanh(), nn.Linear(width, 2))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def test_custom_module_instance_is_copied_not_trained_in_place(small):
+    X, y = small
+    module = _Tiny()
+    before = [p.detach().clone() for p in module.parameters()]
+    clf = EmbeddingClassifier(backbone=module, **QUICK).fit(X, y)
+    assert all(torch.equal(a, b) for a, b in zip(before, module.parameters()))
+    assert clf.net_.module_.encoder is not module
+    assert clf.transform(X).shape == (len(X), 2)
+
+
+def test_custom_module_class_gets_backbone_arguments(small):
+    X, y = small
+    clf = EmbeddingClassifier(backbone=_Tiny, backbone__width=8, **QUICK).fit(X, y)
+    assert clf.net_.module_.encoder.net[0].out_features == 8
+
+
+def test_custom_module_of_the_wrong_width_is_named(small):
+    X, y = small
+    with pytest.raises(ValueError, match=r"must return \(2, n_components\) = \(2, 3\)"):
+        EmbeddingClassifier(backbone=_Tiny(), n_components=3, **QUICK).fit(X, y)
+
+
+@pytest.mark.parametrize("activation", ["linear", "relu", "sigmoid", "selu"])
+def test_every_activation(small, activation):
+    X, y = small
+    clf = EmbeddingClassifier(activation=activation, **QUICK).fit(X, y)
+    Z = clf.transform(X)
+    assert np.isfinite(Z).all()
+    if activation == "relu":
+        assert (Z >= 0).all()
+    if activation == "sigmoid":
+        assert ((Z > 0) & (Z < 1)).all()
+
+
+def test_determinism_and_global_rng_untouched(small):
+    X, y = small
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    a = EmbeddingClassifier(**QUICK).fit(X, y).transform(X)
+    assert torch.equal(torch.get_rng_state(), state)
+    b = EmbeddingClassifier(**QUICK).fit(X, y).transform(X)
+    np.testing.assert_array_equal(a, b)
+    c = EmbeddingClassifier(max_epochs=3, random_state=1).fit(X, y).transform(X)
+    assert not np.allclose(a, c)
+
+
+def test_input_not_changed(small):
+    X, y = small
+    X_copy, y_copy = X.copy(), y.copy()
+    EmbeddingClassifier(**QUICK).fit(X, y).predict(X)
+    np.testing.assert_array_equal(X, X_copy)
+    np.testing.assert_array_equal(y, y_copy)
+
+
+def test_skorch_train_split_stays_available(small):
+    X, y = small
+    clf = EmbeddingClassifier(train_split=ValidSplit(5, stratified=True), **QUICK).fit(X, y)
+    assert np.isfinite(clf.history_[-1, "valid_loss"])
+    assert "valid_loss" not in EmbeddingClassifier(**QUICK).fit(X, y).history_[-1]
+
+
+def test_optimizer_pass_through(small):
+    X, y = small
+    clf = EmbeddingClassifier(optimizer=torch.optim.SGD, optimizer__momentum=0.9, **QUICK)
+    clf.fit(X, y)
+    assert isinstance(clf.net_.optimizer_, torch.optim.SGD)
+    assert clf.net_.optimizer_.param_groups[0]["momentum"] == 0.9
+
+
+# -- bad input gets an error that names the problem ----------------------------------
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_or_inf_in_X(small, bad):
+    X, y = small
+    X = X.copy()
+    X[3, 5] = bad
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        EmbeddingClassifier(**QUICK).fit(X, y)
+
+
+def test_one_class(small):
+    X, _ = small
+    with pytest.raises(ValueError, match="only one class"):
+        EmbeddingClassifier(**QUICK).fit(X, np.zeros(len(X)))
+
+
+def test_lengths_differ(small):
+    X, y = small
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        EmbeddingClassifier(**QUICK).fit(X, y[:-1])
+
+
+def test_wrong_number_of_features_at_predict(small):
+    X, y = small
+    clf = EmbeddingClassifier(**QUICK).fit(X, y)
+    with pytest.raises(ValueError, match="X has 63 features, but EmbeddingClassifier is expecting 64"):
+        clf.predict(X[:, :-1])
+
+
+def test_unknown_loss(small):
+    X, y = small
+    with pytest.raises(ValueError, match="unknown loss 'sofmax'; available losses: softmax"):
+        EmbeddingClassifier("sofmax").fit(X, y)
+
+
+def test_unknown_loss_parameter_and_option(small):
+    X, y = small
+    with pytest.raises(ValueError, match="loss='softmax' has no parameter.*loss__margin"):
+        EmbeddingClassifier(loss__margin=0.2, **QUICK).fit(X, y)
+    with pytest.raises(ValueError, match="unknown option.*'epochs'"):
+        EmbeddingClassifier(epochs=3).fit(X, y)
+    with pytest.raises(TypeError, match="'predict'"):
+        EmbeddingClassifier(predict=1)
+
+
+@pytest.mark.parametrize("n_components", [0, -1])
+def test_n_components_below_one(small, n_components):
+    X, y = small
+    with pytest.raises(ValueError, match="'n_components' parameter.*range \\[1, inf\\)"):
+        EmbeddingClassifier(n_components=n_components).fit(X, y)
+
+
+def test_predict_before_fit(small):
+    X, _ = small
+    clf = EmbeddingClassifier()
+    for method in ("predict", "predict_proba", "decision_function", "transform"):
+        with pytest.raises(NotFittedError, match="not fitted yet"):
+            getattr(clf, method)(X)
+    with pytest.raises(NotFittedError):
+        clf.get_feature_names_out()
+    with pytest.raises(NotFittedError):
+        clf.history_

@@ -1,0 +1,79 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from sk_embed import EmbeddingClassifier, available_losses
+from sk_embed.losses import CrossEntropy, Head, LinearHead, Loss, Technique, get_technique, register
+from sk_embed.losses._registry import _REGISTRY
+
+
+def test_foundation_techniques_registered():
+    names = available_losses()
+    assert names[:2] == ["softmax", "normalized_softmax"]
+    assert len(names) == len(set(names))
+
+
+def test_unknown_loss_names_the_choices():
+    with pytest.raises(ValueError, match="unknown loss 'nope'.*softmax"):
+        get_technique("nope")
+
+
+def test_parameters_come_from_constructors():
+    assert get_technique("softmax").parameters() == {"label_smoothing": 0.0}
+
+
+def test_build_rejects_unknown_parameter():
+    with pytest.raises(ValueError, match="no parameter.*loss__margin.*loss__label_smoothing"):
+        get_technique("softmax").build(2, 3, params={"margin": 0.1})
+
+
+def test_normalized_softmax_pins_the_constraint():
+    head, _ = get_technique("normalized_softmax").build(3, 4, normalize_weights=False)
+    assert head.normalize_weights and head.bias is None
+    assert torch.allclose(head.class_weights().norm(dim=1), torch.ones(4))
+
+
+class _DistanceHead(Head):
+    """A technique written in a test: scores are negative squared distances to a few
+    learned prototypes; shows that a new technique is one small file."""
+
+    def __init__(self, n_components, n_classes, init_scale=0.1):
+        super().__init__(n_components, n_classes)
+        self.prototypes = torch.nn.Parameter(init_scale * torch.randn(n_classes, n_components))
+
+    def forward(self, z):
+        return -torch.cdist(z, self.prototypes) ** 2
+
+
+class _ScaledCE(Loss):
+    def __init__(self, temperature=1.0):
+        super().__init__()
+        self.temperature = temperature
+
+    def forward(self, scores, z, y, head):
+        return F.cross_entropy(scores / self.temperature, y)
+
+
+@pytest.fixture
+def custom_technique():
+    technique = register(Technique("test_prototypes", _DistanceHead, _ScaledCE))
+    yield technique
+    del _REGISTRY["test_prototypes"]
+
+
+def test_a_new_technique_is_one_registration(custom_technique, small):
+    X, y = small
+    assert "test_prototypes" in available_losses()
+    assert custom_technique.parameters() == {"init_scale": 0.1, "temperature": 1.0}
+    clf = EmbeddingClassifier(
+        "test_prototypes", max_epochs=5, random_state=0, loss__temperature=2.0
+    ).fit(X, y)
+    assert clf.net_.criterion_.temperature == 2.0
+    assert clf.score(X, y) > 0.5
+    with pytest.raises(ValueError, match="no linear classifier"):
+        EmbeddingClassifier("test_prototypes", normalize_weights=True).fit(X, y)
+
+
+def test_register_refuses_a_taken_name():
+    with pytest.raises(ValueError, match="already registered"):
+        register(Technique("softmax", LinearHead, CrossEntropy))
