@@ -5,7 +5,8 @@ with the same optimizer (Adam, lr 1e-3), batch size, epochs and per-epoch shuffl
 The hand loop is what a PyTorch user writes: a tensor, a permutation per epoch, slices,
 zero_grad/forward/backward/step, and the loss read back for logging. ``fit`` also
 validates the input, encodes labels, builds the network and computes the class
-centers, all inside the timed call. Runs alternate and the median ratio is printed.
+centers, all inside the timed call. Runs alternate and the median ratio is printed, with plain skorch
+(NeuralNetClassifier with its own Dataset and DataLoader) for reference.
 
 Usage: python benchmarks/loop_overhead.py [--repeats 7] [--epochs 30]
 """
@@ -18,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.datasets import load_digits
+from skorch import NeuralNetClassifier
 
 from sk_embed import EmbeddingClassifier
 from sk_embed.backbones import MLP
@@ -46,6 +48,26 @@ def hand_loop(X, y, n_classes, epochs, batch_size, seed):
     return total
 
 
+class _Plain(torch.nn.Module):
+    def __init__(self, n_features, n_classes):
+        super().__init__()
+        self.encoder, self.head = MLP(n_features, 2), LinearHead(2, n_classes)
+
+    def forward(self, x):
+        return self.head(self.encoder(x))
+
+
+def plain_skorch(X, y, n_classes, epochs, batch_size, seed):
+    """skorch as it comes: NeuralNetClassifier, its Dataset and DataLoader."""
+    torch.manual_seed(seed)
+    net = NeuralNetClassifier(
+        _Plain(X.shape[1], n_classes), criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam, lr=1e-3, max_epochs=epochs, batch_size=batch_size,
+        train_split=None, iterator_train__shuffle=True, verbose=0,
+    )
+    return net.fit(X.astype(np.float32), y.astype(np.int64))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
@@ -59,7 +81,7 @@ def main():
     clf.fit(X, y)  # warm-up: first-call costs (imports, allocator) on both sides
     hand_loop(X, y, n_classes, args.epochs, args.batch_size, 0)
 
-    ratios, t_fit, t_hand = [], [], []
+    ratios, t_fit, t_hand, plain_ratios = [], [], [], []
     for seed in range(args.repeats):
         start = time.perf_counter()
         hand_loop(X, y, n_classes, args.epochs, args.batch_size, seed)
@@ -70,12 +92,17 @@ def main():
         t_fit.append(fit)
         t_hand.append(hand)
         ratios.append(fit / hand)
+        start = time.perf_counter()
+        plain_skorch(X, y, n_classes, args.epochs, args.batch_size, seed)
+        plain_ratios.append((time.perf_counter() - start) / hand)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, digits "
           f"{X.shape}, {args.epochs} epochs, batch {args.batch_size}, {args.repeats} runs")
     print(f"hand-written loop: median {statistics.median(t_hand):.3f} s")
     print(f"EmbeddingClassifier.fit: median {statistics.median(t_fit):.3f} s")
     print(f"median ratio fit / hand loop: {statistics.median(ratios):.3f} "
           f"(min {min(ratios):.3f}, max {max(ratios):.3f})")
+    print(f"median ratio plain skorch NeuralNetClassifier / hand loop: "
+          f"{statistics.median(plain_ratios):.3f}")
 
 
 if __name__ == "__main__":

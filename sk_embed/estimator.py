@@ -86,6 +86,11 @@ class _EmbeddingNet(NeuralNet):
         if self.module_.training != training or self.criterion_.training != training:
             super()._set_training(training)
 
+    def get_default_callbacks(self):
+        # PrintLog formats a table row every epoch even when nothing is printed.
+        defaults = super().get_default_callbacks()
+        return defaults if self.verbose else [(n, cb) for n, cb in defaults if n != "print_log"]
+
     def initialize_callbacks(self):
         super().initialize_callbacks()
         self._listeners = {}
@@ -98,7 +103,7 @@ class _EmbeddingNet(NeuralNet):
             listeners = self._listeners[method_name] = [
                 cb for _, cb in self.callbacks_ if getattr(type(cb), method_name) is not base
             ]
-        getattr(self, method_name)(self, **cb_kwargs)
+        getattr(self, method_name)(self, **cb_kwargs)  # the net's own hook keeps history
         for cb in listeners:
             getattr(cb, method_name)(self, **cb_kwargs)
 
