@@ -61,9 +61,15 @@ def plain_skorch(X, y, n_classes, epochs, batch_size, seed):
     """skorch as it comes: NeuralNetClassifier, its Dataset and DataLoader."""
     torch.manual_seed(seed)
     net = NeuralNetClassifier(
-        _Plain(X.shape[1], n_classes), criterion=torch.nn.CrossEntropyLoss,
-        optimizer=torch.optim.Adam, lr=1e-3, max_epochs=epochs, batch_size=batch_size,
-        train_split=None, iterator_train__shuffle=True, verbose=0,
+        _Plain(X.shape[1], n_classes),
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=epochs,
+        batch_size=batch_size,
+        train_split=None,
+        iterator_train__shuffle=True,
+        verbose=0,
     )
     return net.fit(X.astype(np.float32), y.astype(np.int64))
 
@@ -95,14 +101,20 @@ def main():
         start = time.perf_counter()
         plain_skorch(X, y, n_classes, args.epochs, args.batch_size, seed)
         plain_ratios.append((time.perf_counter() - start) / hand)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, digits "
-          f"{X.shape}, {args.epochs} epochs, batch {args.batch_size}, {args.repeats} runs")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, digits "
+        f"{X.shape}, {args.epochs} epochs, batch {args.batch_size}, {args.repeats} runs"
+    )
     print(f"hand-written loop: median {statistics.median(t_hand):.3f} s")
     print(f"EmbeddingClassifier.fit: median {statistics.median(t_fit):.3f} s")
-    print(f"median ratio fit / hand loop: {statistics.median(ratios):.3f} "
-          f"(min {min(ratios):.3f}, max {max(ratios):.3f})")
-    print(f"median ratio plain skorch NeuralNetClassifier / hand loop: "
-          f"{statistics.median(plain_ratios):.3f}")
+    print(
+        f"median ratio fit / hand loop: {statistics.median(ratios):.3f} "
+        f"(min {min(ratios):.3f}, max {max(ratios):.3f})"
+    )
+    print(
+        f"median ratio plain skorch NeuralNetClassifier / hand loop: "
+        f"{statistics.median(plain_ratios):.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -5,4 +5,4 @@ from .losses import available_losses
 
 __version__ = "0.1.0"
 
-__all__ = ["EmbeddingClassifier", "available_losses", "__version__"]
+__all__ = ["EmbeddingClassifier", "__version__", "available_losses"]

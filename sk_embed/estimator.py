@@ -12,8 +12,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from skorch import NeuralNet
-from skorch.callbacks import Callback
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -25,6 +23,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch import NeuralNet
+from skorch.callbacks import Callback
 from torch import nn
 
 from ._data import TensorBatches, TensorDataset
@@ -37,9 +37,7 @@ _PREFIXES = ("loss", "backbone", "optimizer", "iterator_train", "iterator_valid"
 # skorch keyword arguments passed through as they are; the rest of skorch's constructor
 # is owned by the estimator.
 _OWNED = {"module", "criterion", "lr", "max_epochs", "batch_size", "device", "verbose", "dataset"}
-_NET_ARGS = (
-    set(inspect.signature(NeuralNet.__init__).parameters) - _OWNED - {"self", "kwargs"}
-)
+_NET_ARGS = set(inspect.signature(NeuralNet.__init__).parameters) - _OWNED - {"self", "kwargs"}
 
 
 def _is_routed(key):
@@ -246,9 +244,7 @@ class EmbeddingClassifier(
     def _set_kwargs(self, kwargs):
         for key, value in kwargs.items():
             if key.startswith("_") or key.endswith("_") or hasattr(type(self), key):
-                raise TypeError(
-                    f"{type(self).__name__} got an unexpected keyword argument {key!r}"
-                )
+                raise TypeError(f"{type(self).__name__} got an unexpected keyword argument {key!r}")
             setattr(self, key, value)
 
     def _kwarg_names(self):
@@ -431,8 +427,8 @@ class EmbeddingClassifier(
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``."""
-        scores, _, _ = self._scores(X)
-        return self._numpy(self.net_.module_.head.proba(scores))
+        scores, z, _ = self._scores(X)
+        return self._numpy(self.net_.module_.head.proba(scores, z.double()))
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""

@@ -28,3 +28,14 @@ def small(digits):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+def pytest_configure(config):
+    # Under pytest-xdist each worker is one process: give each one torch thread, so
+    # two workers on two cores do not oversubscribe them (OpenMP threads spin-wait).
+    import os
+
+    import torch
+
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        torch.set_num_threads(1)

@@ -9,8 +9,9 @@ from sk_embed.backbones import CNN, MLP, build_backbone
 def test_batches_cover_every_sample_once_and_shuffle_per_epoch():
     X = torch.arange(10.0).unsqueeze(1)
     y = torch.arange(10)
-    it = TensorBatches(TensorDataset(X, y), batch_size=4, shuffle=True,
-                       generator=torch.Generator().manual_seed(0))
+    it = TensorBatches(
+        TensorDataset(X, y), batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(0)
+    )
     assert len(it) == 3
     epochs = []
     for _ in range(2):

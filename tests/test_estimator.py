@@ -42,8 +42,8 @@ def test_fitted_surface(small):
     np.testing.assert_array_equal(clf.decision_function(X).argmax(1), proba.argmax(1))
     np.testing.assert_allclose(np.exp(clf.predict_log_proba(X)), proba, rtol=1e-6)
     np.testing.assert_array_equal(
-        clf.get_feature_names_out(), ["embeddingclassifier0", "embeddingclassifier1",
-                                      "embeddingclassifier2"]
+        clf.get_feature_names_out(),
+        ["embeddingclassifier0", "embeddingclassifier1", "embeddingclassifier2"],
     )
     # class centers are the mean training embeddings for softmax
     Z = clf.transform(X)
@@ -278,7 +278,9 @@ def test_lengths_differ(small):
 def test_wrong_number_of_features_at_predict(small):
     X, y = small
     clf = EmbeddingClassifier(**QUICK).fit(X, y)
-    with pytest.raises(ValueError, match="X has 63 features, but EmbeddingClassifier is expecting 64"):
+    with pytest.raises(
+        ValueError, match="X has 63 features, but EmbeddingClassifier is expecting 64"
+    ):
         clf.predict(X[:, :-1])
 
 

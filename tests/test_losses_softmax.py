@@ -77,8 +77,11 @@ def test_loss_and_gradients_finite(name, values, n_classes, label):
     """Zero, tiny, huge and one-sample embeddings give a finite loss and gradients."""
     torch.manual_seed(0)
     head, loss = get_technique(name).build(2, n_classes)
-    z = torch.tensor(np.array(values[: len(values) // 2 * 2]).reshape(-1, 2),
-                     dtype=torch.float32, requires_grad=True)
+    z = torch.tensor(
+        np.array(values[: len(values) // 2 * 2]).reshape(-1, 2),
+        dtype=torch.float32,
+        requires_grad=True,
+    )
     y = torch.full((len(z),), label % n_classes)
     value = loss(head(z), z, y, head)
     value.backward()

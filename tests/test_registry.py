@@ -42,7 +42,7 @@ class _DistanceHead(Head):
         self.prototypes = torch.nn.Parameter(init_scale * torch.randn(n_classes, n_components))
 
     def forward(self, z):
-        return -torch.cdist(z, self.prototypes) ** 2
+        return -(torch.cdist(z, self.prototypes) ** 2)
 
 
 class _ScaledCE(Loss):

@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sk_embed import EmbeddingClassifier
+from sk_embed import EmbeddingClassifier, available_losses
 
 EXPECTED_FAILED = {
     "check_methods_subset_invariance": (
@@ -14,7 +14,7 @@ EXPECTED_FAILED = {
 
 
 @parametrize_with_checks(
-    [EmbeddingClassifier(random_state=0)],
+    [EmbeddingClassifier(loss=loss, random_state=0) for loss in available_losses()],
     expected_failed_checks=lambda est: EXPECTED_FAILED,
 )
 def test_sklearn_compatible(estimator, check):

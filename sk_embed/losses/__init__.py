@@ -9,7 +9,7 @@ from ._base import CrossEntropy, Head, LinearHead, Loss, class_means
 from ._registry import Technique, available_losses, get_technique, register
 
 # Registration order is the order of ``available_losses()``.
-from . import softmax, normalized_softmax  # noqa: E402,F401  isort:skip
+from . import softmax, normalized_softmax, cosface, arcface, sphereface, virtual_softmax  # noqa: F401  isort:skip
 
 __all__ = [
     "CrossEntropy",

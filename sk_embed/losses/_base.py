@@ -38,8 +38,9 @@ class Head(nn.Module):
     def forward(self, z):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def proba(self, scores):
-        """Class probabilities from the scores (softmax by default)."""
+    def proba(self, scores, z):
+        """Class probabilities from the scores and raw embeddings (softmax of the scores
+        by default)."""
         return torch.softmax(scores, dim=1)
 
     def embed(self, z):
@@ -69,10 +70,13 @@ class LinearHead(Head):
         (``||W_j|| = 1, b_j = 0``).
     """
 
+    #: Subclasses set False for a classifier without bias whatever ``normalize_weights``.
+    has_bias = True
+
     def __init__(self, n_components, n_classes, normalize_weights=False):
         super().__init__(n_components, n_classes)
         self.normalize_weights = normalize_weights
-        layer = nn.Linear(n_components, n_classes, bias=not normalize_weights)
+        layer = nn.Linear(n_components, n_classes, bias=self.has_bias and not normalize_weights)
         self.weight = layer.weight
         self.bias = layer.bias
 

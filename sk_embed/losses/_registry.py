@@ -51,9 +51,13 @@ class Technique:
     fixed: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
 
     def parameters(self):
-        """The technique's own hyperparameters and their defaults (``loss__<name>``)."""
+        """The technique's own hyperparameters and their defaults (``loss__<name>``).
+
+        A parameter both constructors take (an angular technique's ``scale``) reaches
+        both, with the loss's default.
+        """
         params = {}
-        for cls in (self.head, self.loss):
+        for cls in (self.loss, self.head):
             for name, default in _init_params(cls).items():
                 if name not in STRUCTURAL and name not in self.fixed:
                     params.setdefault(name, default)
@@ -77,7 +81,7 @@ class Technique:
                 f"{', '.join('loss__' + k for k in unknown)}; its parameters are: "
                 f"{', '.join('loss__' + k for k in valid) or 'none'}."
             )
-        context = {"n_components": n_components, "n_classes": n_classes, **params}
+        context = {"n_components": n_components, "n_classes": n_classes, **valid, **params}
         if normalize_weights:
             if "normalize_weights" not in _init_params(self.head) | dict(self.fixed):
                 raise ValueError(

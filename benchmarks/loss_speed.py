@@ -1,0 +1,110 @@
+"""Forward + backward time of each loss against pytorch-metric-learning's, same inputs.
+
+Batch 256, embedding dimension 128, 100 classes (the issue's setting). Ours is the
+technique's head and loss (the head holds the class weights, as PML's loss does); the
+reference is PML's loss with the same weights. Both compute the loss and the gradients
+of the embeddings and the weights. Runs alternate; the median ratio ours / PML is
+printed (below 1 = faster).
+
+Usage: python benchmarks/loss_speed.py [--device cpu] [--repeats 15] [--iters 50]
+"""
+
+import argparse
+import math
+import statistics
+import time
+import warnings
+
+import torch
+from pytorch_metric_learning import losses as pml
+
+from sk_embed.losses import get_technique
+
+
+def _angular(name, ref_cls, **ref_kwargs):
+    def make(n_classes, dim, device):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            head, loss = get_technique(name).build(dim, n_classes, params=PARAMS[name])
+        ref = ref_cls(n_classes, dim, **ref_kwargs)
+        with torch.no_grad():
+            ref.W.copy_(head.weight.detach().t())
+        head, loss, ref = head.to(device), loss.to(device), ref.to(device)
+
+        def ours(z, y):
+            return loss(head(z), z, y, head)
+
+        return ours, ref, list(head.parameters()) + [ref.W]
+
+    return make
+
+
+PARAMS = {
+    "cosface": {"scale": 64.0, "margin": 0.35},
+    "arcface": {"scale": 64.0, "margin": 0.5},
+    "sphereface": {"margin": 4, "lambda_base": 0.0, "lambda_min": 0.0},
+}
+
+CASES = {
+    "cosface": _angular("cosface", pml.CosFaceLoss, margin=0.35, scale=64),
+    "arcface": _angular("arcface", pml.ArcFaceLoss, margin=math.degrees(0.5), scale=64),
+    "sphereface": _angular("sphereface", pml.SphereFaceLoss, margin=4, scale=1),
+}
+
+
+def _time(fn, z, y, params, iters, device):
+    def sync():
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    sync()
+    start = time.perf_counter()
+    for _ in range(iters):
+        for p in params:
+            p.grad = None
+        z.grad = None
+        fn(z, y).backward()
+    sync()
+    return (time.perf_counter() - start) / iters
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--dim", type=int, default=128)
+    parser.add_argument("--classes", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--iters", type=int, default=50)
+    parser.add_argument("--losses", nargs="+", default=list(CASES))
+    args = parser.parse_args()
+
+    torch.manual_seed(0)
+    z = torch.randn(args.batch, args.dim, device=args.device, requires_grad=True)
+    y = torch.randint(0, args.classes, (args.batch,), device=args.device)
+    print(
+        f"torch {torch.__version__}, device {args.device}, batch {args.batch}, "
+        f"dim {args.dim}, {args.classes} classes, {args.repeats} x {args.iters} iterations"
+    )
+    print(f"{'loss':<12} {'ours ms':>8} {'PML ms':>8} {'ours/PML':>9}")
+    for name in args.losses:
+        ours, ref, params = CASES[name](args.classes, args.dim, args.device)
+        a, b = ours(z, y).item(), ref(z, y).item()
+        assert abs(a - b) <= 1e-4 * max(1.0, abs(b)), (name, a, b)  # same loss, or no timing
+        for fn in (ours, ref):  # warm-up
+            _time(fn, z, y, params, 3, args.device)
+        ratios, t_ours, t_ref = [], [], []
+        for _ in range(args.repeats):
+            t_o = _time(ours, z, y, params, args.iters, args.device)
+            t_r = _time(ref, z, y, params, args.iters, args.device)
+            ratios.append(t_o / t_r)
+            t_ours.append(t_o)
+            t_ref.append(t_r)
+        print(
+            f"{name:<12} {1e3 * statistics.median(t_ours):>8.3f} "
+            f"{1e3 * statistics.median(t_ref):>8.3f} {statistics.median(ratios):>9.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
