@@ -63,23 +63,68 @@ class TensorBatches:
         Source of the shuffling order (seeded from the estimator's ``random_state``).
     drop_last : bool, default=False
         Skip a last, smaller batch.
+    samples_per_class : int or None, default=None
+        With ``shuffle``, class-balanced batches: each batch is ``batch_size // K``
+        groups of ``K`` samples of one class (``P x K``), so every batch holds positive
+        pairs. Each epoch covers every sample at least once; a class whose size is not
+        a multiple of ``K`` fills its last group with its own samples again.
     """
 
-    def __init__(self, dataset, batch_size=128, shuffle=False, generator=None, drop_last=False):
+    def __init__(
+        self,
+        dataset,
+        batch_size=128,
+        shuffle=False,
+        generator=None,
+        drop_last=False,
+        samples_per_class=None,
+    ):
         self.X, self.y = _tensors(dataset)
-        self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
         self.drop_last = drop_last
+        self.samples_per_class = samples_per_class if shuffle else None
+        if self.samples_per_class is not None:
+            k = int(self.samples_per_class)
+            if k < 1:
+                raise ValueError(f"samples_per_class must be >= 1; got {samples_per_class}")
+            batch_size = max(k, batch_size // k * k)  # whole groups per batch
+        self.batch_size = batch_size
+
+    def _n_rows(self):
+        if self.samples_per_class is None:
+            return len(self.X)
+        k = self.samples_per_class
+        counts = torch.bincount(self.y)
+        return int(((counts + k - 1) // k).sum()) * k
 
     def __len__(self):
-        n = len(self.X)
+        n = self._n_rows()
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def _order(self):
+        """Row order of one epoch: shuffled, or shuffled groups of K same-class rows."""
+        n = len(self.X)
+        perm = torch.randperm(n, generator=self.generator)
+        if self.samples_per_class is None:
+            return perm
+        k = self.samples_per_class
+        y = self.y.cpu()[perm]
+        by_class = perm[torch.argsort(y, stable=True)]  # grouped by class, random within
+        counts = torch.bincount(y)
+        starts = torch.cumsum(counts, 0) - counts
+        padded = (counts + k - 1) // k * k
+        cls = torch.repeat_interleave(torch.arange(len(counts)), padded)
+        pos = torch.arange(len(cls)) - torch.repeat_interleave(
+            torch.cumsum(padded, 0) - padded, padded
+        )
+        groups = by_class[starts[cls] + pos % counts[cls]].view(-1, k)
+        return groups[torch.randperm(len(groups), generator=self.generator)].reshape(-1)
 
     def __iter__(self):
         X, y = self.X, self.y
         if self.shuffle:
-            order = torch.randperm(len(X), generator=self.generator).to(X.device)
+            order = self._order().to(X.device)
             X, y = X[order], y[order]
         stop = len(self) * self.batch_size
         for start in range(0, min(stop, len(X)), self.batch_size):

@@ -359,6 +359,7 @@ class EmbeddingClassifier(
                 "iterator_train": TensorBatches,
                 "iterator_valid": TensorBatches,
                 "iterator_train__shuffle": True,
+                "iterator_train__samples_per_class": technique.samples_per_class,
                 "iterator_train__generator": torch.Generator().manual_seed(seed),
                 **self._skorch_kwargs(),
             }
@@ -374,8 +375,10 @@ class EmbeddingClassifier(
             )
             self.net_.fit(TensorDataset(X_t, y_t), y_encoded)
 
-        scores, z = self._infer(X_t)
-        self.class_centers_ = self._numpy(head.centers(head.embed(z), y_t.cpu()))
+        _, z = self._infer(X_t)
+        head = self.net_.module_.head
+        centers = self.net_.criterion_.centers(head, head.embed(z), y_t.cpu())
+        self.class_centers_ = self._numpy(centers)
         return self
 
     @property

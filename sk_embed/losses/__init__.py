@@ -5,14 +5,34 @@ To add one, write a file here that defines its head and loss (subclasses of
 :func:`register`, then import it below.
 """
 
-from ._base import CrossEntropy, Head, LinearHead, Loss, class_means
+from ._base import (
+    CrossEntropy,
+    DistanceHead,
+    Head,
+    LinearHead,
+    Loss,
+    class_means,
+    squared_distances,
+)
 from ._registry import Technique, available_losses, get_technique, register
 
 # Registration order is the order of ``available_losses()``.
-from . import softmax, normalized_softmax, cosface, arcface, sphereface, virtual_softmax  # noqa: F401  isort:skip
+from . import (  # noqa: E402,F401  isort:skip
+    softmax,
+    normalized_softmax,
+    cosface,
+    arcface,
+    sphereface,
+    virtual_softmax,
+    center,
+    contrastive,
+    triplet,
+    regression,
+)
 
 __all__ = [
     "CrossEntropy",
+    "DistanceHead",
     "Head",
     "LinearHead",
     "Loss",
@@ -21,4 +41,5 @@ __all__ = [
     "class_means",
     "get_technique",
     "register",
+    "squared_distances",
 ]

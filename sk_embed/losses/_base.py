@@ -88,11 +88,44 @@ class LinearHead(Head):
         return F.linear(z, self.class_weights(), self.bias)
 
 
+class DistanceHead(Head):
+    """Scores are negative squared distances to one point per class.
+
+    For techniques without a classifier layer: ``predict`` is the nearest class point,
+    ``decision_function`` the negative squared distances, ``predict_proba`` their
+    softmax at ``temperature``. Subclasses decide where the points come from.
+
+    Parameters
+    ----------
+    n_components, n_classes : int
+    temperature : float, default=1.0
+        ``predict_proba = softmax(-||z - c_j||^2 / temperature)``.
+    """
+
+    def __init__(self, n_components, n_classes, temperature=1.0):
+        super().__init__(n_components, n_classes)
+        if not temperature > 0:
+            raise ValueError(f"loss__temperature must be positive; got {temperature}")
+        self.temperature = temperature
+        self.register_buffer("points", torch.zeros(n_classes, n_components))
+
+    def forward(self, z):
+        return -squared_distances(self.embed(z), self.points.to(z.dtype))
+
+    def proba(self, scores, z):
+        return torch.softmax(scores / self.temperature, dim=1)
+
+
 class Loss(nn.Module):
     """Base class of losses: ``(scores, z, y, head) -> scalar``."""
 
     def forward(self, scores, z, y, head):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def centers(self, head, Z, y):
+        """``class_centers_`` after training; the head decides unless the loss holds
+        the class positions itself (center loss)."""
+        return head.centers(Z, y)
 
 
 class CrossEntropy(Loss):
@@ -113,6 +146,12 @@ class CrossEntropy(Loss):
 
     def forward(self, scores, z, y, head):
         return F.cross_entropy(scores, y, label_smoothing=self.label_smoothing)
+
+
+def squared_distances(a, b):
+    """``||a_i - b_j||^2`` for all pairs, by one matrix product, never negative."""
+    d = (a * a).sum(1, keepdim=True) + (b * b).sum(1) - 2 * a @ b.T
+    return d.clamp_min(0)
 
 
 def class_means(Z, y, n_classes):

@@ -42,6 +42,10 @@ class Technique:
     fixed : mapping
         Constructor arguments the technique pins whatever the estimator says, e.g.
         ``{"normalize_weights": True}`` for the normalized softmax.
+    samples_per_class : int or None
+        Default of ``iterator_train__samples_per_class``: training batches of P classes
+        x K samples (pair and triplet losses need positives in every batch), or None
+        for plain shuffling.
     """
 
     name: str
@@ -49,6 +53,7 @@ class Technique:
     loss: type
     summary: str = ""
     fixed: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    samples_per_class: int | None = None
 
     def parameters(self):
         """The technique's own hyperparameters and their defaults (``loss__<name>``).

@@ -1,0 +1,115 @@
+"""Pairs and triplets in a batch, shared by the contrastive and triplet techniques.
+
+Distances come from one matrix product. Miners choose triplets under ``no_grad`` and
+return index tensors ``(a, p, n)``; the loss then reads the distances with gradients at
+those indices. Every miner's choice is compared with a brute-force enumeration in the
+tests.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ._base import DistanceHead, class_means, squared_distances
+
+AVERAGES = ("all", "nonzero")
+MINERS = ("all", "batch_hard", "semi_hard", "random")
+
+
+def pair_distances(z, *, normalize=False, squared=True):
+    """Distance matrix of a batch: squared Euclidean, or Euclidean, of ``z`` or ``z/||z||``.
+
+    The Euclidean form takes the square root of distances clamped at 1e-12, so the
+    gradient stays finite for identical points.
+    """
+    if normalize:
+        z = F.normalize(z, dim=1)
+    d = squared_distances(z, z)
+    d = d - torch.diag_embed(torch.diagonal(d))  # exact zeros on the diagonal
+    return d if squared else d.clamp_min(1e-12).sqrt()
+
+
+def pair_masks(y):
+    """``(positive, negative)`` boolean matrices: same class (not self), other class."""
+    same = y.unsqueeze(0) == y.unsqueeze(1)
+    eye = torch.eye(len(y), dtype=torch.bool, device=y.device)
+    return same & ~eye, ~same
+
+
+def average(values, how):
+    """Mean over all terms (``"all"``) or over the non-zero ones (``"nonzero"``); an
+    empty set gives a zero that still has a gradient, never NaN."""
+    if how == "nonzero":
+        values = values[values > 0]
+    if values.numel() == 0:
+        return values.sum()
+    return values.mean()
+
+
+@torch.no_grad()
+def mine(d, y, how):
+    """Triplets ``(a, p, n)`` of the batch for the chosen miner.
+
+    - ``all``: every valid triplet (``y_a = y_p``, ``a != p``, ``y_n != y_a``).
+    - ``batch_hard``: per anchor, its farthest positive and nearest negative.
+    - ``semi_hard``: per positive pair, the nearest negative farther than the positive
+      (``d_ap < d_an``); where none is farther, the farthest negative (FaceNet's
+      selection as in TensorFlow's ``triplet_semihard_loss``).
+    - ``random``: per anchor, one positive and one negative drawn uniformly (torch's
+      RNG, which the estimator seeds).
+
+    Anchors without a positive or without a negative give no triplet.
+    """
+    pos, neg = pair_masks(y)
+    if how == "all":
+        return torch.nonzero(pos.unsqueeze(2) & neg.unsqueeze(1), as_tuple=True)
+    has_pos, has_neg = pos.any(1), neg.any(1)
+    if how in ("batch_hard", "random"):
+        a = torch.nonzero(has_pos & has_neg).squeeze(1)
+        if how == "batch_hard":
+            p = d.masked_fill(~pos, float("-inf"))[a].argmax(1)
+            n = d.masked_fill(~neg, float("inf"))[a].argmin(1)
+        else:
+            p = torch.multinomial(pos[a].float(), 1).squeeze(1) if len(a) else a
+            n = torch.multinomial(neg[a].float(), 1).squeeze(1) if len(a) else a
+        return a, p, n
+    if how == "semi_hard":
+        a, p = torch.nonzero(pos & has_neg.unsqueeze(1), as_tuple=True)
+        d_an = d[a]
+        farther = neg[a] & (d_an > d[a, p].unsqueeze(1))
+        nearest_farther = d_an.masked_fill(~farther, float("inf")).argmin(1)
+        farthest = d_an.masked_fill(~neg[a], float("-inf")).argmax(1)
+        n = torch.where(farther.any(1), nearest_farther, farthest)
+        return a, p, n
+    raise ValueError(f"unknown mining {how!r}; choose one of {', '.join(MINERS)}")
+
+
+def check_choice(name, value, choices):
+    """ValueError naming the parameter and the choices."""
+    if value not in choices:
+        raise ValueError(f"loss__{name}={value!r} is not one of {', '.join(map(repr, choices))}")
+
+
+class MeanEmbeddingHead(DistanceHead):
+    """Class points are the mean training embeddings, set after training.
+
+    Parameters
+    ----------
+    n_components, n_classes : int
+    temperature : float, default=1.0
+    normalize : bool, default=False
+        Work with ``z / ||z||`` (what the loss sees): ``transform`` and the centers too.
+    """
+
+    def __init__(self, n_components, n_classes, temperature=1.0, normalize=False):
+        super().__init__(n_components, n_classes, temperature)
+        self.normalize = normalize
+
+    def embed(self, z):
+        return F.normalize(z, dim=1) if self.normalize else z
+
+    def centers(self, Z, y):
+        means = class_means(Z, y, self.n_classes)
+        self.points.copy_(means.to(self.points))
+        return means

@@ -1,0 +1,92 @@
+"""Regression to fixed class targets: ``||z - t_y||^2`` with a fixed point per class.
+
+Nothing is learned about the classes: the layout is chosen in advance and the encoder
+regresses onto it. ``predict`` is the nearest target, ``class_centers_`` are the
+targets. ``loss__targets``:
+
+- ``"sphere"`` (default): C points spread evenly on the unit sphere in any dimension,
+  found by minimizing a repulsion energy (deterministic given ``random_state``);
+- ``"circle"``: the seed paper's ring, 2-D only;
+- ``"grid"``: the seed paper's raster, in [-1, 1]^d, any dimension;
+- ``"simplex"``: a regular simplex (``n_components >= C - 1``);
+- an array of shape ``(n_classes, n_components)``, used as it is.
+
+The named layouts are scaled by ``loss__radius`` (default 3). The scale matters for
+training even though the loss is scale-free in principle: on digits in 2-D the worst
+accuracy over 6 seeds was 0.78 / 0.88 / 0.91 / 0.89 for radius 0.3 / 1 / 3 / 10.
+"""
+
+import numpy as np
+import torch
+
+from ._base import DistanceHead, Loss
+from ._layout import circle, grid, simplex, spread_on_sphere
+from ._registry import Technique, register
+
+LAYOUTS = {
+    "sphere": lambda c, d: spread_on_sphere(c, d, dtype=torch.float64),
+    "circle": circle,
+    "grid": grid,
+    "simplex": simplex,
+}
+
+
+class TargetHead(DistanceHead):
+    """Scores are negative squared distances to the fixed targets.
+
+    Parameters
+    ----------
+    n_components, n_classes : int
+    targets : {"sphere", "circle", "grid", "simplex"} or array of shape (n_classes, n_components)
+    radius : float, default=3.0
+        Scale of a named layout (the sphere's radius, the grid's half-width).
+    temperature : float, default=1.0
+    """
+
+    def __init__(self, n_components, n_classes, targets="sphere", radius=3.0, temperature=1.0):
+        super().__init__(n_components, n_classes, temperature)
+        if not radius > 0:
+            raise ValueError(f"loss__radius must be positive; got {radius}")
+        points = make_targets(targets, n_classes, n_components)
+        self.points.copy_(radius * points if isinstance(targets, str) else points)
+
+    def centers(self, Z, y):
+        """The targets."""
+        return self.points.detach().to(Z.device, Z.dtype)
+
+
+def make_targets(targets, n_classes, n_components):
+    """The ``(n_classes, n_components)`` target layout for ``loss__targets``."""
+    if isinstance(targets, str):
+        if targets not in LAYOUTS:
+            raise ValueError(
+                f"loss__targets={targets!r} is not one of {', '.join(map(repr, LAYOUTS))} "
+                "or an array of shape (n_classes, n_components)"
+            )
+        return LAYOUTS[targets](n_classes, n_components).float()
+    array = np.asarray(targets, dtype=np.float64)
+    if array.shape != (n_classes, n_components):
+        raise ValueError(
+            f"loss__targets has shape {array.shape}; it must be (n_classes, n_components) "
+            f"= ({n_classes}, {n_components})"
+        )
+    if not np.isfinite(array).all():
+        raise ValueError("loss__targets contains NaN or infinity")
+    return torch.tensor(array, dtype=torch.float32)
+
+
+class TargetRegressionLoss(Loss):
+    """``mean_i ||z_i - t_{y_i}||^2``: the head's scores are ``-||z - t_j||^2``."""
+
+    def forward(self, scores, z, y, head):
+        return -scores.gather(1, y.unsqueeze(1)).mean()
+
+
+register(
+    Technique(
+        "regression",
+        head=TargetHead,
+        loss=TargetRegressionLoss,
+        summary="regress the embedding onto a fixed target per class",
+    )
+)
