@@ -9,8 +9,8 @@ and nearest negative) or ``random``. On digits in 2-D (3 seeds) ``semi_hard`` re
 ``random`` 0.91 to 0.92; ``batch_hard`` from scratch collapsed the embedding (0.12 to
 0.36): with batch-hard mining the embeddings can fall onto one point, where the loss
 sits at ``m``. Use it to fine-tune a trained embedding, not to start one. Training
-batches are class-balanced (P classes x 4 samples) by default. No classifier layer: prediction is the nearest mean
-training embedding.
+batches are class-balanced (P classes x 4 samples) by default. No classifier layer:
+prediction is the nearest mean training embedding.
 
 ``squared=False, normalize=True, average="nonzero"`` is pytorch-metric-learning's
 ``TripletMarginLoss`` (with ``BatchHardMiner`` for ``mining="batch_hard"``).
