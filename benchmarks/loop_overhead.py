@@ -5,7 +5,8 @@ with the same optimizer (Adam, lr 1e-3), batch size, epochs and per-epoch shuffl
 The hand loop is what a PyTorch user writes: a tensor, a permutation per epoch, slices,
 zero_grad/forward/backward/step, and the loss read back for logging. ``fit`` also
 validates the input, encodes labels, builds the network and computes the class
-centers, all inside the timed call. Runs alternate and the median ratio is printed, with plain skorch
+centers, all inside the timed call. Runs alternate and the median ratio is printed, with
+plain skorch
 (NeuralNetClassifier with its own Dataset and DataLoader) for reference.
 
 Usage: python benchmarks/loop_overhead.py [--repeats 7] [--epochs 30]

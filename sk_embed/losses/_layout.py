@@ -6,13 +6,17 @@ import torch
 import torch.nn.functional as F
 
 
-def spread_on_sphere(n_points, n_components, *, steps=300, generator=None, dtype=torch.float32):
+def spread_on_sphere(n_points, n_components, *, steps=None, generator=None, dtype=torch.float32):
     """``n_points`` unit vectors in ``n_components`` dimensions, as far apart as found.
 
-    Starts from random directions (``generator`` decides which) and minimizes the
-    Riesz energy ``sum_{i<j} 1 / ||x_i - x_j||`` by projected gradient descent in
-    float64. In 1-D the answer is +-1 alternating; in 2-D, up to a rotation, the regular
-    polygon; for ``n_points <= n_components + 1`` close to a regular simplex.
+    Where the best layout is known it is used directly, randomly rotated (``generator``
+    decides the rotation): +-1 in 1-D, the regular polygon in 2-D, the regular simplex
+    when ``n_points <= n_components + 1``. Otherwise random directions are moved apart
+    by minimizing the Riesz energy ``sum_{i<j} 1 / ||x_i - x_j||`` with projected
+    gradient steps in float64 (the octahedron for 6 points in 3-D, for instance);
+    ``steps=None`` takes 1000 steps for small problems and fewer for large ones (50 for
+    1000 points in 128-D, where random directions are already nearly orthogonal), so
+    the cost stays near a second.
 
     Returns
     -------
@@ -21,18 +25,25 @@ def spread_on_sphere(n_points, n_components, *, steps=300, generator=None, dtype
     if n_components == 1:
         signs = torch.tensor([(-1.0) ** i for i in range(n_points)], dtype=torch.float64)
         return signs.unsqueeze(1).to(dtype)
+    if n_components == 2:
+        offset = 2 * torch.pi * torch.rand((), generator=generator, dtype=torch.float64)
+        angles = offset + 2 * torch.pi * torch.arange(n_points, dtype=torch.float64) / n_points
+        return torch.stack([torch.cos(angles), torch.sin(angles)], 1).to(dtype)
+    if n_points <= n_components + 1:
+        rotation, _ = torch.linalg.qr(
+            torch.randn(n_components, n_components, generator=generator, dtype=torch.float64)
+        )
+        return (simplex(n_points, n_components) @ rotation).to(dtype)
+    if steps is None:
+        steps = int(min(1000, max(50, 3e7 / (n_points**2 * n_components))))
     x = torch.randn(n_points, n_components, generator=generator, dtype=torch.float64)
-    x = F.normalize(x, dim=1)
-    if n_points < 2:
-        return x.to(dtype)
-    x.requires_grad_(True)
+    x = F.normalize(x, dim=1).requires_grad_(True)
     opt = torch.optim.Adam([x], lr=0.05)
-    mask = ~torch.eye(n_points, dtype=torch.bool)
+    off_diagonal = ~torch.eye(n_points, dtype=torch.bool)
     for step in range(steps):
-        opt.param_groups[0]["lr"] = 0.05 * (1 - step / steps) + 1e-3
+        opt.param_groups[0]["lr"] = 0.05 * (1 - step / steps) + 1e-4
         unit = F.normalize(x, dim=1)
-        dist = torch.cdist(unit, unit)[mask].clamp_min(1e-9)
-        energy = (1.0 / dist).sum()
+        energy = torch.cdist(unit, unit)[off_diagonal].clamp_min(1e-9).reciprocal().sum()
         opt.zero_grad()
         energy.backward()
         opt.step()
