@@ -139,7 +139,7 @@ def main():
             t_ours.append(t_o)
             t_ref.append(t_r)
         print(
-            f"{name:<12} {1e3 * statistics.median(t_ours):>8.3f} "
+            f"{name:<22} {1e3 * statistics.median(t_ours):>8.3f} "
             f"{1e3 * statistics.median(t_ref):>8.3f} {statistics.median(ratios):>9.2f}"
         )
 

@@ -148,10 +148,10 @@ class CrossEntropy(Loss):
         return F.cross_entropy(scores, y, label_smoothing=self.label_smoothing)
 
 
-def squared_distances(a, b):
-    """``||a_i - b_j||^2`` for all pairs, by one matrix product, never negative."""
-    d = (a * a).sum(1, keepdim=True) + (b * b).sum(1) - 2 * a @ b.T
-    return d.clamp_min(0)
+def squared_distances(a, b, floor=0.0):
+    """``||a_i - b_j||^2`` for all pairs, by one matrix product, never below ``floor``."""
+    d = torch.addmm((a * a).sum(1, keepdim=True) + (b * b).sum(1), a, b.T, alpha=-2)
+    return d.clamp_min(floor)
 
 
 def class_means(Z, y, n_classes):

@@ -21,13 +21,12 @@ def pair_distances(z, *, normalize=False, squared=True):
     """Distance matrix of a batch: squared Euclidean, or Euclidean, of ``z`` or ``z/||z||``.
 
     The Euclidean form takes the square root of distances clamped at 1e-12, so the
-    gradient stays finite for identical points.
+    gradient stays finite for identical points. The diagonal is left as the matrix
+    product gives it (about zero): no pair or triplet uses it.
     """
     if normalize:
         z = F.normalize(z, dim=1)
-    d = squared_distances(z, z)
-    d = d - torch.diag_embed(torch.diagonal(d))  # exact zeros on the diagonal
-    return d if squared else d.clamp_min(1e-12).sqrt()
+    return squared_distances(z, z) if squared else squared_distances(z, z, 1e-12).sqrt()
 
 
 def pair_masks(y):
@@ -37,14 +36,14 @@ def pair_masks(y):
     return same & ~eye, ~same
 
 
-def average(values, how):
-    """Mean over all terms (``"all"``) or over the non-zero ones (``"nonzero"``); an
-    empty set gives a zero that still has a gradient, never NaN."""
-    if how == "nonzero":
-        values = values[values > 0]
-    if values.numel() == 0:
-        return values.sum()
-    return values.mean()
+def average(values, how, mask=None):
+    """Mean of ``values`` (where ``mask``) over all terms (``"all"``) or over the
+    non-zero ones (``"nonzero"``). Dense: no gather of the selected terms. An empty
+    selection gives a zero that still has a gradient, never NaN."""
+    keep = values > 0 if how == "nonzero" else torch.ones_like(values, dtype=torch.bool)
+    if mask is not None:
+        keep = keep & mask
+    return torch.where(keep, values, 0).sum() / keep.sum().clamp_min(1)
 
 
 @torch.no_grad()
@@ -108,6 +107,11 @@ class MeanEmbeddingHead(DistanceHead):
 
     def embed(self, z):
         return F.normalize(z, dim=1) if self.normalize else z
+
+    def forward(self, z):
+        if self.training:  # the centers exist only after training; the loss needs none
+            return z.new_zeros(len(z), self.n_classes)
+        return super().forward(z)
 
     def centers(self, Z, y):
         means = class_means(Z, y, self.n_classes)

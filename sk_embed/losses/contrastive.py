@@ -12,6 +12,8 @@ pytorch-metric-learning's ``ContrastiveLoss()``: ``D`` and ``max(0, m - D)`` on 
 embeddings, each kind averaged over its non-zero terms.
 """
 
+import torch.nn.functional as F
+
 from ._base import Loss
 from ._pairs import AVERAGES, MeanEmbeddingHead, average, check_choice, pair_distances, pair_masks
 from ._registry import Technique, register
@@ -42,13 +44,14 @@ class ContrastiveLoss(Loss):
         self.average = average
 
     def forward(self, scores, z, y, head):
+        # Over the whole matrix: every unordered pair counts twice, which leaves the means
+        # as they are and saves gathering the pairs.
         d = pair_distances(z, normalize=self.normalize, squared=False)
         pos, neg = pair_masks(y)
-        pos, neg = pos.triu(1), neg.triu(1)  # each unordered pair once
-        d_pos, hinge = d[pos], (self.margin - d[neg]).clamp_min(0)
+        hinge = F.relu(self.margin - d)
         if self.squared:
-            d_pos, hinge = d_pos.pow(2) / 2, hinge.pow(2) / 2
-        return average(d_pos, self.average) + average(hinge, self.average)
+            d, hinge = d.pow(2) / 2, hinge.pow(2) / 2
+        return average(d, self.average, pos) + average(hinge, self.average, neg)
 
 
 register(
