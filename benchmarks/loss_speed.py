@@ -4,9 +4,9 @@ Batch 256, embedding dimension 128, 100 classes (the issue's setting). Ours is t
 technique's head and loss (the head holds the class weights, as PML's loss does); the
 reference is PML's loss with the same weights. Contrastive and triplet (batch-hard
 mining against PML's TripletMarginLoss + BatchHardMiner) run in PML's configuration:
-unit embeddings, Euclidean distances, averages over non-zero terms. Both compute the loss and the gradients
-of the embeddings and the weights. Runs alternate; the median ratio ours / PML is
-printed (below 1 = faster).
+unit embeddings, Euclidean distances, averages over non-zero terms. Both compute the
+loss and the gradients of the embeddings and the weights. Runs alternate; the median
+ratio ours / PML is printed (below 1 = faster).
 
 Usage: python benchmarks/loss_speed.py [--device cpu] [--repeats 15] [--iters 50]
 """
@@ -47,6 +47,7 @@ PARAMS = {
     "arcface": {"scale": 64.0, "margin": 0.5},
     "sphereface": {"margin": 4, "lambda_base": 0.0, "lambda_min": 0.0},
 }
+
 
 def _pair(name, ref_factory, **params):
     def make(n_classes, dim, device):

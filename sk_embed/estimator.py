@@ -22,7 +22,12 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 from torch import nn
@@ -379,6 +384,53 @@ class EmbeddingClassifier(
         head = self.net_.module_.head
         centers = self.net_.criterion_.centers(head, head.embed(z), y_t.cpu())
         self.class_centers_ = self._numpy(centers)
+        # The network's class columns in the order of classes_ (add_classes appends
+        # columns while classes_ stays sorted).
+        self._columns = np.arange(len(self.classes_))
+        return self
+
+    def add_classes(self, X, y):
+        """Add new classes from a few samples each, without retraining the encoder.
+
+        The encoder stays frozen; the technique's head places each new class from its
+        samples' embeddings (imprinted weights, a mean embedding as center, or fitted
+        class means, as the technique's file says). Afterwards ``classes_``,
+        ``predict``, ``predict_proba``, ``decision_function`` and ``class_centers_``
+        cover old and new classes. Refit to train the encoder on them.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Samples of the new classes only.
+        y : array-like of shape (n_samples,)
+            Their labels; none may be a class the estimator already knows.
+
+        Returns
+        -------
+        self : EmbeddingClassifier
+        """
+        X = self._validate_X(X)
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        check_classification_targets(y)
+        new, local = np.unique(y, return_inverse=True)
+        known = new[np.isin(new, self.classes_)]
+        if len(known):
+            raise ValueError(
+                f"add_classes adds new classes only; already known: {known.tolist()!r}"
+            )
+        _, z = self._infer(self._tensor(X))
+        head = self.net_.module_.head
+        local_t = torch.as_tensor(local, dtype=torch.long, device=self.device)
+        new_centers = head.add_classes(z.to(self.device), local_t, len(new))
+
+        net_labels = np.concatenate([self.classes_[np.argsort(self._columns)], new])
+        net_centers = np.concatenate(
+            [self.class_centers_[np.argsort(self._columns)], self._numpy(new_centers)]
+        )
+        self._columns = np.argsort(net_labels, kind="stable")
+        self.classes_ = net_labels[self._columns]
+        self.class_centers_ = net_centers[self._columns]
         return self
 
     @property
@@ -404,9 +456,11 @@ class EmbeddingClassifier(
         return t.detach().cpu().numpy().astype(dtype, copy=False)
 
     def _scores(self, X):
+        """Class scores (float64, columns in the order of ``classes_``), raw embeddings
+        and the input's dtype."""
         X = self._validate_X(X)
         scores, z = self._infer(self._tensor(X))
-        return scores.double(), z, X.dtype
+        return scores.double()[:, self._columns], z, X.dtype
 
     def decision_function(self, X):
         """Class scores of the technique's head (for two classes: score 1 minus score 0).
@@ -432,6 +486,21 @@ class EmbeddingClassifier(
         """Class probabilities, columns in the order of ``classes_``."""
         scores, z, _ = self._scores(X)
         return self._numpy(self.net_.module_.head.proba(scores, z.double()))
+
+    def score_samples(self, X):
+        """Open-set score: how much each sample looks like *some* known class.
+
+        Higher means more known. Each technique defines it in its own file: the
+        largest logit (softmax family), the largest cosine (angular), minus the squared
+        distance to the nearest center (center, contrastive, triplet, regression), the
+        largest log-density (soc). Use it with :func:`sk_embed.metrics.open_set_auroc`.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        scores, z, _ = self._scores(X)
+        return self._numpy(self.net_.module_.head.score_samples(scores, z.double()))
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`."""

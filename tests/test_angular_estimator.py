@@ -52,8 +52,9 @@ def test_angular_surface(small, loss):
             clf.net_.module_.embed(clf._tensor(X)).detach().numpy(), axis=1, keepdims=True
         )
         np.testing.assert_allclose(scores, raw_norm * cos, rtol=1e-4, atol=1e-4)
-        np.testing.assert_allclose(proba, np.exp(scores) / np.exp(scores).sum(1, keepdims=True),
-                                   rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(
+            proba, np.exp(scores) / np.exp(scores).sum(1, keepdims=True), rtol=1e-5, atol=1e-8
+        )
     else:  # the cosine to each class direction
         np.testing.assert_allclose(scores, cos, atol=1e-5)
         scale = clf.net_.module_.head.scale

@@ -105,7 +105,11 @@ def test_contrastive_matches_formula_loop(params, dtype):
     z, y = _batch(dtype)
     full = {**get_technique("contrastive").parameters(), **params}
     want = loop_contrastive(
-        z.double().tolist(), y.tolist(), full["margin"], full["squared"], full["normalize"],
+        z.double().tolist(),
+        y.tolist(),
+        full["margin"],
+        full["squared"],
+        full["normalize"],
         full["average"],
     )
     got = loss(head(z), z, y, head).item()
@@ -121,8 +125,13 @@ def brute_force(d, y, how):
     pos = lambda a, p: a != p and y[a] == y[p]  # noqa: E731
     neg = lambda a, q: y[a] != y[q]  # noqa: E731
     if how == "all":
-        return {(a, p, q) for a in range(n) for p in range(n) for q in range(n)
-                if pos(a, p) and neg(a, q)}
+        return {
+            (a, p, q)
+            for a in range(n)
+            for p in range(n)
+            for q in range(n)
+            if pos(a, p) and neg(a, q)
+        }
     out = set()
     if how == "batch_hard":
         for a in range(n):
@@ -137,7 +146,11 @@ def brute_force(d, y, how):
                 if not (pos(a, p) and qs):
                     continue
                 farther = [q for q in qs if d[a][q] > d[a][p]]
-                q = min(farther, key=lambda q: d[a][q]) if farther else max(qs, key=lambda q: d[a][q])
+                q = (
+                    min(farther, key=lambda q: d[a][q])
+                    if farther
+                    else max(qs, key=lambda q: d[a][q])
+                )
                 out.add((a, p, q))
     return out
 
@@ -179,8 +192,10 @@ def test_triplet_matches_formula_loop(params, dtype):
     z, y = _batch(dtype)
     zl = z.double().tolist()
     dist = [[_d(a, b, full["squared"], full["normalize"]) for b in zl] for a in zl]
-    terms = [max(0.0, dist[a][p] - dist[a][q] + full["margin"])
-             for a, p, q in brute_force(dist, y.tolist(), full["mining"])]
+    terms = [
+        max(0.0, dist[a][p] - dist[a][q] + full["margin"])
+        for a, p, q in brute_force(dist, y.tolist(), full["mining"])
+    ]
     if full["average"] == "nonzero":
         terms = [t for t in terms if t > 0]
     want = sum(terms) / len(terms) if terms else 0.0
@@ -228,8 +243,13 @@ def test_contrastive_matches_pml(dtype):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("mining", ["all", "batch_hard"])
 def test_triplet_matches_pml(mining, dtype):
-    params = {"squared": False, "normalize": True, "average": "nonzero", "margin": 0.2,
-              "mining": mining}
+    params = {
+        "squared": False,
+        "normalize": True,
+        "average": "nonzero",
+        "margin": 0.2,
+        "mining": mining,
+    }
     head, loss = get_technique("triplet").build(8, 5, params=params)
     z, y = _batch(dtype, n=64, d=8, C=5)
     z1, z2 = z.clone().requires_grad_(True), z.clone().requires_grad_(True)
@@ -336,8 +356,11 @@ def test_circle_grid_simplex():
     s = simplex(5, 6)
     d = torch.cdist(s, s)[~torch.eye(5, dtype=torch.bool)]
     assert torch.allclose(d, d[0].expand_as(d))
-    assert torch.allclose(s @ s.T - torch.eye(5, dtype=torch.float64),
-                          (-1 / 4) * (1 - torch.eye(5, dtype=torch.float64)), atol=1e-12)
+    assert torch.allclose(
+        s @ s.T - torch.eye(5, dtype=torch.float64),
+        (-1 / 4) * (1 - torch.eye(5, dtype=torch.float64)),
+        atol=1e-12,
+    )
 
 
 @pytest.mark.parametrize(
@@ -361,8 +384,13 @@ def test_bad_targets(targets, d, match):
 def test_balanced_batches_are_p_classes_by_k_samples():
     y = torch.tensor([0] * 10 + [1] * 7 + [2] * 3 + [3] * 12)
     X = torch.arange(len(y), dtype=torch.float32).unsqueeze(1)
-    it = TensorBatches(TensorDataset(X, y), batch_size=10, shuffle=True,
-                       generator=torch.Generator().manual_seed(0), samples_per_class=4)
+    it = TensorBatches(
+        TensorDataset(X, y),
+        batch_size=10,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(0),
+        samples_per_class=4,
+    )
     assert it.batch_size == 8  # whole groups of 4
     seen = []
     for xb, yb in it:

@@ -98,8 +98,11 @@ def test_sphere_targets_depend_on_random_state_only(small):
     X, y = small
 
     def fit(seed):
-        return EmbeddingClassifier("regression", n_components=3, max_epochs=1,
-                                   random_state=seed).fit(X, y).class_centers_
+        return (
+            EmbeddingClassifier("regression", n_components=3, max_epochs=1, random_state=seed)
+            .fit(X, y)
+            .class_centers_
+        )
 
     np.testing.assert_array_equal(fit(0), fit(0))
     assert not np.allclose(fit(0), fit(1))

@@ -28,6 +28,7 @@ from . import (  # noqa: E402,F401  isort:skip
     contrastive,
     triplet,
     regression,
+    soc,
 )
 
 __all__ = [

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._base import Head, Loss
+from ._base import Head, Loss, class_means
 from ._layout import spread_on_sphere
 
 
@@ -52,6 +52,21 @@ class AngularHead(Head):
         """The unit class directions ``W_j / ||W_j||``."""
         return F.normalize(self.weight.detach(), dim=1).to(Z.device, Z.dtype)
 
+    def score_samples(self, scores, z):
+        """The largest cosine to a class direction."""
+        return self.cosines(scores, z).max(dim=1).values
+
+    def cosines(self, scores, z):
+        """``cos theta_j`` from the scores (the scores themselves here)."""
+        return scores
+
+    def add_classes(self, z, y, n_new):
+        """Imprinting: a new class's direction is the normalized mean unit embedding."""
+        directions = F.normalize(class_means(F.normalize(z, dim=1), y, n_new), dim=1)
+        self._grow("weight", directions)
+        self.n_classes += n_new
+        return directions
+
 
 class MarginLoss(Loss):
     """Cross-entropy of ``logit_scale * cos`` with the target class's cosine modified.
@@ -76,12 +91,8 @@ class MarginLoss(Loss):
         """What the (modified) cosines are multiplied by: ``scale``, or a per-sample column."""
         return self.scale
 
-    def cosines(self, scores, z):
-        """The cosines ``cos theta_j`` from the head's scores (they are the cosines here)."""
-        return scores
-
     def forward(self, scores, z, y, head):
-        cos = self.cosines(scores, z)
+        cos = head.cosines(scores, z)
         cos_y = cos.gather(1, y.unsqueeze(1))
         target = self.modify_target(cos_y, z)
         logits = cos.scatter(1, y.unsqueeze(1), target)

@@ -57,6 +57,31 @@ class Head(nn.Module):
         """
         return class_means(Z, y, self.n_classes)
 
+    def score_samples(self, scores, z):
+        """Open-set score: how much a sample looks like *some* known class (higher =
+        more known). The largest score by default (max logit for softmax)."""
+        return scores.max(dim=1).values
+
+    def add_classes(self, z, y, n_new):
+        """Place ``n_new`` new classes from a few raw embeddings ``z`` (encoder frozen).
+
+        ``y`` holds the new classes' indices ``0..n_new-1``. Grows the head in place and
+        returns the new classes' centers ``(n_new, n_components)`` for
+        ``class_centers_``.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} cannot place new classes; its technique's file says how"
+        )
+
+    def _grow(self, name, rows):
+        """Append ``rows`` to the class-indexed parameter or buffer ``name``."""
+        old = getattr(self, name)
+        grown = torch.cat([old.detach(), rows.to(old)])
+        if isinstance(old, nn.Parameter):
+            setattr(self, name, nn.Parameter(grown, requires_grad=old.requires_grad))
+        else:
+            setattr(self, name, grown)
+
 
 class LinearHead(Head):
     """A linear classifier ``W z + b``.
@@ -87,6 +112,23 @@ class LinearHead(Head):
     def forward(self, z):
         return F.linear(z, self.class_weights(), self.bias)
 
+    def add_classes(self, z, y, n_new):
+        """Weight imprinting: each new class's weight is its normalized mean embedding,
+        scaled to the mean norm of the existing weights; its bias the mean bias.
+
+        With ``normalize_weights`` this is exact imprinting. Without it the caveat is
+        that a softmax weight's norm and bias matter as much as its direction, and the
+        imprinted ones are only an average guess: expect new classes to win or lose
+        more samples than their direction alone would say.
+        """
+        means = class_means(z, y, n_new)
+        scale = self.weight.detach().norm(dim=1).mean()
+        self._grow("weight", F.normalize(means, dim=1) * scale)
+        if self.bias is not None:
+            self._grow("bias", self.bias.detach().mean().expand(n_new))
+        self.n_classes += n_new
+        return means
+
 
 class DistanceHead(Head):
     """Scores are negative squared distances to one point per class.
@@ -114,6 +156,13 @@ class DistanceHead(Head):
 
     def proba(self, scores, z):
         return torch.softmax(scores / self.temperature, dim=1)
+
+    def add_classes(self, z, y, n_new):
+        """New class points: the mean (embedded) sample of each new class."""
+        means = class_means(self.embed(z), y, n_new)
+        self._grow("points", means)
+        self.n_classes += n_new
+        return means
 
 
 class Loss(nn.Module):

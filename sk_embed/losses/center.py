@@ -18,7 +18,7 @@ worst accuracies over 4 seeds 0.90 / 0.89 / 0.89 / 0.75, so ``center_weight = 0.
 import torch
 import torch.nn.functional as F
 
-from ._base import LinearHead, Loss
+from ._base import LinearHead, Loss, squared_distances
 from ._registry import Technique, register
 
 
@@ -60,14 +60,38 @@ class CenterLoss(Loss):
         self.class_centers -= (self.alpha * delta).to(self.class_centers.dtype)
 
     def centers(self, head, Z, y):
-        """The learned centers."""
+        """The learned centers, also handed to the head for open-set scores."""
+        head.points.copy_(self.class_centers)
         return self.class_centers.detach().to(Z.device, Z.dtype)
+
+
+class CenterLossHead(LinearHead):
+    """A linear classifier that also knows the class centers, for open-set scores.
+
+    The centers are learned by :class:`CenterLoss` and copied here after training, so
+    prediction needs nothing from the loss.
+    """
+
+    def __init__(self, n_components, n_classes, normalize_weights=False):
+        super().__init__(n_components, n_classes, normalize_weights)
+        self.register_buffer("points", torch.zeros(n_classes, n_components))
+
+    def score_samples(self, scores, z):
+        """Minus the squared distance to the nearest center."""
+        return -squared_distances(z, self.points.to(z.dtype)).min(dim=1).values
+
+    def add_classes(self, z, y, n_new):
+        """Imprint the classifier (see :class:`LinearHead`) and take each new class's
+        mean embedding as its center."""
+        means = super().add_classes(z, y, n_new)
+        self._grow("points", means)
+        return means
 
 
 register(
     Technique(
         "center",
-        head=LinearHead,
+        head=CenterLossHead,
         loss=CenterLoss,
         summary="softmax + pull toward learned class centers",
     )

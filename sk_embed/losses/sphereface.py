@@ -41,6 +41,9 @@ class SphereHead(AngularHead):
     def proba(self, scores, z):
         return torch.softmax(scores, dim=1)
 
+    def cosines(self, scores, z):
+        return scores / z.norm(dim=1, keepdim=True).clamp_min(1e-30)
+
 
 class SphereFaceLoss(MarginLoss):
     """Cross-entropy of ``||z|| cos theta_j`` with the annealed A-Softmax target.
@@ -85,9 +88,6 @@ class SphereFaceLoss(MarginLoss):
         if self.training:
             self.iteration += 1
         return (lam * cos_y + self.psi(cos_y)) / (1 + lam)
-
-    def cosines(self, scores, z):
-        return scores / z.norm(dim=1, keepdim=True).clamp_min(1e-30)
 
     def logit_scale(self, z):
         return z.norm(dim=1, keepdim=True)
