@@ -23,10 +23,11 @@ test: $(STAMP)
 	$(PY) -m pytest -n 2 -q
 
 demo: $(STAMP)
-	$(PY) -m sk_embed demo
+	$(PY) -m sk_embed bench --out results
 
 bench: $(STAMP)
 	$(PY) benchmarks/loop_overhead.py
+	$(PY) benchmarks/loss_speed.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -3,53 +3,135 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import json
+import math
 import sys
 import time
+from pathlib import Path
 
 
-def _demo(args):
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
+def _bench(args):
+    from . import benchmark
+    from .plotting import plot_comparison
 
-    from . import EmbeddingClassifier
-    from .metrics import knn_accuracy, silhouette
-
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.3, stratify=y, random_state=args.seed
+    start = time.perf_counter()
+    rows, models = benchmark.run(
+        datasets=args.dataset,
+        losses="all" if args.losses == ["all"] else args.losses,
+        dims=args.dims,
+        seeds=args.seeds,
+        baselines=not args.no_baselines,
+        backbone=args.backbone,
+        max_epochs=args.max_epochs,
+        data_dir=args.data_dir,
+        progress=not args.quiet,
+        keep_models=True,
     )
-    print(f"digits: {len(X_train)} training, {len(X_test)} held-out samples, 10 classes")
-    print(f"{'loss':<20} {'dim':>3} {'accuracy':>9} {'kNN acc':>8} {'silhouette':>10} {'fit s':>6}")
-    for loss in args.losses:
-        start = time.perf_counter()
-        clf = EmbeddingClassifier(loss=loss, n_components=args.dim, random_state=args.seed)
-        clf.fit(X_train, y_train)
-        seconds = time.perf_counter() - start
-        Z_train, Z_test = clf.transform(X_train), clf.transform(X_test)
-        print(
-            f"{loss:<20} {args.dim:>3} {clf.score(X_test, y_test):>9.3f} "
-            f"{knn_accuracy(Z_train, y_train, Z_test, y_test):>8.3f} "
-            f"{silhouette(Z_test, y_test):>10.3f} {seconds:>6.1f}"
-        )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "results.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=benchmark.COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    clean = [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        for row in rows
+    ]
+    (out / "results.json").write_text(json.dumps(clean, indent=2) + "\n")
+    table = benchmark.to_markdown(rows)
+    figures = []
+    for dim in args.dims:
+        panels = {
+            (dataset, method): model
+            for (dataset, method, d, seed), model in models.items()
+            if d == dim and seed == args.seeds[0] and method not in benchmark.BASELINES
+        }
+        if panels and dim in (1, 2, 3):
+            fig = plot_comparison(panels)
+            name = f"comparison_{dim}d.png"
+            fig.savefig(out / name, dpi=args.dpi)
+            figures.append(name)
+    md = [
+        "# sk-embed benchmark",
+        "",
+        f"datasets: {', '.join(args.dataset)}; dims: {', '.join(map(str, args.dims))}; "
+        f"seeds: {', '.join(map(str, args.seeds))}; backbone: {args.backbone}; "
+        f"max_epochs: {args.max_epochs}. Scores on the held-out split; `accuracy` is the "
+        "technique's own prediction (LDA's classifier for LDA; PCA and NCA do not "
+        "classify), the others score the embedding (kNN with k=5, retrieval against the "
+        "training embeddings).",
+        "",
+        table,
+        "",
+        *[f"![{name}]({name})" for name in figures],
+    ]
+    (out / "results.md").write_text("\n".join(md) + "\n")
+    print(table)
+    print(
+        f"\nwrote {out}/results.csv, results.json, results.md"
+        + "".join(f", {f}" for f in figures)
+        + f" in {time.perf_counter() - start:.0f} s"
+    )
 
 
 def build_parser():
     """The command-line parser (``sk-embed --help``)."""
     parser = argparse.ArgumentParser(
-        prog="sk-embed", description="Design, compare and use embedded spaces."
+        prog="sk-embed",
+        description="Design, compare and use embedded spaces of deep classifiers.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser(
-        "demo",
-        help="fit on scikit-learn's digits and print held-out accuracy, kNN accuracy "
-        "and silhouette of the embedding",
+    bench = sub.add_parser(
+        "bench",
+        help="fit every technique (and PCA, LDA, NCA) and score the embedded spaces",
+        description="Fit techniques on datasets, score their held-out embeddings "
+        "(accuracy, kNN accuracy, silhouette, precision@1, MAP@R, compactness, times) "
+        "and write results.csv, results.json, results.md and comparison figures.",
     )
-    demo.add_argument(
-        "--losses", nargs="+", default=["softmax"], help="techniques to fit (default: softmax)"
+    bench.add_argument(
+        "--dataset",
+        nargs="+",
+        default=["digits"],
+        help="datasets: digits (default, no download), synthetic, mnist, fashion_mnist, cifar10",
     )
-    demo.add_argument("--dim", type=int, default=2, help="embedding dimension (default: 2)")
-    demo.add_argument("--seed", type=int, default=0, help="split and training seed (default: 0)")
-    demo.set_defaults(func=_demo)
+    bench.add_argument(
+        "--losses",
+        nargs="+",
+        default=["all"],
+        help="techniques to compare, or 'all' (default: every registered one)",
+    )
+    bench.add_argument(
+        "--dims", nargs="+", type=int, default=[2, 3], help="embedding dimensions (default: 2 3)"
+    )
+    bench.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=[0],
+        help="training seeds, one row each (default: 0)",
+    )
+    bench.add_argument(
+        "--max-epochs", type=int, default=30, help="training epochs per fit (default: 30)"
+    )
+    bench.add_argument(
+        "--backbone", default="mlp", help="mlp (default, on flattened images), cnn or resnet18"
+    )
+    bench.add_argument(
+        "--no-baselines",
+        action="store_true",
+        help="skip scikit-learn's PCA, LDA and NCA reference rows",
+    )
+    bench.add_argument(
+        "--data-dir",
+        default=None,
+        help="where mnist, fashion_mnist and cifar10 files are (default: "
+        "$SK_EMBED_DATA or ~/.cache/sk_embed/<name>)",
+    )
+    bench.add_argument("--out", default="results", help="output folder (default: results)")
+    bench.add_argument("--dpi", type=int, default=110, help="figure resolution (default: 110)")
+    bench.add_argument("--quiet", action="store_true", help="no progress bar")
+    bench.set_defaults(func=_bench)
     return parser
 
 

@@ -23,6 +23,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
+    check_array,
     check_consistent_length,
     check_is_fitted,
     column_or_1d,
@@ -486,6 +487,31 @@ class EmbeddingClassifier(
         """Class probabilities, columns in the order of ``classes_``."""
         scores, z, _ = self._scores(X)
         return self._numpy(self.net_.module_.head.proba(scores, z.double()))
+
+    def score_embedding(self, Z):
+        """Class scores of points given directly in the embedded space.
+
+        The scores ``decision_function`` would give to samples that ``transform`` maps
+        to ``Z``: how plots draw decision regions and class densities.
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_points, n_components)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_points, n_classes), columns in the order of ``classes_``
+        """
+        check_is_fitted(self)
+        Z = check_array(Z, dtype=[np.float32, np.float64])
+        if Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"Z has {Z.shape[1]} columns; the embedded space has {self.n_components}"
+            )
+        head = self.net_.module_.head
+        with torch.no_grad():
+            scores = head(torch.tensor(Z, dtype=torch.float32, device=self.device))
+        return self._numpy(scores.double()[:, self._columns])
 
     def score_samples(self, X):
         """Open-set score: how much each sample looks like *some* known class.

@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 from sklearn.metrics import roc_auc_score, silhouette_score
-from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array, check_consistent_length
 
@@ -111,4 +111,116 @@ def few_shot_accuracy(Z, y, n_way, k_shot, n_query=15, n_episodes=600, random_st
     )
 
 
-__all__ = ["FewShotScore", "few_shot_accuracy", "knn_accuracy", "open_set_auroc", "silhouette"]
+def _neighbors(Z_ref, Z_query, k, chunk_size):
+    """Indices of the ``k`` nearest references of each query, in query chunks of
+    ``chunk_size`` so memory stays ``chunk_size * k``, not ``n_query * k``."""
+    nn = NearestNeighbors(n_neighbors=k).fit(Z_ref)
+    for start in range(0, len(Z_query), chunk_size):
+        yield start, nn.kneighbors(Z_query[start : start + chunk_size], return_distance=False)
+
+
+def _retrieval(Z_train, y_train, Z_test, y_test, chunk_size):
+    """Per test query: precision@1 and average precision at R, R = the number of
+    training samples of the query's class (Musgrave et al., 2020)."""
+    Z_train, Z_test = check_array(Z_train), check_array(Z_test)
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    check_consistent_length(Z_train, y_train)
+    check_consistent_length(Z_test, y_test)
+    classes, counts = np.unique(y_train, return_counts=True)
+    R_of = dict(zip(classes.tolist(), counts.tolist()))
+    R = np.array([R_of.get(label, 0) for label in y_test.tolist()])
+    if (R == 0).any():
+        raise ValueError("a test class has no training sample to retrieve")
+    p1 = np.empty(len(Z_test))
+    ap = np.empty(len(Z_test))
+    for start, idx in _neighbors(Z_train, Z_test, int(R.max()), chunk_size):
+        hits = y_train[idx] == y_test[start : start + len(idx), None]
+        r = R[start : start + len(idx)]
+        within = np.arange(hits.shape[1]) < r[:, None]  # only the first R retrieved count
+        hits &= within
+        precision_at_i = np.cumsum(hits, axis=1) / np.arange(1, hits.shape[1] + 1)
+        p1[start : start + len(idx)] = hits[:, 0]
+        ap[start : start + len(idx)] = (precision_at_i * hits).sum(1) / r
+    return p1, ap
+
+
+def precision_at_1(Z_train, y_train, Z_test, y_test, *, chunk_size=256):
+    """Share of test embeddings whose nearest training embedding has their class."""
+    return float(_retrieval(Z_train, y_train, Z_test, y_test, chunk_size)[0].mean())
+
+
+def map_at_r(Z_train, y_train, Z_test, y_test, *, chunk_size=256):
+    """Mean average precision at R (Musgrave et al., 2020).
+
+    For each test embedding, R is the number of training embeddings of its class; over
+    its R nearest training embeddings, ``AP@R = 1/R * sum_i P(i) * rel(i)`` with P(i)
+    the precision among the first i. Neighbours are searched in chunks of test points,
+    so memory stays bounded for 100 000 points.
+    """
+    return float(_retrieval(Z_train, y_train, Z_test, y_test, chunk_size)[1].mean())
+
+
+def compactness_ratio(Z, y):
+    """Mean distance of samples to their class mean over the mean distance between class
+    means: lower means tighter, better separated classes."""
+    Z = check_array(Z)
+    y = np.asarray(y)
+    check_consistent_length(Z, y)
+    classes, inverse = np.unique(y, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError("compactness_ratio needs at least two classes")
+    means = np.stack([Z[inverse == k].mean(0) for k in range(len(classes))])
+    intra = np.linalg.norm(Z - means[inverse], axis=1).mean()
+    between = np.linalg.norm(means[:, None] - means[None], axis=2)
+    inter = between[~np.eye(len(classes), dtype=bool)].mean()
+    return float(intra / inter)
+
+
+def embedding_scores(estimator, X_train, y_train, X_test, y_test, *, n_neighbors=5):
+    """Every score of an embedded space in one call.
+
+    Parameters
+    ----------
+    estimator : fitted transformer, or None
+        Its ``transform`` gives the embeddings; with None, ``X_train`` and ``X_test``
+        are embeddings already.
+    X_train, y_train, X_test, y_test
+        The split: references / kNN training set, and held-out queries.
+
+    Returns
+    -------
+    dict
+        ``knn_accuracy``, ``silhouette`` (of the held-out embedding),
+        ``precision_at_1``, ``map_at_r``, ``compactness`` (held out), and ``accuracy``
+        (the estimator's own ``score``, when it has one).
+    """
+    if estimator is not None:
+        Z_train, Z_test = estimator.transform(X_train), estimator.transform(X_test)
+    else:
+        Z_train, Z_test = X_train, X_test
+    Z_train, Z_test = np.asarray(Z_train), np.asarray(Z_test)
+    p1, ap = _retrieval(Z_train, y_train, Z_test, y_test, 256)
+    scores = {
+        "accuracy": float(estimator.score(X_test, y_test))
+        if estimator is not None and hasattr(estimator, "predict")
+        else float("nan"),
+        "knn_accuracy": knn_accuracy(Z_train, y_train, Z_test, y_test, n_neighbors=n_neighbors),
+        "silhouette": silhouette(Z_test, y_test),
+        "precision_at_1": float(p1.mean()),
+        "map_at_r": float(ap.mean()),
+        "compactness": compactness_ratio(Z_test, y_test),
+    }
+    return scores
+
+
+__all__ = [
+    "FewShotScore",
+    "compactness_ratio",
+    "embedding_scores",
+    "few_shot_accuracy",
+    "knn_accuracy",
+    "map_at_r",
+    "open_set_auroc",
+    "precision_at_1",
+    "silhouette",
+]

@@ -46,6 +46,8 @@ class Technique:
         Default of ``iterator_train__samples_per_class``: training batches of P classes
         x K samples (pair and triplet losses need positives in every batch), or None
         for plain shuffling.
+    log_densities : bool
+        Whether the scores are class log-densities, which plots then draw as contours.
     """
 
     name: str
@@ -54,6 +56,7 @@ class Technique:
     summary: str = ""
     fixed: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     samples_per_class: int | None = None
+    log_densities: bool = False
 
     def parameters(self):
         """The technique's own hyperparameters and their defaults (``loss__<name>``).

@@ -135,5 +135,6 @@ register(
         head=GaussianHead,
         loss=SOCLoss,
         summary="each class a Gaussian; logits are log-densities; class means self-organize",
+        log_densities=True,
     )
 )

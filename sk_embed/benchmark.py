@@ -1,0 +1,177 @@
+"""Compare techniques on datasets: one tidy row per (dataset, technique, dimension, seed).
+
+Written against the registry (``available_losses()``), so a new technique is in the
+comparison as soon as it is registered. scikit-learn's PCA, LDA and
+NeighborhoodComponentsAnalysis run on the same split as reference points.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.neighbors import NeighborhoodComponentsAnalysis
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from . import datasets as _datasets
+from .estimator import EmbeddingClassifier
+from .losses import available_losses
+from .metrics import embedding_scores
+
+BASELINES = {
+    "PCA": lambda dim, seed: PCA(n_components=dim, random_state=seed),
+    "LDA": lambda dim, seed: LinearDiscriminantAnalysis(n_components=dim),
+    "NCA": lambda dim, seed: NeighborhoodComponentsAnalysis(n_components=dim, random_state=seed),
+}
+
+COLUMNS = [
+    "dataset",
+    "method",
+    "kind",
+    "dim",
+    "seed",
+    "accuracy",
+    "knn_accuracy",
+    "silhouette",
+    "precision_at_1",
+    "map_at_r",
+    "compactness",
+    "fit_seconds",
+    "transform_seconds",
+]
+
+
+def _load(name, data_dir):
+    downloadable = name not in ("digits", "synthetic")
+    return _datasets.load(name, **({"data_dir": data_dir} if data_dir and downloadable else {}))
+
+
+def _rows(X):
+    return X.reshape(len(X), -1)
+
+
+def _score(name, kind, model, data, dim, seed, X_train, X_test):
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. a margin past its bound: recorded, not fatal
+        model.fit(X_train, data.y_train)
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    model.transform(X_test)
+    transform_seconds = time.perf_counter() - start
+    scores = embedding_scores(model, X_train, data.y_train, X_test, data.y_test)
+    row = {"dataset": data.name, "method": name, "kind": kind, "dim": dim, "seed": seed}
+    row.update(scores)
+    row.update(fit_seconds=fit_seconds, transform_seconds=transform_seconds)
+    return row, model
+
+
+def run(
+    datasets=("digits",),
+    losses="all",
+    dims=(2,),
+    seeds=(0,),
+    *,
+    baselines=True,
+    backbone="mlp",
+    max_epochs=30,
+    data_dir=None,
+    progress=False,
+    keep_models=False,
+    **estimator_params,
+):
+    """Fit and score every (dataset, technique, dimension, seed).
+
+    Parameters
+    ----------
+    datasets : iterable of str or Bunch
+        Names for :func:`sk_embed.datasets.load` or loaded datasets.
+    losses : "all" or iterable of str
+        Techniques; ``"all"`` is every registered one.
+    dims : iterable of int
+        Embedding dimensions.
+    seeds : iterable of int
+        ``random_state`` of each fit.
+    baselines : bool, default=True
+        Also score PCA, LDA and NCA (on standardized rows, the usual way to run them);
+        LDA only where ``dim < n_classes``.
+    backbone : str, default="mlp"
+        ``"mlp"`` fits on flattened rows, image backbones on the images.
+    max_epochs : int, default=30
+    data_dir : str, optional
+        Where the downloadable datasets are (see :mod:`sk_embed.datasets`).
+    progress : bool, default=False
+        Show a tqdm progress bar over the runs.
+    keep_models : bool, default=False
+        Also return the fitted models, ``{(dataset, method, dim, seed): (model, X_test)}``.
+    **estimator_params
+        More ``EmbeddingClassifier`` parameters for every technique.
+
+    Returns
+    -------
+    rows : list of dict
+        One per run, with the keys in ``COLUMNS``: ``accuracy`` is the technique's own
+        held-out accuracy (NaN for the baselines, which do not classify), and every
+        embedding score of :func:`sk_embed.metrics.embedding_scores` on the test split.
+    models : dict, only with ``keep_models=True``
+    """
+    from tqdm.auto import tqdm
+
+    losses = available_losses() if losses == "all" else list(losses)
+    data = [_load(d, data_dir) if isinstance(d, str) else d for d in datasets]
+    plan = []
+    for d in data:
+        n_classes = len(np.unique(d.y_train))
+        for dim in dims:
+            for seed in seeds:
+                plan += [(d, "technique", loss, dim, seed) for loss in losses]
+                if baselines:
+                    plan += [
+                        (d, "baseline", name, dim, seed)
+                        for name in BASELINES
+                        if name != "LDA" or dim < n_classes
+                    ]
+    rows, models = [], {}
+    for d, kind, name, dim, seed in tqdm(plan, disable=not progress, desc="sk-embed bench"):
+        flat = backbone == "mlp" or kind == "baseline"
+        X_train = _rows(d.X_train) if flat else d.X_train
+        X_test = _rows(d.X_test) if flat else d.X_test
+        if kind == "technique":
+            model = EmbeddingClassifier(
+                loss=name,
+                n_components=dim,
+                backbone=backbone,
+                max_epochs=max_epochs,
+                random_state=seed,
+                **estimator_params,
+            )
+        else:
+            model = make_pipeline(StandardScaler(), BASELINES[name](dim, seed))
+        row, model = _score(name, kind, model, d, dim, seed, X_train, X_test)
+        rows.append(row)
+        if keep_models:
+            models[(d.name, name, dim, seed)] = (model, X_test, d.y_test)
+    return (rows, models) if keep_models else rows
+
+
+def to_markdown(rows, columns=None, digits=3):
+    """The rows as a Markdown table a person reads (floats rounded)."""
+    columns = columns or COLUMNS
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        cells = []
+        for c in columns:
+            v = row.get(c, "")
+            if isinstance(v, float):
+                cells.append("–" if np.isnan(v) else f"{v:.{digits}f}")
+            else:
+                cells.append(str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+__all__ = ["BASELINES", "COLUMNS", "run", "to_markdown"]

@@ -1,0 +1,171 @@
+"""Figures of embedded spaces (matplotlib), from the public estimator surface only."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .losses import get_technique
+
+
+def _plt():
+    # Imported on use: matplotlib picks a non-interactive backend where there is no
+    # display, and importing sk_embed stays cheap.
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _colors(n):
+    plt = _plt()
+    cmap = plt.get_cmap("tab10" if n <= 10 else "tab20")
+    return [cmap(i % cmap.N) for i in range(n)]
+
+
+def plot_embedding(
+    estimator,
+    X,
+    y,
+    *,
+    ax=None,
+    title=None,
+    regions=True,
+    resolution=200,
+    max_points=3000,
+    random_state=0,
+):
+    """Draw the embedded space of a fitted ``EmbeddingClassifier``.
+
+    2-D: samples coloured by class, the class centers (black-edged), the decision
+    regions in the background, the unit circle when the embedding lies on it (angular
+    techniques), and density contours for techniques whose scores are log-densities
+    (``soc``). 3-D: a 3-D scatter with the centers. 1-D: the embedding against the class.
+
+    Parameters
+    ----------
+    estimator : fitted EmbeddingClassifier (or a Pipeline ending in one)
+    X, y : the samples to draw and their labels
+    ax : matplotlib Axes, optional (a 3-D one for 3-D embeddings); created if None
+    title : str, optional
+    regions : bool, default=True
+        Shade the decision regions (2-D).
+    resolution : int, default=200
+        Grid points per axis for regions and contours.
+    max_points : int, default=3000
+        Draw a random subset of at most this many samples.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    plt = _plt()
+    clf = estimator[-1] if hasattr(estimator, "steps") else estimator
+    y = np.asarray(y)
+    Z = np.asarray(estimator.transform(X))
+    if len(Z) > max_points:
+        keep = np.random.default_rng(random_state).choice(len(Z), max_points, replace=False)
+        Z, y = Z[keep], y[keep]
+    classes = clf.classes_
+    colors = _colors(len(classes))
+    index = {c: i for i, c in enumerate(classes.tolist())}
+    point_colors = [colors[index[c]] if c in index else (0.5, 0.5, 0.5, 1) for c in y.tolist()]
+    centers = np.asarray(clf.class_centers_)
+    dim = Z.shape[1]
+    if ax is None:
+        fig = plt.figure(figsize=(5, 5))
+        ax = fig.add_subplot(projection="3d" if dim == 3 else None)
+    if dim == 1:
+        jitter = np.random.default_rng(random_state).uniform(-0.3, 0.3, len(Z))
+        ax.scatter(
+            Z[:, 0], [index.get(c, -1) + j for c, j in zip(y.tolist(), jitter)], c=point_colors, s=6
+        )
+        ax.set_yticks(range(len(classes)), [str(c) for c in classes])
+    elif dim == 3:
+        ax.scatter(Z[:, 0], Z[:, 1], Z[:, 2], c=point_colors, s=4, alpha=0.6)
+        ax.scatter(*centers.T, c=colors, s=80, edgecolors="k", linewidths=1.5)
+    else:
+        Z2 = Z[:, :2]
+        lo, hi = np.r_[Z2, centers[:, :2]].min(0), np.r_[Z2, centers[:, :2]].max(0)
+        pad = 0.08 * (hi - lo) + 1e-6
+        lo, hi = lo - pad, hi + pad
+        if dim == 2 and (regions or get_technique(clf.loss).log_densities):
+            gx, gy = np.meshgrid(
+                np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
+            )
+            scores = clf.score_embedding(np.c_[gx.ravel(), gy.ravel()])
+            if regions:
+                region = scores.argmax(1).reshape(gx.shape)
+                ax.contourf(
+                    gx,
+                    gy,
+                    region,
+                    levels=np.arange(len(classes) + 1) - 0.5,
+                    colors=colors,
+                    alpha=0.15,
+                )
+            if get_technique(clf.loss).log_densities:
+                top = scores.max(1, keepdims=True)
+                mixture = (top + np.log(np.exp(scores - top).sum(1, keepdims=True))).ravel()
+                ax.contour(
+                    gx,
+                    gy,
+                    mixture.reshape(gx.shape),
+                    levels=8,
+                    colors="k",
+                    linewidths=0.5,
+                    alpha=0.5,
+                )
+        norms = np.linalg.norm(Z, axis=1)
+        if dim == 2 and np.allclose(norms, 1.0, atol=1e-3):
+            t = np.linspace(0, 2 * np.pi, 361)
+            ax.plot(np.cos(t), np.sin(t), color="k", lw=0.8, alpha=0.6)
+            ax.set_aspect("equal")
+        ax.scatter(Z2[:, 0], Z2[:, 1], c=point_colors, s=5, alpha=0.7)
+        ax.scatter(
+            centers[:, 0], centers[:, 1], c=colors, s=80, edgecolors="k", linewidths=1.5, zorder=3
+        )
+        ax.set_xlim(lo[0], hi[0])
+        ax.set_ylim(lo[1], hi[1])
+    ax.set_title(title if title is not None else clf.loss, fontsize=9)
+    ax.tick_params(labelsize=6)
+    return ax
+
+
+def plot_comparison(panels, *, ncols=None, panel_size=3.0, **kwargs):
+    """A grid of embedded spaces, like the seed paper's overview figure.
+
+    Parameters
+    ----------
+    panels : dict
+        ``{(row, column): (estimator, X, y)}``, e.g. rows = datasets, columns =
+        techniques; the labels become the panel titles.
+    ncols : int, optional
+        Panels per line. Default: one line per row label, or lines of 4 when there is a
+        single row label (one dataset).
+    panel_size : float
+        Inches per panel.
+    **kwargs
+        Passed to :func:`plot_embedding`.
+
+    Returns
+    -------
+    fig : matplotlib Figure
+    """
+    plt = _plt()
+    rows = list(dict.fromkeys(r for r, _ in panels))
+    cols = list(dict.fromkeys(c for _, c in panels))
+    if ncols is None:
+        ncols = len(cols) if len(rows) > 1 else min(len(cols), 4)
+    slots = {key: rows.index(key[0]) * len(cols) + cols.index(key[1]) for key in panels}
+    if len(rows) == 1 or ncols != len(cols):  # fill the grid line by line
+        slots = {key: i for i, key in enumerate(sorted(panels, key=slots.get))}
+    nrows = -(-(max(slots.values()) + 1) // ncols)
+    fig = plt.figure(figsize=(panel_size * ncols, panel_size * nrows))
+    for key, (estimator, X, y) in panels.items():
+        dim = (estimator[-1] if hasattr(estimator, "steps") else estimator).n_components
+        ax = fig.add_subplot(nrows, ncols, slots[key] + 1, projection="3d" if dim == 3 else None)
+        plot_embedding(estimator, X, y, ax=ax, title=f"{key[1]} ({key[0]})", **kwargs)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = ["plot_comparison", "plot_embedding"]
