@@ -1,17 +1,21 @@
-"""The angular and virtual-class techniques through the estimator, on digits."""
+"""The angular and virtual-class techniques through the estimator, on digits (and the
+held-out accuracy bar of every technique)."""
 
 import numpy as np
 import pytest
 from sklearn.model_selection import GridSearchCV
 
-from sk_embed import EmbeddingClassifier
+from sk_embed import EmbeddingClassifier, available_losses
 from sk_embed.metrics import silhouette
 
 QUICK = dict(max_epochs=3, random_state=0)
 
 
-@pytest.mark.parametrize("loss", ["cosface", "arcface", "sphereface", "virtual_softmax"])
+@pytest.mark.parametrize(
+    "loss", sorted(set(available_losses()) - {"softmax", "normalized_softmax"})
+)
 def test_held_out_accuracy_with_defaults_in_2d(digits_split, loss):
+    """Every technique beyond the softmax pair reaches 0.88 on digits in 2-D."""
     X_train, X_test, y_train, y_test = digits_split
     clf = EmbeddingClassifier(loss=loss, random_state=0).fit(X_train, y_train)
     assert clf.score(X_test, y_test) >= 0.88
