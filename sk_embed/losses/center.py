@@ -78,7 +78,7 @@ class CenterLossHead(LinearHead):
 
     def score_samples(self, scores, z):
         """Minus the squared distance to the nearest center."""
-        return -squared_distances(z, self.points.to(z.dtype)).min(dim=1).values
+        return -squared_distances(z, self.points.to(z)).min(dim=1).values
 
     def add_classes(self, z, y, n_new):
         """Imprint the classifier (see :class:`LinearHead`) and take each new class's
