@@ -216,3 +216,16 @@ def test_few_shot_accuracy_by_hand():
 def test_few_shot_accuracy_needs_enough_classes():
     with pytest.raises(ValueError, match="5-way episodes need 5 classes"):
         few_shot_accuracy(np.zeros((40, 2)), np.repeat([0, 1], 20), n_way=5, k_shot=1)
+
+
+def test_soc_new_means_move_in_their_own_units():
+    """add_classes steps the stored (mean_speed-scaled) means at the means' own rate: a
+    few steps move a new mean by about lr per step, not mean_speed times that."""
+    torch.manual_seed(0)
+    head, _ = get_technique("soc").build(8, 3)
+    z = torch.randn(10, 8)
+    y = torch.tensor([0] * 5 + [1] * 5)
+    start = torch.stack([z[:5].mean(0), z[5:].mean(0)])
+    new = head.add_classes(z, y, 2, steps=5, lr=0.05)
+    assert (new - start).abs().max() <= 5 * 0.05 + 1e-6
+    assert head.n_classes == 5 and head.means.shape == (5, 8)

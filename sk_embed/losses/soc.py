@@ -85,7 +85,11 @@ class GaussianHead(Head):
         self._grow("log_scales", torch.zeros_like(start))
         self.n_classes += n_new
         new = [self.raw_means, self.log_scales] if self.learn_scale else [self.raw_means]
-        opt = torch.optim.Adam(new, lr=lr)
+        # the means are stored divided by mean_speed: step them by lr in the means' units
+        groups = [{"params": [self.raw_means], "lr": lr / self.mean_speed}]
+        if self.learn_scale:
+            groups.append({"params": [self.log_scales], "lr": lr})
+        opt = torch.optim.Adam(groups)
         loss = SOCLoss()
         with torch.enable_grad():
             for _ in range(steps):
