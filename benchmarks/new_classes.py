@@ -12,18 +12,15 @@ import argparse
 import warnings
 
 import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
-from sk_embed import EmbeddingClassifier, available_losses
+from sk_embed import EmbeddingClassifier, available_losses, datasets
 from sk_embed.metrics import open_set_auroc
 
 
 def run(loss, dim, shots, seed=0):
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.3, stratify=y, random_state=0
-    )
+    d = datasets.digits()  # the protocol's 70/30 stratified split
+    X_train, X_test = (X.reshape(len(X), -1) for X in (d.X_train, d.X_test))
+    y_train, y_test = d.y_train, d.y_test
     known_train, known_test = y_train < 6, y_test < 6
     rng = np.random.default_rng(seed)
     few = np.concatenate(

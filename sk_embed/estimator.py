@@ -39,7 +39,8 @@ from .losses import get_technique
 
 # Prefixes of the ``**kwargs`` that route to one part: the technique, the backbone, or
 # skorch's own components.
-_PREFIXES = ("loss", "backbone", "optimizer", "iterator_train", "iterator_valid", "callbacks")
+_NET_PREFIXES = ("optimizer", "iterator_train", "iterator_valid", "callbacks")
+_PREFIXES = ("loss", "backbone", *_NET_PREFIXES)
 # skorch keyword arguments passed through as they are; the rest of skorch's constructor
 # is owned by the estimator.
 _OWNED = {"module", "criterion", "lr", "max_epochs", "batch_size", "device", "verbose", "dataset"}
@@ -292,7 +293,7 @@ class EmbeddingClassifier(
         return {
             k: getattr(self, k)
             for k in self._kwarg_names()
-            if k in _NET_ARGS or k.partition("__")[0] in _PREFIXES[2:]
+            if k in _NET_ARGS or k.partition("__")[0] in _NET_PREFIXES
         }
 
     # -- data --------------------------------------------------------------------------

@@ -27,8 +27,7 @@ def spread_on_sphere(n_points, n_components, *, steps=None, generator=None, dtyp
         return signs.unsqueeze(1).to(dtype)
     if n_components == 2:
         offset = 2 * torch.pi * torch.rand((), generator=generator, dtype=torch.float64)
-        angles = offset + 2 * torch.pi * torch.arange(n_points, dtype=torch.float64) / n_points
-        return torch.stack([torch.cos(angles), torch.sin(angles)], 1).to(dtype)
+        return circle(n_points, 2, offset=offset).to(dtype)
     if n_points <= n_components + 1:
         rotation, _ = torch.linalg.qr(
             torch.randn(n_components, n_components, generator=generator, dtype=torch.float64)
@@ -50,14 +49,14 @@ def spread_on_sphere(n_points, n_components, *, steps=None, generator=None, dtyp
     return F.normalize(x.detach(), dim=1).to(dtype)
 
 
-def circle(n_points, n_components):
-    """``n_points`` evenly on the unit circle (2-D only), the first at angle 0."""
+def circle(n_points, n_components, offset=0.0):
+    """``n_points`` evenly on the unit circle (2-D only), the first at angle ``offset``."""
     if n_components != 2:
         raise ValueError(
             f"loss__targets='circle' is a 2-D layout; n_components={n_components}. "
             "Use 'sphere' (any dimension), 'grid' or 'simplex'."
         )
-    angles = 2 * torch.pi * torch.arange(n_points, dtype=torch.float64) / n_points
+    angles = offset + 2 * torch.pi * torch.arange(n_points, dtype=torch.float64) / n_points
     return torch.stack([torch.cos(angles), torch.sin(angles)], 1)
 
 
