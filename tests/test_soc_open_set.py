@@ -222,10 +222,29 @@ def test_soc_new_means_move_in_their_own_units():
     """add_classes steps the stored (mean_speed-scaled) means at the means' own rate: a
     few steps move a new mean by about lr per step, not mean_speed times that."""
     torch.manual_seed(0)
-    head, _ = get_technique("soc").build(8, 3)
+    head, loss = get_technique("soc").build(8, 3)
     z = torch.randn(10, 8)
     y = torch.tensor([0] * 5 + [1] * 5)
     start = torch.stack([z[:5].mean(0), z[5:].mean(0)])
-    new = head.add_classes(z, y, 2, steps=5, lr=0.05)
+    new = head.add_classes(z, y, 2, loss, steps=5, lr=0.05)
     assert (new - start).abs().max() <= 5 * 0.05 + 1e-6
     assert head.n_classes == 5 and head.means.shape == (5, 8)
+
+
+def test_soc_new_means_are_fitted_under_the_trained_loss():
+    """add_classes steps the SOC loss the estimator was trained with, not a default one:
+    different label smoothing gives different new means, and the given loss is called."""
+    z = torch.randn(12, 4, generator=torch.Generator().manual_seed(1))
+    y = torch.tensor([0] * 6 + [1] * 6)
+    calls = []
+
+    def fitted(**params):
+        torch.manual_seed(0)
+        head, loss = get_technique("soc").build(4, 3, params=params)
+        loss.register_forward_hook(lambda *args: calls.append(1))
+        return head.add_classes(z, y, 2, loss, steps=20)
+
+    default = fitted()
+    assert len(calls) == 20
+    np.testing.assert_allclose(fitted(), default)
+    assert not torch.allclose(fitted(label_smoothing=0.4), default)

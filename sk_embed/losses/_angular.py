@@ -60,7 +60,7 @@ class AngularHead(Head):
         """``cos theta_j`` from the scores (the scores themselves here)."""
         return scores
 
-    def add_classes(self, z, y, n_new):
+    def add_classes(self, z, y, n_new, loss):
         """Imprinting: a new class's direction is the normalized mean unit embedding."""
         directions = F.normalize(class_means(F.normalize(z, dim=1), y, n_new), dim=1)
         self._grow("weight", directions)

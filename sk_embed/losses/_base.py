@@ -62,12 +62,13 @@ class Head(nn.Module):
         more known). The largest score by default (max logit for softmax)."""
         return scores.max(dim=1).values
 
-    def add_classes(self, z, y, n_new):
+    def add_classes(self, z, y, n_new, loss):
         """Place ``n_new`` new classes from a few raw embeddings ``z`` (encoder frozen).
 
-        ``y`` holds the new classes' indices ``0..n_new-1``. Grows the head in place and
-        returns the new classes' centers ``(n_new, n_components)`` for
-        ``class_centers_``.
+        ``y`` holds the new classes' indices ``0..n_new-1``; ``loss`` is the trained
+        criterion, for heads that fit their new classes under the loss they were trained
+        with. Grows the head in place and returns the new classes' centers
+        ``(n_new, n_components)`` for ``class_centers_``.
         """
         raise NotImplementedError(
             f"{type(self).__name__} cannot place new classes; its technique's file says how"
@@ -112,7 +113,7 @@ class LinearHead(Head):
     def forward(self, z):
         return F.linear(z, self.class_weights(), self.bias)
 
-    def add_classes(self, z, y, n_new):
+    def add_classes(self, z, y, n_new, loss):
         """Weight imprinting: each new class's weight is its normalized mean embedding,
         scaled to the mean norm of the existing weights; its bias the mean bias.
 
@@ -157,7 +158,7 @@ class DistanceHead(Head):
     def proba(self, scores, z):
         return torch.softmax(scores / self.temperature, dim=1)
 
-    def add_classes(self, z, y, n_new):
+    def add_classes(self, z, y, n_new, loss):
         """New class points: the mean (embedded) sample of each new class."""
         means = class_means(self.embed(z), y, n_new)
         self._grow("points", means)

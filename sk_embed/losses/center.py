@@ -80,10 +80,10 @@ class CenterLossHead(LinearHead):
         """Minus the squared distance to the nearest center."""
         return -squared_distances(z, self.points.to(z)).min(dim=1).values
 
-    def add_classes(self, z, y, n_new):
+    def add_classes(self, z, y, n_new, loss):
         """Imprint the classifier (see :class:`LinearHead`) and take each new class's
         mean embedding as its center."""
-        means = super().add_classes(z, y, n_new)
+        means = super().add_classes(z, y, n_new, loss)
         self._grow("points", means)
         return means
 

@@ -76,9 +76,10 @@ class GaussianHead(Head):
         """The class means."""
         return self.means.detach().to(Z.device, Z.dtype)
 
-    def add_classes(self, z, y, n_new, steps=100, lr=0.05):
+    def add_classes(self, z, y, n_new, loss, steps=100, lr=0.05):
         """New means from their samples: start at the sample means, then ``steps`` Adam
-        steps of the SOC loss on the new samples over the new means (and scales) only."""
+        steps of the trained SOC ``loss`` (its label smoothing included) on the new
+        samples, over the new means (and scales) only."""
         n_old = self.n_classes
         start = class_means(z, y, n_new)
         self._grow("raw_means", start / self.mean_speed)
@@ -90,7 +91,6 @@ class GaussianHead(Head):
         if self.learn_scale:
             groups.append({"params": [self.log_scales], "lr": lr})
         opt = torch.optim.Adam(groups)
-        loss = SOCLoss()
         with torch.enable_grad():
             for _ in range(steps):
                 opt.zero_grad()
