@@ -424,9 +424,7 @@ class EmbeddingClassifier(
         _, z = self._infer(self._tensor(X))
         head = self.net_.module_.head
         local_t = torch.as_tensor(local, dtype=torch.long, device=self.device)
-        new_centers = head.add_classes(
-            z.to(self.device), local_t, len(new), self.net_.criterion_
-        )
+        new_centers = head.add_classes(z.to(self.device), local_t, len(new), self.net_.criterion_)
 
         net_labels = np.concatenate([self.classes_[np.argsort(self._columns)], new])
         net_centers = np.concatenate(
