@@ -2,13 +2,23 @@
 
 Protocol: digits, 70/30 stratified split; fit on classes 0-5 of the training part;
 ``score_samples`` on the test part separates known (0-5) from unknown (6-9) test
-samples (AUROC); then ``add_classes`` with 5 training samples of each of 6-9, and
-accuracy on the test samples of the new classes and of the known ones.
+samples (AUROC); then ``add_classes`` with ``--shots`` training samples of each of 6-9,
+and accuracy on the test samples of the new classes and of the known ones. Figures are
+means over ``--seeds`` training seeds times ``--draws`` draws of the few samples; the
+worst draw is shown too, since one draw of 5 samples moves the figures by several points.
 
-Usage: python benchmarks/new_classes.py [--dim 2] [--shots 5] [--losses soc cosface]
+The ``pixels`` row is the same protocol without any training: nearest class mean on the
+raw pixels (known classes from all their training samples, new ones from the few).
+
+Usage::
+
+    python benchmarks/new_classes.py [--dims 2 10 32] [--shots 5] [--losses soc cosface]
+        [--set loss__margin=0.05 backbone__hidden_sizes=(256,)]
 """
 
 import argparse
+import ast
+import copy
 import warnings
 
 import numpy as np
@@ -16,43 +26,109 @@ import numpy as np
 from sk_embed import EmbeddingClassifier, available_losses, datasets
 from sk_embed.metrics import open_set_auroc
 
+KNOWN = 6  # classes 0..5 are known, 6..9 are added
 
-def run(loss, dim, shots, seed=0):
+
+def _split():
     d = datasets.digits()  # the protocol's 70/30 stratified split
     X_train, X_test = (X.reshape(len(X), -1) for X in (d.X_train, d.X_test))
-    y_train, y_test = d.y_train, d.y_test
-    known_train, known_test = y_train < 6, y_test < 6
-    rng = np.random.default_rng(seed)
-    few = np.concatenate(
-        [rng.choice(np.flatnonzero(y_train == c), shots, replace=False) for c in range(6, 10)]
+    return X_train, X_test, d.y_train, d.y_test
+
+
+def _draws(y_train, shots, draws):
+    """Index sets of ``shots`` training samples of each new class, one per draw."""
+    for draw in range(draws):
+        rng = np.random.default_rng(draw)
+        yield np.concatenate(
+            [
+                rng.choice(np.flatnonzero(y_train == c), min(shots, np.sum(y_train == c)), False)
+                for c in range(KNOWN, 10)
+            ]
+        )
+
+
+def run(loss, dim, shots=5, seeds=3, draws=5, params=None):
+    """Rows of ``(before, after, new, auroc)``, one per seed and draw."""
+    X_train, X_test, y_train, y_test = _split()
+    known_train, known_test = y_train < KNOWN, y_test < KNOWN
+    rows = []
+    for seed in range(seeds):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf = EmbeddingClassifier(loss, n_components=dim, random_state=seed, **(params or {}))
+            clf.fit(X_train[known_train], y_train[known_train])
+        before = clf.score(X_test[known_test], y_test[known_test])
+        auroc = open_set_auroc(clf, X_test[known_test], X_test[~known_test])
+        for few in _draws(y_train, shots, draws):
+            added = copy.deepcopy(clf).add_classes(X_train[few], y_train[few])
+            after = added.score(X_test[known_test], y_test[known_test])
+            new = added.score(X_test[~known_test], y_test[~known_test])
+            rows.append((before, after, new, auroc))
+    return np.array(rows)
+
+
+def pixels(shots=5, draws=5):
+    """The protocol on raw pixels: nearest class mean, no training."""
+    X_train, X_test, y_train, y_test = _split()
+    known_test = y_test < KNOWN
+    old = np.stack([X_train[y_train == c].mean(0) for c in range(KNOWN)])
+
+    def predict(means):
+        return ((X_test[:, None] - means) ** 2).sum(-1).argmin(1)
+
+    before = np.mean(predict(old)[known_test] == y_test[known_test])
+    rows = []
+    for few in _draws(y_train, shots, draws):
+        new = np.stack([X_train[few][y_train[few] == c].mean(0) for c in range(KNOWN, 10)])
+        pred = predict(np.concatenate([old, new]))
+        ok = pred == y_test
+        rows.append((before, ok[known_test].mean(), ok[~known_test].mean(), np.nan))
+    return np.array(rows)
+
+
+def _row(name, dim, rows):
+    before, after, new, auroc = rows.mean(0)
+    worst_drop = (rows[:, 0] - rows[:, 1]).max()
+    return (
+        f"| {name} | {dim} | {before:.3f} | {after:.3f} | {100 * (before - after):.1f} "
+        f"({100 * worst_drop:.1f}) | {new:.3f} ({rows[:, 2].min():.3f}) | {auroc:.3f} |"
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        clf = EmbeddingClassifier(loss=loss, n_components=dim, random_state=seed)
-        clf.fit(X_train[known_train], y_train[known_train])
-    before = clf.score(X_test[known_test], y_test[known_test])
-    auroc = open_set_auroc(clf, X_test[known_test], X_test[~known_test])
-    clf.add_classes(X_train[few], y_train[few])
-    after = clf.score(X_test[known_test], y_test[known_test])
-    new = clf.score(X_test[~known_test], y_test[~known_test])
-    return before, after, new, auroc
+
+
+def _param(text):
+    key, _, value = text.partition("=")
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dims", type=int, nargs="+", default=[2, 10])
+    parser.add_argument("--dims", type=int, nargs="+", default=[2, 10, 32])
     parser.add_argument("--shots", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--draws", type=int, default=5)
     parser.add_argument("--losses", nargs="+", default=available_losses())
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="estimator parameters, e.g. loss__margin=0.05",
+    )
     args = parser.parse_args()
-    print("| loss | dim | known acc. before | known acc. after | new-class acc. | open-set AUROC |")
-    print("|---|---|---|---|---|---|")
+    params = dict(_param(p) for p in args.set)
+    print(
+        "| loss | dim | known acc. before | after | known drop, points (worst) "
+        "| new-class acc. (worst) | open-set AUROC |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    print(_row("pixels (nearest mean)", 64, pixels(args.shots, args.draws)).replace("nan", "-"))
     for dim in args.dims:
         for loss in args.losses:
-            before, after, new, auroc = run(loss, dim, args.shots)
-            print(
-                f"| {loss} | {dim} | {before:.3f} | {after:.3f} | {new:.3f} | {auroc:.3f} |",
-                flush=True,
-            )
+            rows = run(loss, dim, args.shots, args.seeds, args.draws, params)
+            print(_row(loss, dim, rows), flush=True)
 
 
 if __name__ == "__main__":

@@ -185,6 +185,27 @@ def test_open_set_auroc_on_held_out_digits(known_unknown, loss):
     assert open_set_auroc(clf, X_test[y_test < 6], X_test[y_test >= 6]) >= 0.85
 
 
+@pytest.mark.parametrize("loss", ["soc", "cosface"])
+def test_add_classes_on_held_out_digits(known_unknown, loss):
+    """Fit on 0-5 (32-D), add 6-9 from 5 samples each: the new classes are recognised far
+    above chance (1/10) and the known ones keep most of their accuracy. The issue's
+    target (0.80 and 3 points) is not met; docs/open_set.md has the measurements; these
+    bounds are the measured level (soc 0.77 / 3.7 points, cosface 0.67 / 2.3) less a
+    margin; new classes mislabelled or placed without their samples fall near 0.03."""
+    X_train, X_test, y_train, y_test = known_unknown
+    rng = np.random.default_rng(0)
+    few = np.concatenate(
+        [rng.choice(np.flatnonzero(y_train == c), 5, replace=False) for c in range(6, 10)]
+    )
+    clf = EmbeddingClassifier(loss, n_components=32, random_state=0)
+    clf.fit(X_train[y_train < 6], y_train[y_train < 6])
+    known, unknown = y_test < 6, y_test >= 6
+    before = clf.score(X_test[known], y_test[known])
+    clf.add_classes(X_train[few], y_train[few])
+    assert clf.score(X_test[unknown], y_test[unknown]) >= 0.6
+    assert before - clf.score(X_test[known], y_test[known]) <= 0.06
+
+
 # -- metrics -------------------------------------------------------------------------------
 
 
