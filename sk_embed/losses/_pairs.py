@@ -62,7 +62,10 @@ def mine(d, y, how):
     """
     pos, neg = pair_masks(y)
     if how == "all":
-        return torch.nonzero(pos.unsqueeze(2) & neg.unsqueeze(1), as_tuple=True)
+        # per positive pair, every negative of its anchor: an (n_pos, n) mask, not (n, n, n)
+        a, p = torch.nonzero(pos, as_tuple=True)
+        pair, n = torch.nonzero(neg[a], as_tuple=True)
+        return a[pair], p[pair], n
     has_pos, has_neg = pos.any(1), neg.any(1)
     if how in ("batch_hard", "random"):
         a = torch.nonzero(has_pos & has_neg).squeeze(1)
