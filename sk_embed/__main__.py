@@ -76,7 +76,18 @@ def _bench(args):
 
 
 def build_parser():
-    """The command-line parser (``sk-embed --help``)."""
+    """The command-line parser (``sk-embed --help``); its lists come from the tables of
+    datasets, backbones, baselines and metrics.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
+    from .backbones import BACKBONES
+    from .benchmark import BASELINES
+    from .datasets import LOADERS
+    from .metrics import METRICS
+
     parser = argparse.ArgumentParser(
         prog="sk-embed",
         description="Design, compare and use embedded spaces of deep classifiers.",
@@ -84,16 +95,19 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True)
     bench = sub.add_parser(
         "bench",
-        help="fit every technique (and PCA, LDA, NCA) and score the embedded spaces",
-        description="Fit techniques on datasets, score their held-out embeddings "
-        "(accuracy, kNN accuracy, silhouette, precision@1, MAP@R, compactness, times) "
-        "and write results.csv, results.json, results.md and comparison figures.",
+        help=f"fit every technique (and {', '.join(BASELINES)}) and score the embedded spaces",
+        description="Fit techniques on datasets, score their held-out embeddings and write "
+        "results.csv, results.json, results.md and comparison figures.\n\nscores: "
+        "accuracy (the technique's own), "
+        + "; ".join(f"{name} ({metric.summary})" for name, metric in METRICS.items())
+        + "; fit and transform seconds.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     bench.add_argument(
         "--dataset",
         nargs="+",
         default=["digits"],
-        help="datasets: digits (default, no download), synthetic, mnist, fashion_mnist, cifar10",
+        help=f"datasets: {', '.join(LOADERS)} (default: digits, no download)",
     )
     bench.add_argument(
         "--losses",
@@ -115,12 +129,16 @@ def build_parser():
         "--max-epochs", type=int, default=30, help="training epochs per fit (default: 30)"
     )
     bench.add_argument(
-        "--backbone", default="mlp", help="mlp (default, on flattened images), cnn or resnet18"
+        "--backbone",
+        default="mlp",
+        choices=list(BACKBONES),
+        help="; ".join(f"{name}: {spec.summary}" for name, spec in BACKBONES.items())
+        + " (default: mlp)",
     )
     bench.add_argument(
         "--no-baselines",
         action="store_true",
-        help="skip scikit-learn's PCA, LDA and NCA reference rows",
+        help=f"skip the reference rows ({', '.join(BASELINES)})",
     )
     bench.add_argument(
         "--data-dir",
@@ -136,7 +154,18 @@ def build_parser():
 
 
 def main(argv=None):
-    """Entry point of the ``sk-embed`` command."""
+    """Entry point of the ``sk-embed`` command.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments; default ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit status.
+    """
     args = build_parser().parse_args(argv)
     args.func(args)
     return 0

@@ -1,15 +1,17 @@
 """Encoders that map a batch of inputs to ``n_components`` features.
 
-``build_backbone`` turns the estimator's ``backbone`` argument (a name, a module instance
-or a module class) into a module; the penultimate activation is applied on top of it by
-the estimator, so every backbone ends with a plain linear layer of width
-``n_components``.
+``BACKBONES`` is the table of named ones; ``build_backbone`` turns the estimator's
+``backbone`` argument (a name, a module instance or a module class) into a module. The
+penultimate activation is applied on top of it by the network, so every backbone ends
+with a plain linear layer of width ``n_components``.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -127,20 +129,56 @@ class _Reshape(nn.Module):
         return self.inner(x.reshape(-1, *self.shape))
 
 
+def _mlp(input_shape, n_components, **params):
+    return MLP(math.prod(input_shape), n_components, **params)
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """One entry of :data:`BACKBONES`.
+
+    Parameters
+    ----------
+    build : callable
+        ``build(input_shape, n_components, **backbone_options) -> nn.Module``.
+    images : bool
+        Whether it needs image samples ``(H, W)`` or ``(C, H, W)`` rather than flat rows.
+    summary : str
+        One line for listings and the command's help.
+    """
+
+    build: Callable
+    images: bool
+    summary: str
+
+
+#: The named backbones: adding one is one entry here.
+BACKBONES = {
+    "mlp": Backbone(_mlp, False, "fully connected, on rows (images are flattened)"),
+    "cnn": Backbone(CNN, True, "the seed paper's Conv32-Pool-Conv64-Pool-Conv128-FC256"),
+    "resnet18": Backbone(_resnet18, True, "torchvision's ResNet-18 (needs sk-embed[vision])"),
+}
+
+
 def build_backbone(backbone, sample_shape, n_components, params):
     """The encoder module for the estimator's ``backbone`` argument.
 
     Parameters
     ----------
-    backbone : {"mlp", "cnn", "resnet18"}, nn.Module instance or nn.Module subclass
-        A module instance is deep-copied (the user's object is never trained in place);
-        a class is instantiated with ``params``.
+    backbone : str, nn.Module instance or nn.Module subclass
+        A key of :data:`BACKBONES`; a module instance is deep-copied (the user's object
+        is never trained in place); a class is instantiated with ``params``.
     sample_shape : tuple of int
         Shape of one input sample.
     n_components : int
         Width of the embedding.
     params : dict
-        The estimator's ``backbone__*`` arguments, without the prefix.
+        The estimator's ``backbone__*`` arguments, without the prefix
+        (``input_shape`` reshapes flat rows for an image backbone).
+
+    Returns
+    -------
+    nn.Module
     """
     params = dict(params)
     if isinstance(backbone, nn.Module):
@@ -152,30 +190,33 @@ def build_backbone(backbone, sample_shape, n_components, params):
         return copy.deepcopy(backbone)
     if isinstance(backbone, type) and issubclass(backbone, nn.Module):
         return backbone(**params)
+    if backbone not in BACKBONES:  # the estimator validates the name first
+        raise ValueError(f"unknown backbone {backbone!r}; use one of {', '.join(BACKBONES)}")
+    spec = BACKBONES[backbone]
     input_shape = tuple(params.pop("input_shape", sample_shape))
     if math.prod(input_shape) != math.prod(sample_shape):
         raise ValueError(
             f"backbone__input_shape={input_shape} does not match samples of shape "
             f"{tuple(sample_shape)} ({math.prod(sample_shape)} values each)."
         )
-    if backbone == "mlp":
-        return MLP(math.prod(input_shape), n_components, **params)
-    if len(input_shape) == 1:
+    if spec.images and len(input_shape) == 1:
         raise ValueError(
             f"backbone={backbone!r} needs images, but X has flat rows of {input_shape[0]} "
             "features: pass X as (n, H, W) or (n, C, H, W), or set backbone__input_shape."
         )
-    if backbone == "cnn":
-        return CNN(input_shape, n_components, **params)
-    if backbone == "resnet18":
-        return _resnet18(input_shape, n_components, **params)
-    raise ValueError(  # unreachable through the estimator, which validates the name
-        f"unknown backbone {backbone!r}; use 'mlp', 'cnn', 'resnet18' or an nn.Module"
-    )
+    return spec.build(input_shape, n_components, **params)
 
 
 def check_backbone_output(encoder, x, n_components):
-    """Raise a clear ValueError when a backbone does not map ``x`` to ``n_components``."""
+    """Raise a clear ValueError when a backbone does not map ``x`` to ``n_components``.
+
+    Parameters
+    ----------
+    encoder : nn.Module
+    x : tensor of shape (n, ...)
+        A small batch of inputs.
+    n_components : int
+    """
     was_training = encoder.training
     encoder.eval()
     try:

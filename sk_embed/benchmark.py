@@ -20,7 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from . import datasets as _datasets
 from .estimator import EmbeddingClassifier
 from .losses import available_losses
-from .metrics import embedding_scores
+from .metrics import METRICS, embedding_scores
 
 BASELINES = {
     "PCA": lambda dim, seed: PCA(n_components=dim, random_state=seed),
@@ -28,6 +28,8 @@ BASELINES = {
     "NCA": lambda dim, seed: NeighborhoodComponentsAnalysis(n_components=dim, random_state=seed),
 }
 
+#: The columns of a result row: what was run, the technique's own accuracy, every
+#: metric of :data:`sk_embed.metrics.METRICS`, and the times.
 COLUMNS = [
     "dataset",
     "method",
@@ -35,19 +37,10 @@ COLUMNS = [
     "dim",
     "seed",
     "accuracy",
-    "knn_accuracy",
-    "silhouette",
-    "precision_at_1",
-    "map_at_r",
-    "compactness",
+    *METRICS,
     "fit_seconds",
     "transform_seconds",
 ]
-
-
-def _load(name, data_dir):
-    downloadable = name not in ("digits", "synthetic")
-    return _datasets.load(name, **({"data_dir": data_dir} if data_dir and downloadable else {}))
 
 
 def _rows(X):
@@ -122,7 +115,7 @@ def run(
     from tqdm.auto import tqdm
 
     losses = available_losses() if losses == "all" else list(losses)
-    data = [_load(d, data_dir) if isinstance(d, str) else d for d in datasets]
+    data = [_datasets.load(d, data_dir=data_dir) if isinstance(d, str) else d for d in datasets]
     plan = []
     for d in data:
         n_classes = len(np.unique(d.y_train))
@@ -159,7 +152,20 @@ def run(
 
 
 def to_markdown(rows, columns=None, digits=3):
-    """The rows as a Markdown table a person reads (floats rounded)."""
+    """The rows as a Markdown table a person reads.
+
+    Parameters
+    ----------
+    rows : list of dict
+    columns : list of str, optional
+        Default: :data:`COLUMNS`.
+    digits : int, default=3
+        Floats are rounded to this many decimals; NaN shows as an en dash.
+
+    Returns
+    -------
+    str
+    """
     columns = columns or COLUMNS
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:

@@ -11,6 +11,7 @@ if they are there (a local copy), else downloaded into it through torchvision
 from __future__ import annotations
 
 import gzip
+import inspect
 import os
 import pickle
 from pathlib import Path
@@ -166,6 +167,7 @@ def cifar10(data_dir=None, download=False):
     return _load("cifar10", data_dir, download, needed, read)
 
 
+#: The datasets by name: adding one is one entry here (the command's help lists them).
 LOADERS = {
     "digits": digits,
     "synthetic": synthetic,
@@ -175,8 +177,25 @@ LOADERS = {
 }
 
 
-def load(name, **kwargs):
-    """The dataset called ``name`` (one of ``LOADERS``), with the loader's arguments."""
+def load(name, data_dir=None, **kwargs):
+    """The dataset called ``name``, with the loader's arguments.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`LOADERS`.
+    data_dir : str or Path, optional
+        Where the files are, for the loaders that read files (ignored by the others).
+    **kwargs
+        The loader's other arguments.
+
+    Returns
+    -------
+    Bunch
+    """
     if name not in LOADERS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(LOADERS)}")
-    return LOADERS[name](**kwargs)
+    loader = LOADERS[name]
+    if data_dir is not None and "data_dir" in inspect.signature(loader).parameters:
+        kwargs["data_dir"] = data_dir
+    return loader(**kwargs)

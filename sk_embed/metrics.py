@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -176,6 +178,66 @@ def compactness_ratio(Z, y):
     return float(intra / inter)
 
 
+@dataclass
+class Split:
+    """Training and held-out embeddings with their labels: what a metric scores.
+
+    Parameters
+    ----------
+    Z_train, y_train, Z_test, y_test : ndarray
+        Embeddings and labels of the reference (training) and held-out sets.
+    n_neighbors : int, default=5
+        ``k`` of the kNN accuracy.
+    """
+
+    Z_train: np.ndarray
+    y_train: np.ndarray
+    Z_test: np.ndarray
+    y_test: np.ndarray
+    n_neighbors: int = 5
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def retrieval(self):
+        """Per test query ``(precision@1, AP@R)``, computed once per split (two metrics
+        share it).
+
+        Returns
+        -------
+        p1, ap : ndarray of shape (n_test,)
+        """
+        if "retrieval" not in self._cache:
+            self._cache["retrieval"] = _retrieval(
+                self.Z_train, self.y_train, self.Z_test, self.y_test, 256
+            )
+        return self._cache["retrieval"]
+
+
+class Metric(NamedTuple):
+    """One entry of :data:`METRICS`: ``score(split) -> float`` and a line for help texts."""
+
+    score: Callable
+    summary: str
+
+
+#: The scores of an embedded space: adding one is one entry here. They drive
+#: :func:`embedding_scores`, the benchmark's columns and the command's help.
+METRICS = {
+    "knn_accuracy": Metric(
+        lambda s: knn_accuracy(s.Z_train, s.y_train, s.Z_test, s.y_test, n_neighbors=s.n_neighbors),
+        "held-out k-NN accuracy",
+    ),
+    "silhouette": Metric(lambda s: silhouette(s.Z_test, s.y_test), "held-out silhouette"),
+    "precision_at_1": Metric(
+        lambda s: float(s.retrieval()[0].mean()), "nearest training embedding has the class"
+    ),
+    "map_at_r": Metric(lambda s: float(s.retrieval()[1].mean()), "mean average precision at R"),
+    "compactness": Metric(
+        lambda s: compactness_ratio(s.Z_test, s.y_test),
+        "within-class over between-class distance (lower is better)",
+    ),
+}
+
+
 def embedding_scores(estimator, X_train, y_train, X_test, y_test, *, n_neighbors=5):
     """Every score of an embedded space in one call.
 
@@ -184,37 +246,33 @@ def embedding_scores(estimator, X_train, y_train, X_test, y_test, *, n_neighbors
     estimator : fitted transformer, or None
         Its ``transform`` gives the embeddings; with None, ``X_train`` and ``X_test``
         are embeddings already.
-    X_train, y_train, X_test, y_test
+    X_train, y_train, X_test, y_test : array-like
         The split: references / kNN training set, and held-out queries.
+    n_neighbors : int, default=5
+        ``k`` of the kNN accuracy.
 
     Returns
     -------
     dict
-        ``knn_accuracy``, ``silhouette`` (of the held-out embedding),
-        ``precision_at_1``, ``map_at_r``, ``compactness`` (held out), and ``accuracy``
-        (the estimator's own ``score``, when it has one).
+        ``accuracy`` (the estimator's own ``score``, NaN without one), then one entry
+        per :data:`METRICS` key.
     """
     if estimator is not None:
         Z_train, Z_test = estimator.transform(X_train), estimator.transform(X_test)
     else:
         Z_train, Z_test = X_train, X_test
-    Z_train, Z_test = np.asarray(Z_train), np.asarray(Z_test)
-    p1, ap = _retrieval(Z_train, y_train, Z_test, y_test, 256)
-    scores = {
-        "accuracy": float(estimator.score(X_test, y_test))
-        if estimator is not None and hasattr(estimator, "predict")
-        else float("nan"),
-        "knn_accuracy": knn_accuracy(Z_train, y_train, Z_test, y_test, n_neighbors=n_neighbors),
-        "silhouette": silhouette(Z_test, y_test),
-        "precision_at_1": float(p1.mean()),
-        "map_at_r": float(ap.mean()),
-        "compactness": compactness_ratio(Z_test, y_test),
-    }
+    split = Split(*map(np.asarray, (Z_train, y_train, Z_test, y_test)), n_neighbors)
+    has_score = estimator is not None and hasattr(estimator, "predict")
+    scores = {"accuracy": float(estimator.score(X_test, y_test)) if has_score else float("nan")}
+    scores.update({name: metric.score(split) for name, metric in METRICS.items()})
     return scores
 
 
 __all__ = [
+    "METRICS",
     "FewShotScore",
+    "Metric",
+    "Split",
     "compactness_ratio",
     "embedding_scores",
     "few_shot_accuracy",

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .losses import get_technique
-
 
 def _plt():
     # Imported on use: matplotlib picks a non-interactive backend where there is no
@@ -87,7 +85,8 @@ def plot_embedding(
         lo, hi = np.r_[Z2, centers[:, :2]].min(0), np.r_[Z2, centers[:, :2]].max(0)
         pad = 0.08 * (hi - lo) + 1e-6
         lo, hi = lo - pad, hi + pad
-        if dim == 2 and (regions or get_technique(clf.loss).log_densities):
+        densities = clf.scores_are_log_densities_
+        if dim == 2 and (regions or densities):
             gx, gy = np.meshgrid(
                 np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
             )
@@ -102,7 +101,7 @@ def plot_embedding(
                     colors=colors,
                     alpha=0.15,
                 )
-            if get_technique(clf.loss).log_densities:
+            if densities:
                 top = scores.max(1, keepdims=True)
                 mixture = (top + np.log(np.exp(scores - top).sum(1, keepdims=True))).ravel()
                 ax.contour(

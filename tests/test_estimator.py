@@ -1,4 +1,4 @@
-"""EmbeddingClassifier as scikit-learn users use it."""
+"""Tests of sk_embed/estimator.py."""
 
 import pickle
 
@@ -12,12 +12,30 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
 from skorch.dataset import ValidSplit
 from torch import nn
 
-from sk_embed import EmbeddingClassifier
+from sk_embed import EmbeddingClassifier, available_losses
 
 QUICK = dict(max_epochs=3, random_state=0)
+
+
+@pytest.mark.parametrize(
+    "loss", sorted(set(available_losses()) - {"softmax", "normalized_softmax"})
+)
+def test_held_out_accuracy_with_defaults_in_2d(digits_split, loss):
+    """Every technique beyond the softmax pair reaches 0.88 on digits in 2-D."""
+    X_train, X_test, y_train, y_test = digits_split
+    clf = EmbeddingClassifier(loss=loss, random_state=0).fit(X_train, y_train)
+    assert clf.score(X_test, y_test) >= 0.88
+
+
+def test_grid_search_over_the_loss_itself(small):
+    X, y = small
+    losses = ["softmax", "cosface", "arcface", "sphereface", "virtual_softmax"]
+    search = GridSearchCV(EmbeddingClassifier(**QUICK), {"loss": losses}, cv=2).fit(X, y)
+    assert [p["loss"] for p in search.cv_results_["params"]] == losses
 
 
 def test_default_accuracy_on_digits(digits_split):
@@ -83,12 +101,12 @@ def test_grid_search_over_normalize_weights_and_a_loss_parameter(small):
     X, y = small
     search = GridSearchCV(
         EmbeddingClassifier(**QUICK),
-        {"normalize_weights": [False, True], "loss__label_smoothing": [0.0, 0.1]},
+        {"loss__normalize_weights": [False, True], "loss__label_smoothing": [0.0, 0.1]},
         cv=2,
     ).fit(X, y)
     assert len(search.cv_results_["params"]) == 4
     assert search.best_estimator_.net_.criterion_.label_smoothing in (0.0, 0.1)
-    assert set(search.best_params_) == {"normalize_weights", "loss__label_smoothing"}
+    assert set(search.best_params_) == {"loss__normalize_weights", "loss__label_smoothing"}
 
 
 def test_grid_over_loss_itself(small):
@@ -251,9 +269,6 @@ def test_optimizer_pass_through(small):
     assert clf.net_.optimizer_.param_groups[0]["momentum"] == 0.9
 
 
-# -- bad input gets an error that names the problem ----------------------------------
-
-
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_nan_or_inf_in_X(small, bad):
     X, y = small
@@ -317,3 +332,65 @@ def test_predict_before_fit(small):
         clf.get_feature_names_out()
     with pytest.raises(NotFittedError):
         clf.history_
+
+
+@pytest.mark.parametrize("loss", ["contrastive", "triplet", "regression"])
+def test_normalize_weights_does_not_apply_without_a_classifier(small, loss):
+    X, y = small
+    with pytest.raises(ValueError, match="no parameter.*loss__normalize_weights"):
+        EmbeddingClassifier(loss, loss__normalize_weights=True, **QUICK).fit(X, y)
+
+
+EXPECTED_FAILED = {
+    "check_methods_subset_invariance": (
+        "float32 matrix products give results that depend on the batch at the 1e-7 "
+        "level (BLAS picks another kernel for one row than for twenty); the check's "
+        "tolerance is 1e-7"
+    ),
+}
+
+
+@parametrize_with_checks(
+    [EmbeddingClassifier(loss=loss, random_state=0) for loss in available_losses()],
+    expected_failed_checks=lambda est: EXPECTED_FAILED,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize("loss", available_losses())
+def test_every_technique_scores_and_adds_classes(small, loss):
+    X, y = small  # classes 0-4; 3 and 4 play the new classes
+    old = y < 3
+    clf = EmbeddingClassifier(loss, n_components=3, **QUICK).fit(X[old], y[old])
+    s = clf.score_samples(X)
+    assert s.shape == (len(X),) and np.isfinite(s).all()
+    centers_before = clf.class_centers_.copy()
+    few = np.concatenate([np.flatnonzero(y == c)[:5] for c in (4, 3)])
+    assert clf.add_classes(X[few], y[few]) is clf
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2, 3, 4])
+    assert clf.predict_proba(X).shape == (len(X), 5)
+    assert clf.class_centers_.shape == (5, 3)
+    np.testing.assert_allclose(clf.class_centers_[:3], centers_before, rtol=1e-5, atol=1e-6)
+    assert set(clf.predict(X)) <= {0, 1, 2, 3, 4}
+    assert np.isfinite(clf.score_samples(X)).all()
+    proba = clf.predict_proba(X)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(1)], clf.predict(X))
+
+
+def test_add_classes_keeps_classes_sorted_and_refuses_known_labels(small):
+    X, y = small
+    labels = np.array(["b", "d", "a", "e", "c"])[y]
+    first = np.isin(labels, ["b", "d", "e"])
+    clf = EmbeddingClassifier("cosface", n_components=3, **QUICK).fit(X[first], labels[first])
+    with pytest.raises(ValueError, match=r"already known: \['b'\]"):
+        clf.add_classes(X[:4], np.array(["a", "b", "a", "a"]))
+    rest = ~first
+    clf.add_classes(X[rest], labels[rest])
+    np.testing.assert_array_equal(clf.classes_, ["a", "b", "c", "d", "e"])
+    # the new directions are the normalized mean unit embeddings of their samples
+    Z = clf.transform(X[labels == "a"])
+    direction = Z.mean(0) / np.linalg.norm(Z.mean(0))
+    np.testing.assert_allclose(clf.class_centers_[0], direction, rtol=1e-5, atol=1e-6)
+    pred = clf.predict(X)
+    assert set(pred) <= set("abcde")

@@ -48,24 +48,37 @@ class AngularHead(Head):
     def embed(self, z):
         return F.normalize(z, dim=1) if self.project else z
 
-    def centers(self, Z, y):
+    @property
+    def centers(self):
         """The unit class directions ``W_j / ||W_j||``."""
-        return F.normalize(self.weight.detach(), dim=1).to(Z.device, Z.dtype)
+        return F.normalize(self.weight.detach(), dim=1)
+
+    def fit_points(self, z, y):
+        """Nothing to place: the class directions are the trained weights."""
 
     def score_samples(self, scores, z):
         """The largest cosine to a class direction."""
         return self.cosines(scores, z).max(dim=1).values
 
     def cosines(self, scores, z):
-        """``cos theta_j`` from the scores (the scores themselves here)."""
+        """``cos theta_j`` from the scores.
+
+        Parameters
+        ----------
+        scores : tensor of shape (n, n_classes)
+        z : tensor of shape (n, n_components)
+
+        Returns
+        -------
+        tensor of shape (n, n_classes)
+            The scores themselves here; heads whose scores are not cosines override it.
+        """
         return scores
 
-    def add_classes(self, z, y, n_new, loss):
+    def add_classes(self, z, y, n_new):
         """Imprinting: a new class's direction is the normalized mean unit embedding."""
-        directions = F.normalize(class_means(F.normalize(z, dim=1), y, n_new), dim=1)
-        self._grow("weight", directions)
+        self._grow("weight", F.normalize(class_means(F.normalize(z, dim=1), y, n_new), dim=1))
         self.n_classes += n_new
-        return directions
 
 
 class MarginLoss(Loss):
@@ -84,11 +97,32 @@ class MarginLoss(Loss):
         self.scale = scale
 
     def modify_target(self, cos_y, z):
-        """The target class's modified cosine (its logit before scaling)."""
+        """The target class's modified cosine (its logit before scaling).
+
+        Parameters
+        ----------
+        cos_y : tensor of shape (n, 1)
+            Cosine between each embedding and its class direction.
+        z : tensor of shape (n, n_components)
+
+        Returns
+        -------
+        tensor of shape (n, 1)
+        """
         raise NotImplementedError  # pragma: no cover
 
     def logit_scale(self, z):
-        """What the (modified) cosines are multiplied by: ``scale``, or a per-sample column."""
+        """What the (modified) cosines are multiplied by.
+
+        Parameters
+        ----------
+        z : tensor of shape (n, n_components)
+
+        Returns
+        -------
+        float or tensor of shape (n, 1)
+            ``scale`` here; a per-sample column for SphereFace.
+        """
         return self.scale
 
     def forward(self, scores, z, y, head):
@@ -105,6 +139,14 @@ def best_min_cosine(n_classes, n_components):
     Exact in 2-D (a regular polygon: ``cos(2 pi / C)``) and where a regular simplex
     fits (``d >= C - 1``: ``-1 / (C - 1)``); in between the simplex value is a lower
     bound, so margin checks there are loose.
+
+    Parameters
+    ----------
+    n_classes, n_components : int
+
+    Returns
+    -------
+    float
     """
     if n_classes < 2:
         return -1.0
@@ -116,7 +158,18 @@ def best_min_cosine(n_classes, n_components):
 
 
 def warn_unreachable_margin(name, margin, bound, n_classes, n_components, unit=""):
-    """Warn when ``margin`` exceeds what ``n_classes`` classes can have in this dimension."""
+    """Warn when ``margin`` exceeds what ``n_classes`` classes can have in this dimension.
+
+    Parameters
+    ----------
+    name : str
+        The technique.
+    margin, bound : float
+        The requested margin and the largest one the classes can meet.
+    n_classes, n_components : int
+    unit : str, default=""
+        Appended to the numbers in the message (``" rad"``).
+    """
     if margin > bound:
         warnings.warn(
             f"{name}: loss__margin={margin}{unit} cannot be met by {n_classes} classes in "

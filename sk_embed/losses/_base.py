@@ -20,7 +20,9 @@ class Head(nn.Module):
     """Base class of heads: embedding ``z`` -> class scores.
 
     Subclasses implement :meth:`forward` and may override the other hooks, each of which
-    has the behaviour of a plain softmax classifier by default.
+    has the behaviour of a plain softmax classifier by default. Every head has
+    ``centers``, a tensor of shape ``(n_classes, n_components)``: where each class sits
+    in the embedded space (the estimator's ``class_centers_``).
 
     Parameters
     ----------
@@ -30,45 +32,105 @@ class Head(nn.Module):
         Number of classes.
     """
 
+    #: Whether the scores are class log-densities (plots draw them as contours).
+    log_densities = False
+
     def __init__(self, n_components, n_classes):
         super().__init__()
         self.n_components = n_components
         self.n_classes = n_classes
+        if not isinstance(getattr(type(self), "centers", None), property):
+            # placed by fit_points, unless a subclass derives them from its parameters
+            self.register_buffer("centers", torch.zeros(n_classes, n_components))
 
     def forward(self, z):  # pragma: no cover - abstract
+        """Class scores of a batch of raw embeddings.
+
+        Parameters
+        ----------
+        z : tensor of shape (n, n_components)
+
+        Returns
+        -------
+        scores : tensor of shape (n, n_classes)
+        """
         raise NotImplementedError
 
     def proba(self, scores, z):
-        """Class probabilities from the scores and raw embeddings (softmax of the scores
-        by default)."""
+        """Class probabilities from the scores and raw embeddings.
+
+        Parameters
+        ----------
+        scores : tensor of shape (n, n_classes)
+            What :meth:`forward` returned for ``z``.
+        z : tensor of shape (n, n_components)
+            The raw embeddings.
+
+        Returns
+        -------
+        proba : tensor of shape (n, n_classes)
+            The softmax of the scores by default.
+        """
         return torch.softmax(scores, dim=1)
 
     def embed(self, z):
-        """What ``transform`` returns for the raw embedding ``z`` (``z`` itself by default)."""
+        """What ``transform`` returns for the raw embedding ``z``.
+
+        Parameters
+        ----------
+        z : tensor of shape (n, n_components)
+
+        Returns
+        -------
+        tensor of shape (n, n_components)
+            ``z`` itself by default.
+        """
         return z
 
-    def centers(self, Z, y):
-        """Where each class sits in the embedded space, given the training embeddings.
+    def fit_points(self, z, y):
+        """Place the class positions computed from the training embeddings.
 
-        Called once after training with the training embeddings ``Z`` (already passed
-        through :meth:`embed`) and the encoded labels ``y``. The default is the mean
-        training embedding of each class; heads with their own notion of a class
-        position (learned centers, fixed targets, unit directions) override it.
+        Called once after training with the raw training embeddings ``z`` and the
+        encoded labels ``y``. The default stores each class's mean embedding (after
+        :meth:`embed`) in the ``centers`` buffer; heads whose positions are learned or
+        fixed (classifier directions, Gaussian means, targets) leave them as they are.
+
+        Parameters
+        ----------
+        z : tensor of shape (n, n_components)
+        y : tensor of shape (n,)
+            Class indices ``0..n_classes-1``.
         """
-        return class_means(Z, y, self.n_classes)
+        self.centers.copy_(class_means(self.embed(z), y, self.n_classes).to(self.centers))
 
     def score_samples(self, scores, z):
-        """Open-set score: how much a sample looks like *some* known class (higher =
-        more known). The largest score by default (max logit for softmax)."""
+        """Open-set score: how much a sample looks like *some* known class.
+
+        Parameters
+        ----------
+        scores : tensor of shape (n, n_classes)
+        z : tensor of shape (n, n_components)
+
+        Returns
+        -------
+        tensor of shape (n,)
+            Higher means more known; the largest score by default (max logit for softmax).
+        """
         return scores.max(dim=1).values
 
-    def add_classes(self, z, y, n_new, loss):
+    def add_classes(self, z, y, n_new):
         """Place ``n_new`` new classes from a few raw embeddings ``z`` (encoder frozen).
 
-        ``y`` holds the new classes' indices ``0..n_new-1``; ``loss`` is the trained
-        criterion, for heads that fit their new classes under the loss they were trained
-        with. Grows the head in place and returns the new classes' centers
-        ``(n_new, n_components)`` for ``class_centers_``.
+        Grows the head in place, ``centers`` included.
+
+        Parameters
+        ----------
+        z : tensor of shape (n, n_components)
+            Raw embeddings of the new classes' samples.
+        y : tensor of shape (n,)
+            The new classes' indices ``0..n_new-1``.
+        n_new : int
+            How many classes to add.
         """
         raise NotImplementedError(
             f"{type(self).__name__} cannot place new classes; its technique's file says how"
@@ -107,13 +169,19 @@ class LinearHead(Head):
         self.bias = layer.bias
 
     def class_weights(self):
-        """The class weights as used in the forward pass (unit rows when normalized)."""
+        """The class weights as used in the forward pass.
+
+        Returns
+        -------
+        tensor of shape (n_classes, n_components)
+            Unit rows when ``normalize_weights``.
+        """
         return F.normalize(self.weight, dim=1) if self.normalize_weights else self.weight
 
     def forward(self, z):
         return F.linear(z, self.class_weights(), self.bias)
 
-    def add_classes(self, z, y, n_new, loss):
+    def add_classes(self, z, y, n_new):
         """Weight imprinting: each new class's weight is its normalized mean embedding,
         scaled to the mean norm of the existing weights; its bias the mean bias.
 
@@ -127,16 +195,17 @@ class LinearHead(Head):
         self._grow("weight", F.normalize(means, dim=1) * scale)
         if self.bias is not None:
             self._grow("bias", self.bias.detach().mean().expand(n_new))
+        self._grow("centers", means)
         self.n_classes += n_new
-        return means
 
 
 class DistanceHead(Head):
     """Scores are negative squared distances to one point per class.
 
-    For techniques without a classifier layer: ``predict`` is the nearest class point,
+    For techniques without a classifier layer: ``predict`` is the nearest class center,
     ``decision_function`` the negative squared distances, ``predict_proba`` their
-    softmax at ``temperature``. Subclasses decide where the points come from.
+    softmax at ``temperature``. The ``centers`` are the mean training embeddings
+    (:meth:`Head.fit_points`) unless a subclass places them otherwise.
 
     Parameters
     ----------
@@ -150,32 +219,45 @@ class DistanceHead(Head):
         if not temperature > 0:
             raise ValueError(f"loss__temperature must be positive; got {temperature}")
         self.temperature = temperature
-        self.register_buffer("points", torch.zeros(n_classes, n_components))
 
     def forward(self, z):
-        return -squared_distances(self.embed(z), self.points.to(z.dtype))
+        return -squared_distances(self.embed(z), self.centers.to(z.dtype))
 
     def proba(self, scores, z):
         return torch.softmax(scores / self.temperature, dim=1)
 
-    def add_classes(self, z, y, n_new, loss):
-        """New class points: the mean (embedded) sample of each new class."""
-        means = class_means(self.embed(z), y, n_new)
-        self._grow("points", means)
+    def add_classes(self, z, y, n_new):
+        """New class centers: the mean (embedded) sample of each new class."""
+        self._grow("centers", class_means(self.embed(z), y, n_new))
         self.n_classes += n_new
-        return means
 
 
 class Loss(nn.Module):
-    """Base class of losses: ``(scores, z, y, head) -> scalar``."""
+    """Base class of losses: ``(scores, z, y, head) -> scalar``.
+
+    A loss reads what it needs from the head (weights, centers) and never writes into it.
+    """
 
     def forward(self, scores, z, y, head):  # pragma: no cover - abstract
-        raise NotImplementedError
+        """The training objective of a batch.
 
-    def centers(self, head, Z, y):
-        """``class_centers_`` after training; the head decides unless the loss holds
-        the class positions itself (center loss)."""
-        return head.centers(Z, y)
+        Parameters
+        ----------
+        scores : tensor of shape (n, n_classes)
+            The head's scores of the batch.
+        z : tensor of shape (n, n_components)
+            The raw embeddings.
+        y : tensor of shape (n,)
+            Class indices.
+        head : Head
+            The head that gave the scores, for losses that read its parameters.
+
+        Returns
+        -------
+        tensor
+            A scalar.
+        """
+        raise NotImplementedError
 
 
 class CrossEntropy(Loss):
@@ -199,13 +281,37 @@ class CrossEntropy(Loss):
 
 
 def squared_distances(a, b, floor=0.0):
-    """``||a_i - b_j||^2`` for all pairs, by one matrix product, never below ``floor``."""
+    """``||a_i - b_j||^2`` for all pairs, by one matrix product, never below ``floor``.
+
+    Parameters
+    ----------
+    a : tensor of shape (n, d)
+    b : tensor of shape (m, d)
+    floor : float, default=0.0
+
+    Returns
+    -------
+    tensor of shape (n, m)
+    """
     d = torch.addmm((a * a).sum(1, keepdim=True) + (b * b).sum(1), a, b.T, alpha=-2)
     return d.clamp_min(floor)
 
 
 def class_means(Z, y, n_classes):
-    """Mean of the rows of ``Z`` for each class ``0..n_classes-1`` (NaN for an empty class)."""
+    """Mean of the rows of ``Z`` for each class ``0..n_classes-1``.
+
+    Parameters
+    ----------
+    Z : tensor of shape (n, d)
+    y : tensor of shape (n,)
+        Class indices.
+    n_classes : int
+
+    Returns
+    -------
+    tensor of shape (n_classes, d)
+        NaN rows for classes without a sample.
+    """
     sums = torch.zeros(n_classes, Z.shape[1], dtype=Z.dtype, device=Z.device)
     sums.index_add_(0, y, Z)
     counts = torch.bincount(y, minlength=n_classes).to(Z.dtype)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ._base import DistanceHead, class_means, squared_distances
+from ._base import DistanceHead, squared_distances
 
 AVERAGES = ("all", "nonzero")
 MINERS = ("all", "batch_hard", "semi_hard", "random")
@@ -88,13 +88,20 @@ def mine(d, y, how):
 
 
 def check_choice(name, value, choices):
-    """ValueError naming the parameter and the choices."""
+    """Raise a ValueError naming the option ``loss__<name>`` and its choices.
+
+    Parameters
+    ----------
+    name : str
+    value : object
+    choices : sequence
+    """
     if value not in choices:
         raise ValueError(f"loss__{name}={value!r} is not one of {', '.join(map(repr, choices))}")
 
 
 class MeanEmbeddingHead(DistanceHead):
-    """Class points are the mean training embeddings, set after training.
+    """Class centers are the mean training embeddings, placed after training.
 
     Parameters
     ----------
@@ -115,8 +122,3 @@ class MeanEmbeddingHead(DistanceHead):
         if self.training:  # the centers exist only after training; the loss needs none
             return z.new_zeros(len(z), self.n_classes)
         return super().forward(z)
-
-    def centers(self, Z, y):
-        means = class_means(Z, y, self.n_classes)
-        self.points.copy_(means.to(self.points))
-        return means

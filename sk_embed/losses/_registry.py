@@ -1,8 +1,9 @@
 """The technique registry: a name -> (head class, loss class) map.
 
 Adding a technique is adding one file that calls :func:`register`. A technique's own
-hyperparameters (``loss__<name>`` on the estimator) are the keyword arguments of its
-head's and loss's constructors, with their defaults: there is no second list to keep.
+options (``loss__<name>`` on the estimator) are the keyword arguments of its head's and
+loss's constructors, with their defaults: there is no second list to keep. An option
+both constructors take reaches both.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import inspect
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-# Constructor arguments the estimator supplies itself; never ``loss__`` parameters.
-STRUCTURAL = ("n_components", "n_classes", "normalize_weights")
+# Constructor arguments the network supplies itself; never ``loss__`` options.
+STRUCTURAL = ("n_components", "n_classes")
 
 _REGISTRY: dict[str, Technique] = {}
 
@@ -40,14 +41,16 @@ class Technique:
     summary : str
         One line for listings.
     fixed : mapping
-        Constructor arguments the technique pins whatever the estimator says, e.g.
-        ``{"normalize_weights": True}`` for the normalized softmax.
+        Options the technique pins, e.g. ``{"normalize_weights": True}`` for the
+        normalized softmax. Passing a pinned option with its pinned value is accepted;
+        another value is an error.
     samples_per_class : int or None
         Default of ``iterator_train__samples_per_class``: training batches of P classes
         x K samples (pair and triplet losses need positives in every batch), or None
         for plain shuffling.
-    log_densities : bool
-        Whether the scores are class log-densities, which plots then draw as contours.
+    callbacks : tuple of (str, type)
+        skorch callbacks the technique trains with, as ``(name, class)``; each is built
+        with no argument at every fit (e.g. the center loss's center update).
     """
 
     name: str
@@ -56,13 +59,15 @@ class Technique:
     summary: str = ""
     fixed: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     samples_per_class: int | None = None
-    log_densities: bool = False
+    callbacks: tuple = ()
 
     def parameters(self):
-        """The technique's own hyperparameters and their defaults (``loss__<name>``).
+        """The technique's own options and their defaults (``loss__<name>``).
 
-        A parameter both constructors take (an angular technique's ``scale``) reaches
-        both, with the loss's default.
+        Returns
+        -------
+        dict
+            ``{name: default}``; an option both constructors take has the loss's default.
         """
         params = {}
         for cls in (self.loss, self.head):
@@ -71,43 +76,109 @@ class Technique:
                     params.setdefault(name, default)
         return params
 
-    def build(self, n_components, n_classes, normalize_weights=False, params=None):
-        """Construct ``(head, loss)`` for the given sizes and ``loss__`` parameters.
+    def check_params(self, params):
+        """Refuse options the technique does not have, or pinned ones set otherwise.
+
+        Parameters
+        ----------
+        params : dict
+            The ``loss__`` options without their prefix.
 
         Raises
         ------
         ValueError
-            On a parameter the technique does not have, or ``normalize_weights=True``
-            for a technique without a linear classifier.
+            Naming the option and the technique's options.
         """
-        params = dict(params or {})
         valid = self.parameters()
-        unknown = sorted(set(params) - set(valid))
+        for name, value in params.items():
+            if name in self.fixed and value != self.fixed[name]:
+                raise ValueError(
+                    f"loss={self.name!r} pins loss__{name}={self.fixed[name]!r}; got {value!r}."
+                )
+        unknown = sorted(set(params) - set(valid) - set(self.fixed))
         if unknown:
             raise ValueError(
                 f"loss={self.name!r} has no parameter(s) "
                 f"{', '.join('loss__' + k for k in unknown)}; its parameters are: "
                 f"{', '.join('loss__' + k for k in valid) or 'none'}."
             )
-        context = {"n_components": n_components, "n_classes": n_classes, **valid, **params}
-        if normalize_weights:
-            if "normalize_weights" not in _init_params(self.head) | dict(self.fixed):
-                raise ValueError(
-                    f"loss={self.name!r} has no linear classifier: "
-                    "normalize_weights=True does not apply to it."
-                )
-            context["normalize_weights"] = True
-        context.update(self.fixed)
 
-        def make(cls):
-            accepted = _init_params(cls)
-            return cls(**{k: v for k, v in context.items() if k in accepted})
+    def _make(self, cls, n_components, n_classes, params):
+        self.check_params(params)
+        context = {
+            "n_components": n_components,
+            "n_classes": n_classes,
+            **self.parameters(),
+            **params,
+            **self.fixed,
+        }
+        accepted = _init_params(cls)
+        return cls(**{k: v for k, v in context.items() if k in accepted})
 
-        return make(self.head), make(self.loss)
+    def build_head(self, n_components, n_classes, params=None):
+        """The technique's head for these sizes and ``loss__`` options.
+
+        Parameters
+        ----------
+        n_components, n_classes : int
+        params : dict, optional
+            The ``loss__`` options without their prefix.
+
+        Returns
+        -------
+        Head
+        """
+        return self._make(self.head, n_components, n_classes, dict(params or {}))
+
+    def build_loss(self, n_components, n_classes, params=None):
+        """The technique's loss for these sizes and ``loss__`` options.
+
+        Parameters
+        ----------
+        n_components, n_classes : int
+        params : dict, optional
+            The ``loss__`` options without their prefix.
+
+        Returns
+        -------
+        Loss
+        """
+        return self._make(self.loss, n_components, n_classes, dict(params or {}))
+
+
+    def build(self, n_components, n_classes, params=None):
+        """Both pieces, for a training loop of one's own.
+
+        Parameters
+        ----------
+        n_components, n_classes : int
+        params : dict, optional
+            The ``loss__`` options without their prefix.
+
+        Returns
+        -------
+        head : Head
+        loss : Loss
+        """
+        return (
+            self.build_head(n_components, n_classes, params),
+            self.build_loss(n_components, n_classes, params),
+        )
 
 
 def register(technique):
-    """Add a :class:`Technique` to the registry (its name must be new); returns it."""
+    """Add a technique to the registry.
+
+    Parameters
+    ----------
+    technique : Technique
+        Its name must be new.
+
+    Returns
+    -------
+    Technique
+        The same record.
+    """
     if technique.name in _REGISTRY:
         raise ValueError(f"a technique named {technique.name!r} is already registered")
     _REGISTRY[technique.name] = technique
@@ -115,7 +186,21 @@ def register(technique):
 
 
 def get_technique(name):
-    """The registered :class:`Technique` called ``name``; ValueError naming the choices."""
+    """The registered technique called ``name``.
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    Technique
+
+    Raises
+    ------
+    ValueError
+        Naming the available techniques.
+    """
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
@@ -125,5 +210,10 @@ def get_technique(name):
 
 
 def available_losses():
-    """Names of the registered techniques, in registration order."""
+    """Names of the registered techniques, in registration order.
+
+    Returns
+    -------
+    list of str
+    """
     return list(_REGISTRY)

@@ -12,8 +12,8 @@ targets. ``loss__targets``:
 - an array of shape ``(n_classes, n_components)``, used as it is.
 
 The named layouts are scaled by ``loss__radius`` (default 3). The scale matters for
-training even though the loss is scale-free in principle: on digits in 2-D the worst
-accuracy over 6 seeds was 0.78 / 0.88 / 0.91 / 0.89 for radius 0.3 / 1 / 3 / 10.
+training even though the loss is scale-free in principle (docs/techniques.md has the
+measured sweep).
 """
 
 import numpy as np
@@ -48,15 +48,26 @@ class TargetHead(DistanceHead):
         if not radius > 0:
             raise ValueError(f"loss__radius must be positive; got {radius}")
         points = make_targets(targets, n_classes, n_components)
-        self.points.copy_(radius * points if isinstance(targets, str) else points)
+        self.centers.copy_(radius * points if isinstance(targets, str) else points)
 
-    def centers(self, Z, y):
-        """The targets."""
-        return self.points.detach().to(Z.device, Z.dtype)
+    def fit_points(self, z, y):
+        """Nothing to place: the centers are the fixed targets."""
 
 
 def make_targets(targets, n_classes, n_components):
-    """The ``(n_classes, n_components)`` target layout for ``loss__targets``."""
+    """The target layout for ``loss__targets``.
+
+    Parameters
+    ----------
+    targets : str or array-like of shape (n_classes, n_components)
+        A layout name of ``LAYOUTS`` or the targets themselves.
+    n_classes, n_components : int
+
+    Returns
+    -------
+    tensor of shape (n_classes, n_components)
+        Unit scale for a named layout.
+    """
     if isinstance(targets, str):
         if targets not in LAYOUTS:
             raise ValueError(

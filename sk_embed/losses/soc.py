@@ -29,6 +29,34 @@ from ._base import Head, Loss, class_means
 from ._registry import Technique, register
 
 
+def soc_objective(head, scores, y, label_smoothing, mean_label_smoothing):
+    """``(CE(y, scores) + CE_smoothed(j, log N(mu_j))) / 2``, the SOC training objective.
+
+    Shared by :class:`SOCLoss` (training) and :meth:`GaussianHead.add_classes` (fitting
+    new means), so both optimize the same thing.
+
+    Parameters
+    ----------
+    head : GaussianHead
+    scores : tensor of shape (n, n_classes)
+        The samples' log-densities.
+    y : tensor of shape (n,)
+        Class indices.
+    label_smoothing, mean_label_smoothing : float
+        Label smoothing of the samples' term and of the class-means term.
+
+    Returns
+    -------
+    tensor
+        A scalar.
+    """
+    classes = torch.arange(head.n_classes, device=scores.device)
+    mean_scores = head.log_density(head.centers.to(scores.dtype))
+    mean_term = F.cross_entropy(mean_scores, classes, label_smoothing=mean_label_smoothing)
+    sample_term = F.cross_entropy(scores, y, label_smoothing=label_smoothing)
+    return (sample_term + mean_term) / 2
+
+
 class GaussianHead(Head):
     """Scores are the Gaussian log-densities of ``z`` under each class.
 
@@ -40,17 +68,31 @@ class GaussianHead(Head):
     mean_speed : float, default=100.0
         The means are stored divided by this factor, so the optimizer moves them this
         many times faster than the encoder's weights. With the encoder's learning rate
-        the means barely leave their small start in a short training (on digits they
-        stayed 0.5 apart after 30 epochs) while the encoder pushes the samples far out
-        (50 units from their mean): the log-density then scores unknown samples, near
-        the origin, above known ones (open-set AUROC 0.03 to 0.08).
+        the means barely leave their small start in a short training while the encoder
+        pushes the samples far out, and the log-density then scores unknown samples,
+        near the origin, above known ones (docs/open_set.md).
+    mean_label_smoothing, label_smoothing : float, default=0.1
+        The objective's smoothing (see :class:`SOCLoss`), which :meth:`add_classes`
+        fits new means under.
     """
 
-    def __init__(self, n_components, n_classes, learn_scale=False, mean_speed=100.0):
+    log_densities = True
+
+    def __init__(
+        self,
+        n_components,
+        n_classes,
+        learn_scale=False,
+        mean_speed=100.0,
+        mean_label_smoothing=0.1,
+        label_smoothing=0.1,
+    ):
         super().__init__(n_components, n_classes)
         self.learn_scale = learn_scale
         self.mean_speed = mean_speed
-        self.raw_means = nn.Parameter(
+        self.mean_label_smoothing = mean_label_smoothing
+        self.label_smoothing = label_smoothing
+        self.raw_centers = nn.Parameter(
             math.sqrt(0.1 / n_components) * torch.randn(n_classes, n_components) / mean_speed
         )
         self.log_scales = nn.Parameter(
@@ -58,47 +100,60 @@ class GaussianHead(Head):
         )
 
     @property
-    def means(self):
+    def centers(self):
         """The class means ``mu_j`` (stored divided by ``mean_speed``)."""
-        return self.raw_means * self.mean_speed
+        return self.raw_centers * self.mean_speed
 
     def forward(self, z):
         return self.log_density(z)
 
     def log_density(self, x):
-        """``log N(x_i; mu_j, diag sigma_j^2)`` for every row ``x_i`` and class ``j``."""
+        """``log N(x_i; mu_j, diag sigma_j^2)`` for every row ``x_i`` and class ``j``.
+
+        Parameters
+        ----------
+        x : tensor of shape (n, n_components)
+
+        Returns
+        -------
+        tensor of shape (n, n_classes)
+        """
         inv = torch.exp(-self.log_scales)  # (C, d)
-        diff = (x.unsqueeze(1) - self.means.to(x.dtype)) * inv.to(x.dtype)  # (n, C, d)
+        diff = (x.unsqueeze(1) - self.centers.to(x.dtype)) * inv.to(x.dtype)  # (n, C, d)
         const = self.n_components * math.log(2 * math.pi) / 2
         return -0.5 * diff.pow(2).sum(-1) - self.log_scales.sum(1).to(x.dtype) - const
 
-    def centers(self, Z, y):
-        """The class means."""
-        return self.means.detach().to(Z.device, Z.dtype)
+    def fit_points(self, z, y):
+        """Nothing to place: the means were trained."""
 
-    def add_classes(self, z, y, n_new, loss, steps=100, lr=0.05):
+    def add_classes(self, z, y, n_new, steps=100, lr=0.05):
         """New means from their samples: start at the sample means, then ``steps`` Adam
-        steps of the trained SOC ``loss`` (its label smoothing included) on the new
+        steps of the SOC objective (with the smoothing it was trained with) on the new
         samples, over the new means (and scales) only."""
         n_old = self.n_classes
         start = class_means(z, y, n_new)
-        self._grow("raw_means", start / self.mean_speed)
+        self._grow("raw_centers", start / self.mean_speed)
         self._grow("log_scales", torch.zeros_like(start))
         self.n_classes += n_new
-        new = [self.raw_means, self.log_scales] if self.learn_scale else [self.raw_means]
+        new = [self.raw_centers, self.log_scales] if self.learn_scale else [self.raw_centers]
         # the means are stored divided by mean_speed: step them by lr in the means' units
-        groups = [{"params": [self.raw_means], "lr": lr / self.mean_speed}]
+        groups = [{"params": [self.raw_centers], "lr": lr / self.mean_speed}]
         if self.learn_scale:
             groups.append({"params": [self.log_scales], "lr": lr})
         opt = torch.optim.Adam(groups)
         with torch.enable_grad():
             for _ in range(steps):
                 opt.zero_grad()
-                loss(self.log_density(z), z, y + n_old, self).backward()
+                soc_objective(
+                    self,
+                    self.log_density(z),
+                    y + n_old,
+                    self.label_smoothing,
+                    self.mean_label_smoothing,
+                ).backward()
                 for p in new:  # only the new classes move: Adam leaves zero-grad rows
                     p.grad[:n_old] = 0
                 opt.step()
-        return self.means.detach()[n_old:].clone()
 
 
 class SOCLoss(Loss):
@@ -112,8 +167,7 @@ class SOCLoss(Loss):
         Label smoothing of the samples' term. Gaussian logits with a shared scale are a
         linear classifier in disguise: without smoothing the cross-entropy keeps pushing
         samples away from every mean, their own included, and the log-density stops
-        meaning "close to a class" (digits: mean distance to their own mean 0.2 with
-        smoothing, 9 to 50 without).
+        meaning "close to a class" (docs/open_set.md has the measurement).
     """
 
     def __init__(self, mean_label_smoothing=0.1, label_smoothing=0.1):
@@ -126,11 +180,7 @@ class SOCLoss(Loss):
         self.mean_label_smoothing = mean_label_smoothing
 
     def forward(self, scores, z, y, head):
-        classes = torch.arange(head.n_classes, device=scores.device)
-        mean_scores = head.log_density(head.means.to(scores.dtype))
-        mean_term = F.cross_entropy(mean_scores, classes, label_smoothing=self.mean_label_smoothing)
-        sample_term = F.cross_entropy(scores, y, label_smoothing=self.label_smoothing)
-        return (sample_term + mean_term) / 2
+        return soc_objective(head, scores, y, self.label_smoothing, self.mean_label_smoothing)
 
 
 register(
@@ -139,6 +189,5 @@ register(
         head=GaussianHead,
         loss=SOCLoss,
         summary="each class a Gaussian; logits are log-densities; class means self-organize",
-        log_densities=True,
     )
 )

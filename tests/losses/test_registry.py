@@ -1,3 +1,5 @@
+"""Tests of sk_embed/losses/registry.py."""
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -19,18 +21,15 @@ def test_unknown_loss_names_the_choices():
 
 
 def test_parameters_come_from_constructors():
-    assert get_technique("softmax").parameters() == {"label_smoothing": 0.0}
+    assert get_technique("softmax").parameters() == {
+        "label_smoothing": 0.0,
+        "normalize_weights": False,
+    }
 
 
 def test_build_rejects_unknown_parameter():
     with pytest.raises(ValueError, match="no parameter.*loss__margin.*loss__label_smoothing"):
         get_technique("softmax").build(2, 3, params={"margin": 0.1})
-
-
-def test_normalized_softmax_pins_the_constraint():
-    head, _ = get_technique("normalized_softmax").build(3, 4, normalize_weights=False)
-    assert head.normalize_weights and head.bias is None
-    assert torch.allclose(head.class_weights().norm(dim=1), torch.ones(4))
 
 
 class _DistanceHead(Head):
@@ -70,8 +69,8 @@ def test_a_new_technique_is_one_registration(custom_technique, small):
     ).fit(X, y)
     assert clf.net_.criterion_.temperature == 2.0
     assert clf.score(X, y) > 0.5
-    with pytest.raises(ValueError, match="no linear classifier"):
-        EmbeddingClassifier("test_prototypes", normalize_weights=True).fit(X, y)
+    with pytest.raises(ValueError, match="no parameter.*loss__normalize_weights"):
+        EmbeddingClassifier("test_prototypes", loss__normalize_weights=True).fit(X, y)
 
 
 def test_register_refuses_a_taken_name():

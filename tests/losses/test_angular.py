@@ -1,14 +1,48 @@
-"""Angular-margin and virtual-class losses against formula loops and pytorch-metric-learning."""
+"""Tests of sk_embed/losses/angular.py."""
 
 import math
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sk_embed import EmbeddingClassifier
 from sk_embed.losses import get_technique
+
+QUICK = dict(max_epochs=3, random_state=0)
+
+
+@pytest.mark.parametrize("loss", ["cosface", "arcface", "sphereface"])
+def test_angular_surface(small, loss):
+    X, y = small
+    clf = EmbeddingClassifier(loss=loss, n_components=3, **QUICK).fit(X, y)
+    Z = clf.transform(X)
+    np.testing.assert_allclose(np.linalg.norm(Z, axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(clf.class_centers_, axis=1), 1.0, rtol=1e-6)
+    scores = clf.decision_function(X)
+    cos = Z @ clf.class_centers_.T
+    proba = clf.predict_proba(X)
+    if loss == "sphereface":  # the logits ||z|| cos, whose softmax is predict_proba
+        raw_norm = np.linalg.norm(
+            clf.net_.module_.embed(clf._tensor(X)).detach().numpy(), axis=1, keepdims=True
+        )
+        np.testing.assert_allclose(scores, raw_norm * cos, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(
+            proba, np.exp(scores) / np.exp(scores).sum(1, keepdims=True), rtol=1e-5, atol=1e-8
+        )
+    else:  # the cosine to each class direction
+        np.testing.assert_allclose(scores, cos, atol=1e-5)
+        scale = clf.net_.module_.head.scale
+        expected = np.exp(scale * cos) / np.exp(scale * cos).sum(1, keepdims=True)
+        np.testing.assert_allclose(proba, expected, rtol=1e-5, atol=1e-8)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(1)], clf.predict(X))
+    raw = EmbeddingClassifier(loss=loss, n_components=3, loss__project=False, **QUICK).fit(X, y)
+    assert not np.allclose(np.linalg.norm(raw.transform(X), axis=1), 1.0)
+    np.testing.assert_array_equal(raw.predict(X), clf.predict(X))
+
 
 ANGULAR = ["cosface", "arcface", "sphereface", "virtual_softmax"]
 
@@ -99,56 +133,6 @@ def test_matches_formula_loop(name, params, dtype):
     assert got == pytest.approx(want, rel=tol, abs=tol)
 
 
-def test_arcface_fallback_branch_is_taken_and_matches():
-    head, loss = get_technique("arcface").build(2, 2, params={"margin": 0.5})
-    with torch.no_grad():
-        head.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
-    z = torch.tensor([[-1.0, 0.05], [0.2, 1.0]], dtype=torch.float32)  # theta_0 ~ pi, theta_1 small
-    y = torch.tensor([0, 1])
-    cos_y = head(z).gather(1, y.unsqueeze(1))
-    target = loss.modify_target(cos_y, z).squeeze(1)
-    assert target[0].item() == pytest.approx(cos_y[0].item() - 0.5 * math.sin(0.5), rel=1e-6)
-    theta1 = math.acos(cos_y[1].item())
-    assert target[1].item() == pytest.approx(math.cos(theta1 + 0.5), rel=1e-5)
-
-
-def test_sphereface_schedule_and_psi():
-    _, loss = get_technique("sphereface").build(2, 3)
-    assert loss.current_lambda() == 1000.0
-    loss.iteration.fill_(100)
-    assert loss.current_lambda() == pytest.approx(1000 / 13)
-    loss.iteration.fill_(10**6)
-    assert loss.current_lambda() == 5.0
-    # psi is monotone decreasing on [0, pi] and equals cos(m theta) on [0, pi/m]
-    theta = torch.linspace(0, math.pi, 1001, dtype=torch.float64)
-    values = loss.psi(torch.cos(theta))
-    assert (values[1:] <= values[:-1] + 1e-9).all()
-    small = theta < math.pi / 4
-    assert torch.allclose(values[small], torch.cos(4 * theta[small]), atol=1e-6)
-
-
-def test_sphereface_counts_training_iterations_only():
-    head, loss = get_technique("sphereface").build(2, 3)
-    z, y = torch.randn(5, 2), torch.tensor([0, 1, 2, 0, 1])
-    loss.train()
-    loss(head(z), z, y, head)
-    loss.eval()
-    loss(head(z), z, y, head)
-    assert int(loss.iteration) == 1
-
-
-def test_virtual_softmax_never_below_ln2():
-    torch.manual_seed(0)
-    head, loss = get_technique("virtual_softmax").build(3, 4)
-    for _ in range(20):
-        z = 10 * torch.randn(8, 3)
-        y = torch.randint(0, 4, (8,))
-        assert loss(head(z), z, y, head).item() >= math.log(2) - 1e-6
-    # a sample on its class direction with a huge norm reaches the bound
-    z = 1e3 * head.weight.detach()[[0]]
-    assert loss(head(z), z, torch.tensor([0]), head).item() == pytest.approx(math.log(2), rel=1e-4)
-
-
 @pytest.mark.parametrize(
     "name,C,d,margin,warns",
     [
@@ -176,13 +160,13 @@ def test_angular_head_surface():
     assert (cos.abs() <= 1 + 1e-12).all()
     assert torch.allclose(head.proba(cos, z), torch.softmax(10.0 * cos, 1))
     assert torch.allclose(head.embed(z).norm(dim=1), torch.ones(6, dtype=torch.float64))
-    centers = head.centers(z, torch.zeros(6, dtype=torch.long))
+    centers = head.centers
     assert torch.allclose(centers.norm(dim=1), torch.ones(4, dtype=torch.float64))
+    head.fit_points(z, torch.zeros(6, dtype=torch.long))  # learned: nothing to place
+    assert torch.equal(head.centers, centers)
     raw, _ = get_technique("cosface").build(3, 4, params={"project": False})
     assert torch.equal(raw.embed(z), z)
 
-
-# -- pytorch-metric-learning, same W and embeddings -----------------------------------
 
 pml = pytest.importorskip("pytorch_metric_learning.losses")
 
@@ -229,9 +213,6 @@ def test_matches_pytorch_metric_learning(name, params, dtype):
     loss(head(z1), z1, y, head).backward()
     ref(z2, y).backward()
     torch.testing.assert_close(z1.grad, z2.grad, rtol=1e-4, atol=1e-6)
-
-
-# -- properties --------------------------------------------------------------------------
 
 
 @st.composite

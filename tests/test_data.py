@@ -1,9 +1,10 @@
+"""Tests of sk_embed/data.py."""
+
 import pytest
 import torch
 from torch.utils.data import Subset
 
 from sk_embed._data import TensorBatches, TensorDataset
-from sk_embed.backbones import CNN, MLP, build_backbone
 
 
 def test_batches_cover_every_sample_once_and_shuffle_per_epoch():
@@ -43,27 +44,22 @@ def test_other_datasets_are_refused_with_a_reason():
         TensorBatches([1, 2, 3])
 
 
-@pytest.mark.parametrize("shape", [(8, 8), (1, 28, 28), (3, 32, 32), (2, 7, 9)])
-def test_cnn_any_image_size(shape):
-    net = CNN(shape, 5)
-    out = net(torch.zeros(4, *shape))
-    assert out.shape == (4, 5)
-    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
-    assert [c.out_channels for c in convs] == [32, 64, 128]
-    linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
-    assert [m.out_features for m in linears] == [256, 5]
-
-
-def test_mlp_flattens_images():
-    assert MLP(64, 3)(torch.zeros(2, 8, 8)).shape == (2, 3)
-
-
-def test_resnet18_without_torchvision_names_the_extra():
-    try:
-        import torchvision  # noqa: F401
-    except Exception:
-        with pytest.raises(ImportError, match=r"sk-embed\[vision\]"):
-            build_backbone("resnet18", (3, 32, 32), 2, {})
-    else:
-        net = build_backbone("resnet18", (1, 32, 32), 2, {})
-        assert net(torch.zeros(2, 1, 32, 32)).shape == (2, 2)
+def test_balanced_batches_are_p_classes_by_k_samples():
+    y = torch.tensor([0] * 10 + [1] * 7 + [2] * 3 + [3] * 12)
+    X = torch.arange(len(y), dtype=torch.float32).unsqueeze(1)
+    it = TensorBatches(
+        TensorDataset(X, y),
+        batch_size=10,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(0),
+        samples_per_class=4,
+    )
+    assert it.batch_size == 8  # whole groups of 4
+    seen = []
+    for xb, yb in it:
+        groups = yb.view(-1, 4)
+        assert (groups == groups[:, :1]).all()  # each group is one class
+        assert torch.equal(y[xb.squeeze(1).long()], yb)
+        seen += xb.squeeze(1).long().tolist()
+    assert set(seen) == set(range(len(y)))  # every sample at least once
+    assert len(seen) == (3 + 2 + 1 + 3) * 4

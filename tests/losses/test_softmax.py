@@ -1,4 +1,4 @@
-"""The softmax family against loops written straight from the formulas."""
+"""Tests of sk_embed/losses/softmax.py."""
 
 import math
 
@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sk_embed.losses import LinearHead, class_means, get_technique
+from sk_embed.losses import get_technique
 
 
 def _loop_softmax_loss(z, W, b, y, normalize, smoothing=0.0):
@@ -44,23 +44,6 @@ def test_matches_formula_loop(name, dtype, smoothing):
     want = _loop_softmax_loss(z.double().tolist(), W, b, y.tolist(), name != "softmax", smoothing)
     tol = 1e-5 if dtype == torch.float32 else 1e-12
     assert got == pytest.approx(want, rel=tol, abs=tol)
-
-
-def test_normalize_weights_constraint_holds_during_training():
-    head = LinearHead(4, 3, normalize_weights=True)
-    with torch.no_grad():
-        head.weight.mul_(7.0)
-    assert head.bias is None
-    assert torch.allclose(head.class_weights().norm(dim=1), torch.ones(3))
-
-
-def test_class_means():
-    Z = torch.tensor([[0.0, 0.0], [2.0, 2.0], [5.0, 1.0]])
-    y = torch.tensor([0, 0, 2])
-    means = class_means(Z, y, 3)
-    assert torch.equal(means[0], torch.tensor([1.0, 1.0]))
-    assert torch.isnan(means[1]).all()
-    assert torch.equal(means[2], torch.tensor([5.0, 1.0]))
 
 
 _floats = st.sampled_from([0.0, 1e-30, 1e-8, 1.0, -1.0, 1e8, 1e15, -1e15])

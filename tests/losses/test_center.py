@@ -1,0 +1,93 @@
+"""Tests of sk_embed/losses/center.py."""
+
+from types import SimpleNamespace
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from sk_embed import EmbeddingClassifier
+from sk_embed.losses import get_technique
+from sk_embed.metrics import silhouette
+
+
+def _d(a, b, squared=True, normalize=False):
+    if normalize:
+        na, nb = math.sqrt(sum(v * v for v in a)), math.sqrt(sum(v * v for v in b))
+        a, b = [v / na for v in a], [v / nb for v in b]
+    sq = sum((u - v) ** 2 for u, v in zip(a, b))
+    return sq if squared else math.sqrt(sq)
+
+
+def _batch(dtype, n=24, d=3, C=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, d, generator=g, dtype=dtype), torch.randint(0, C, (n,), generator=g)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_center_loss_and_update_match_the_paper(dtype):
+    head, loss = get_technique("center").build(3, 4, params={"center_weight": 0.2, "alpha": 0.5})
+    head, loss = head.to(dtype), loss.to(dtype)
+    with torch.no_grad():
+        head.centers.copy_(torch.randn(4, 3))
+    z, y = _batch(dtype)
+    C0 = head.centers.double().tolist()
+    W, b = head.weight.detach().double().tolist(), head.bias.detach().double().tolist()
+    zl, yl = z.double().tolist(), y.tolist()
+    want = 0.0
+    for zi, yi in zip(zl, yl):
+        logits = [sum(w[k] * zi[k] for k in range(3)) + b[j] for j, w in enumerate(W)]
+        m = max(logits)
+        ce = m + math.log(sum(math.exp(v - m) for v in logits)) - logits[yi]
+        want += ce + 0.2 / 2 * _d(zi, C0[yi])
+    want /= len(zl)
+    loss.train()
+    got = loss(head(z), z, y, head).item()
+    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    assert got == pytest.approx(want, rel=tol)
+    assert head.centers.double().tolist() == C0  # the loss only reads the centers
+    # the technique's callback moves them after the batch
+    (name, callback), = get_technique("center").callbacks
+    net = SimpleNamespace(module_=SimpleNamespace(head=head))
+    callback().on_batch_end(net, batch=(None, y), training=True, y_pred=(None, z))
+    # c_j -= alpha * sum_i (c_j - z_i) / (1 + n_j)
+    for j in range(4):
+        members = [zi for zi, yi in zip(zl, yl) if yi == j]
+        step = [sum(C0[j][k] - zi[k] for zi in members) / (1 + len(members)) for k in range(3)]
+        expected = [C0[j][k] - 0.5 * step[k] for k in range(3)]
+        assert head.centers[j].double().tolist() == pytest.approx(expected, rel=tol, abs=tol)
+
+
+def test_center_loss_does_not_move_centers_outside_training():
+    head, loss = get_technique("center").build(2, 3)
+    z, y = torch.randn(6, 2), torch.tensor([0, 1, 2, 0, 1, 2])
+    (name, callback), = get_technique("center").callbacks
+    net = SimpleNamespace(module_=SimpleNamespace(head=head))
+    callback().on_batch_end(net, batch=(None, y), training=False, y_pred=(head(z), z))
+    assert torch.equal(head.centers, torch.zeros(3, 2))
+    assert not any(p is head.centers for p in head.parameters())
+
+
+QUICK = {"max_epochs": 3, "random_state": 0}
+
+
+def test_center_loss_is_more_compact_than_softmax(digits_split):
+    """The seed paper's claim, on the held-out embedding in 2-D."""
+    X_train, X_test, y_train, y_test = digits_split
+    sil = {}
+    for loss in ("softmax", "center"):
+        clf = EmbeddingClassifier(loss=loss, random_state=0).fit(X_train, y_train)
+        sil[loss] = silhouette(clf.transform(X_test), y_test)
+    assert sil["center"] > sil["softmax"]
+
+
+def test_center_loss_centers_and_normalized_variant(small):
+    X, y = small
+    clf = EmbeddingClassifier("center", loss__normalize_weights=True, **QUICK).fit(X, y)
+    np.testing.assert_allclose(
+        clf.class_centers_, clf.net_.module_.head.centers.numpy(), rtol=1e-6
+    )
+    assert clf.net_.module_.head.bias is None
+    assert not np.allclose(clf.class_centers_, 0)

@@ -1,0 +1,39 @@
+"""Tests of sk_embed/losses/cosface.py."""
+
+import pytest
+from sklearn.model_selection import GridSearchCV
+
+from sk_embed import EmbeddingClassifier
+from sk_embed.metrics import silhouette
+
+QUICK = dict(max_epochs=3, random_state=0)
+
+
+def test_cosface_margin_makes_classes_more_compact(digits_split):
+    """The seed paper's claim: silhouette rises from m = 0 to m = 0.2 (2-D)."""
+    X_train, X_test, y_train, y_test = digits_split
+    sil = {}
+    for margin in (0.0, 0.2):
+        with pytest.warns(UserWarning, match="bound") if margin > 0.191 else _nothing():
+            clf = EmbeddingClassifier("cosface", loss__margin=margin, random_state=0)
+            clf.fit(X_train, y_train)
+        sil[margin] = silhouette(clf.transform(X_test), y_test)
+    assert sil[0.2] > sil[0.0]
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_grid_search_over_cosface_margin(small):
+    X, y = small
+    search = GridSearchCV(
+        EmbeddingClassifier(loss="cosface", **QUICK), {"loss__margin": [0.0, 0.05, 0.2]}, cv=2
+    ).fit(X, y)
+    margins = [p["loss__margin"] for p in search.cv_results_["params"]]
+    assert margins == [0.0, 0.05, 0.2]
+    assert search.best_estimator_.net_.criterion_.margin == search.best_params_["loss__margin"]

@@ -1,0 +1,94 @@
+"""Tests of sk_embed/losses/regression.py."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from sk_embed import EmbeddingClassifier
+from sk_embed.losses import get_technique
+
+
+def _d(a, b, squared=True, normalize=False):
+    if normalize:
+        na, nb = math.sqrt(sum(v * v for v in a)), math.sqrt(sum(v * v for v in b))
+        a, b = [v / na for v in a], [v / nb for v in b]
+    sq = sum((u - v) ** 2 for u, v in zip(a, b))
+    return sq if squared else math.sqrt(sq)
+
+
+def _batch(dtype, n=24, d=3, C=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, d, generator=g, dtype=dtype), torch.randint(0, C, (n,), generator=g)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_regression_matches_formula_loop(dtype):
+    T = np.arange(8.0).reshape(4, 2) / 4  # exact in float32, the buffer dtype
+    head, loss = get_technique("regression").build(2, 4, params={"targets": T})
+    head, loss = head.to(dtype), loss.to(dtype)
+    z, y = _batch(dtype, d=2)
+    want = sum(_d(zi, T[yi].tolist()) for zi, yi in zip(z.double().tolist(), y.tolist())) / len(y)
+    got = loss(head(z), z, y, head).item()
+    tol = 1e-5 if dtype == torch.float32 else 1e-10
+    assert got == pytest.approx(want, rel=tol)
+
+
+@pytest.mark.parametrize(
+    "targets,d,match",
+    [
+        ("simplex", 3, "needs n_components >= n_classes - 1 = 4"),
+        ("circle", 3, "2-D layout"),
+        ("hexagon", 2, "is not one of"),
+        (np.zeros((4, 2)), 2, r"shape \(4, 2\).*\(5, 2\)"),
+        (np.full((5, 2), np.nan), 2, "NaN"),
+    ],
+)
+def test_bad_targets(targets, d, match):
+    with pytest.raises(ValueError, match=match):
+        get_technique("regression").build(d, 5, params={"targets": targets})
+
+
+QUICK = {"max_epochs": 3, "random_state": 0}
+
+
+@pytest.mark.parametrize("targets", ["circle", "grid", "sphere"])
+def test_regression_predicts_the_nearest_target(small, targets):
+    X, y = small
+    clf = EmbeddingClassifier("regression", loss__targets=targets, **QUICK).fit(X, y)
+    Z = clf.transform(X)
+    sq = ((Z[:, None, :] - clf.class_centers_[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[sq.argmin(1)])
+    norms = np.linalg.norm(clf.class_centers_, axis=1)
+    if targets != "grid":
+        np.testing.assert_allclose(norms, 3.0, rtol=1e-5)  # the default radius
+
+
+def test_regression_with_an_array_of_targets(small):
+    X, y = small
+    T = np.array([[0, 0], [4, 0], [0, 4], [4, 4], [2, 2]], dtype=float)
+    clf = EmbeddingClassifier("regression", loss__targets=T, **QUICK).fit(X, y)
+    np.testing.assert_allclose(clf.class_centers_, T)
+
+
+def test_regression_simplex_needs_dimensions(small):
+    X, y = small
+    with pytest.raises(ValueError, match="n_components >= n_classes - 1 = 4"):
+        EmbeddingClassifier("regression", loss__targets="simplex", **QUICK).fit(X, y)
+    clf = EmbeddingClassifier("regression", n_components=4, loss__targets="simplex", **QUICK)
+    assert clf.fit(X, y).class_centers_.shape == (5, 4)
+
+
+def test_sphere_targets_depend_on_random_state_only(small):
+    X, y = small
+
+    def fit(seed):
+        return (
+            EmbeddingClassifier("regression", n_components=3, max_epochs=1, random_state=seed)
+            .fit(X, y)
+            .class_centers_
+        )
+
+    np.testing.assert_array_equal(fit(0), fit(0))
+    assert not np.allclose(fit(0), fit(1))

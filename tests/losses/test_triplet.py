@@ -1,0 +1,126 @@
+"""Tests of sk_embed/losses/triplet.py."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from pytorch_metric_learning import losses as pml_losses  # noqa: E402
+from pytorch_metric_learning import miners as pml_miners  # noqa: E402
+
+from sk_embed import EmbeddingClassifier
+from sk_embed.losses import get_technique
+
+
+def _d(a, b, squared=True, normalize=False):
+    if normalize:
+        na, nb = math.sqrt(sum(v * v for v in a)), math.sqrt(sum(v * v for v in b))
+        a, b = [v / na for v in a], [v / nb for v in b]
+    sq = sum((u - v) ** 2 for u, v in zip(a, b))
+    return sq if squared else math.sqrt(sq)
+
+
+def _batch(dtype, n=24, d=3, C=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, d, generator=g, dtype=dtype), torch.randint(0, C, (n,), generator=g)
+
+
+def brute_force(d, y, how):
+    n = len(y)
+    pos = lambda a, p: a != p and y[a] == y[p]  # noqa: E731
+    neg = lambda a, q: y[a] != y[q]  # noqa: E731
+    if how == "all":
+        return {
+            (a, p, q)
+            for a in range(n)
+            for p in range(n)
+            for q in range(n)
+            if pos(a, p) and neg(a, q)
+        }
+    out = set()
+    if how == "batch_hard":
+        for a in range(n):
+            ps = [p for p in range(n) if pos(a, p)]
+            qs = [q for q in range(n) if neg(a, q)]
+            if ps and qs:
+                out.add((a, max(ps, key=lambda p: d[a][p]), min(qs, key=lambda q: d[a][q])))
+    elif how == "semi_hard":
+        for a in range(n):
+            qs = [q for q in range(n) if neg(a, q)]
+            for p in range(n):
+                if not (pos(a, p) and qs):
+                    continue
+                farther = [q for q in qs if d[a][q] > d[a][p]]
+                q = (
+                    min(farther, key=lambda q: d[a][q])
+                    if farther
+                    else max(qs, key=lambda q: d[a][q])
+                )
+                out.add((a, p, q))
+    return out
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"mining": "all"},
+        {"mining": "all", "average": "all", "margin": 0.3},
+        {"mining": "batch_hard", "squared": False, "normalize": True, "margin": 0.2},
+        {"mining": "semi_hard"},
+    ],
+)
+def test_triplet_matches_formula_loop(params, dtype):
+    head, loss = get_technique("triplet").build(3, 4, params=params)
+    full = {**get_technique("triplet").parameters(), **params}
+    z, y = _batch(dtype)
+    zl = z.double().tolist()
+    dist = [[_d(a, b, full["squared"], full["normalize"]) for b in zl] for a in zl]
+    terms = [
+        max(0.0, dist[a][p] - dist[a][q] + full["margin"])
+        for a, p, q in brute_force(dist, y.tolist(), full["mining"])
+    ]
+    if full["average"] == "nonzero":
+        terms = [t for t in terms if t > 0]
+    want = sum(terms) / len(terms) if terms else 0.0
+    got = loss(head(z), z, y, head).item()
+    tol = 1e-5 if dtype == torch.float32 else 1e-10
+    assert got == pytest.approx(want, rel=tol, abs=tol)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("mining", ["all", "batch_hard"])
+def test_triplet_matches_pml(mining, dtype):
+    params = {
+        "squared": False,
+        "normalize": True,
+        "average": "nonzero",
+        "margin": 0.2,
+        "mining": mining,
+    }
+    head, loss = get_technique("triplet").build(8, 5, params=params)
+    z, y = _batch(dtype, n=64, d=8, C=5)
+    z1, z2 = z.clone().requires_grad_(True), z.clone().requires_grad_(True)
+    ours = loss(head(z1), z1, y, head)
+    ref = pml_losses.TripletMarginLoss(margin=0.2)
+    theirs = ref(z2, y) if mining == "all" else ref(z2, y, pml_miners.BatchHardMiner()(z2, y))
+    assert ours.item() == pytest.approx(theirs.item(), rel=1e-5)
+    ours.backward()
+    theirs.backward()
+    torch.testing.assert_close(z1.grad, z2.grad, rtol=1e-4, atol=1e-7)
+
+
+QUICK = {"max_epochs": 3, "random_state": 0}
+
+
+def test_triplet_normalize_puts_the_embedding_on_the_sphere(small):
+    X, y = small
+    clf = EmbeddingClassifier("triplet", loss__normalize=True, loss__margin=0.2, **QUICK)
+    Z = clf.fit(X, y).transform(X)
+    np.testing.assert_allclose(np.linalg.norm(Z, axis=1), 1.0, rtol=1e-5)
+
+
+def test_unknown_mining_is_named(small):
+    X, y = small
+    with pytest.raises(ValueError, match="loss__mining='hardest' is not one of"):
+        EmbeddingClassifier("triplet", loss__mining="hardest", **QUICK).fit(X, y)

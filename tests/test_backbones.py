@@ -1,0 +1,32 @@
+"""Tests of sk_embed/backbones.py."""
+
+import pytest
+import torch
+
+from sk_embed.backbones import CNN, MLP, build_backbone
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (1, 28, 28), (3, 32, 32), (2, 7, 9)])
+def test_cnn_any_image_size(shape):
+    net = CNN(shape, 5)
+    out = net(torch.zeros(4, *shape))
+    assert out.shape == (4, 5)
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [32, 64, 128]
+    linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    assert [m.out_features for m in linears] == [256, 5]
+
+
+def test_mlp_flattens_images():
+    assert MLP(64, 3)(torch.zeros(2, 8, 8)).shape == (2, 3)
+
+
+def test_resnet18_without_torchvision_names_the_extra():
+    try:
+        import torchvision  # noqa: F401
+    except Exception:
+        with pytest.raises(ImportError, match=r"sk-embed\[vision\]"):
+            build_backbone("resnet18", (3, 32, 32), 2, {})
+    else:
+        net = build_backbone("resnet18", (1, 32, 32), 2, {})
+        assert net(torch.zeros(2, 1, 32, 32)).shape == (2, 2)

@@ -1,0 +1,47 @@
+"""Tests of sk_embed/plotting.py."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from sk_embed import EmbeddingClassifier  # noqa: E402
+from sk_embed.plotting import plot_comparison, plot_embedding  # noqa: E402
+
+
+def _not_blank(path):
+    image = plt.imread(path)
+    return image.std() > 0.01
+
+
+@pytest.mark.parametrize(
+    "loss,dim", [("softmax", 2), ("cosface", 2), ("soc", 2), ("triplet", 3), ("center", 1)]
+)
+def test_plot_embedding(small, tmp_path, loss, dim):
+    X, y = small
+    clf = EmbeddingClassifier(loss, n_components=dim, max_epochs=2, random_state=0).fit(X, y)
+    ax = plot_embedding(clf, X, y, resolution=40)
+    if dim == 2 and loss == "cosface":  # the unit circle is drawn
+        assert any(len(line.get_xdata()) == 361 for line in ax.get_lines())
+    ax.figure.savefig(tmp_path / "e.png")
+    assert _not_blank(tmp_path / "e.png")
+    plt.close("all")
+
+
+def test_plot_comparison_grid(small, tmp_path):
+    X, y = small
+    panels = {
+        (ds, loss): (EmbeddingClassifier(loss, max_epochs=1, random_state=0).fit(X, y), X, y)
+        for ds in ("a", "b")
+        for loss in ("softmax", "regression")
+    }
+    fig = plot_comparison(panels, resolution=30)
+    assert len(fig.axes) == 4
+    assert [ax.get_title() for ax in fig.axes] == [
+        "softmax (a)",
+        "regression (a)",
+        "softmax (b)",
+        "regression (b)",
+    ]
+    plt.close("all")
