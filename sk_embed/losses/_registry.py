@@ -145,7 +145,6 @@ class Technique:
         """
         return self._make(self.loss, n_components, n_classes, dict(params or {}))
 
-
     def build(self, n_components, n_classes, params=None):
         """Both pieces, for a training loop of one's own.
 

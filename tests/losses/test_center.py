@@ -1,8 +1,7 @@
 """Tests of sk_embed/losses/center.py."""
 
-from types import SimpleNamespace
-
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -49,7 +48,7 @@ def test_center_loss_and_update_match_the_paper(dtype):
     assert got == pytest.approx(want, rel=tol)
     assert head.centers.double().tolist() == C0  # the loss only reads the centers
     # the technique's callback moves them after the batch
-    (name, callback), = get_technique("center").callbacks
+    ((name, callback),) = get_technique("center").callbacks
     net = SimpleNamespace(module_=SimpleNamespace(head=head))
     callback().on_batch_end(net, batch=(None, y), training=True, y_pred=(None, z))
     # c_j -= alpha * sum_i (c_j - z_i) / (1 + n_j)
@@ -63,7 +62,7 @@ def test_center_loss_and_update_match_the_paper(dtype):
 def test_center_loss_does_not_move_centers_outside_training():
     head, loss = get_technique("center").build(2, 3)
     z, y = torch.randn(6, 2), torch.tensor([0, 1, 2, 0, 1, 2])
-    (name, callback), = get_technique("center").callbacks
+    ((name, callback),) = get_technique("center").callbacks
     net = SimpleNamespace(module_=SimpleNamespace(head=head))
     callback().on_batch_end(net, batch=(None, y), training=False, y_pred=(head(z), z))
     assert torch.equal(head.centers, torch.zeros(3, 2))
@@ -86,8 +85,6 @@ def test_center_loss_is_more_compact_than_softmax(digits_split):
 def test_center_loss_centers_and_normalized_variant(small):
     X, y = small
     clf = EmbeddingClassifier("center", loss__normalize_weights=True, **QUICK).fit(X, y)
-    np.testing.assert_allclose(
-        clf.class_centers_, clf.net_.module_.head.centers.numpy(), rtol=1e-6
-    )
+    np.testing.assert_allclose(clf.class_centers_, clf.net_.module_.head.centers.numpy(), rtol=1e-6)
     assert clf.net_.module_.head.bias is None
     assert not np.allclose(clf.class_centers_, 0)
