@@ -48,6 +48,16 @@ class MLP(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x):
+        """Embed a batch.
+
+        Parameters
+        ----------
+        x : tensor of shape (n, ...)
+
+        Returns
+        -------
+        tensor of shape (n, n_components)
+        """
         return self.layers(x)
 
 
@@ -88,6 +98,16 @@ class CNN(nn.Module):
         )
 
     def forward(self, x):
+        """Embed a batch of images (or flat rows of ``input_shape``).
+
+        Parameters
+        ----------
+        x : tensor of shape (n, ...)
+
+        Returns
+        -------
+        tensor of shape (n, n_components)
+        """
         return self.classifier(self.features(x.reshape(-1, *self.input_shape)))
 
 

@@ -29,7 +29,13 @@ _TORCHVISION = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST", "cifar10": "C
 
 
 def default_data_dir():
-    """``$SK_EMBED_DATA``, else ``~/.cache/sk_embed``."""
+    """Where downloadable datasets live.
+
+    Returns
+    -------
+    Path
+        ``$SK_EMBED_DATA``, else ``~/.cache/sk_embed``.
+    """
     return Path(os.environ.get("SK_EMBED_DATA", Path.home() / ".cache" / "sk_embed"))
 
 
@@ -47,8 +53,19 @@ def _bunch(name, X_train, X_test, y_train, y_test):
 def digits(test_size=0.3, random_state=0):
     """scikit-learn's 8x8 digits (1797 images, 10 classes), a stratified 70/30 split.
 
-    Images are ``(n, 1, 8, 8)`` with scikit-learn's values 0..16 (the techniques'
-    defaults were measured on those).
+    Images are ``(n, 1, 8, 8)`` with scikit-learn's values 0..16.
+
+    Parameters
+    ----------
+    test_size : float, default=0.3
+    random_state : int, default=0
+        Seeds the split.
+
+    Returns
+    -------
+    Bunch
+        ``X_train``, ``X_test`` (float32 images ``(n, C, H, W)``), ``y_train``,
+        ``y_test``, ``name``, ``image_shape``.
     """
     X, y = load_digits(return_X_y=True)
     X = X.astype(np.float32).reshape(-1, 1, 8, 8)
@@ -63,6 +80,23 @@ def synthetic(n_classes=5, n_per_class=200, image_size=8, noise=0.3, random_stat
 
     A quick, download-free stand-in with a known structure, values in [0, 1]; 70/30
     stratified split. The other image sets are scaled to [0, 1] too.
+
+    Parameters
+    ----------
+    n_classes : int, default=5
+    n_per_class : int, default=200
+    image_size : int, default=8
+        Images are ``image_size x image_size``, one channel.
+    noise : float, default=0.3
+        Standard deviation of the Gaussian noise around each prototype.
+    random_state : int, default=0
+        Seeds the prototypes and the noise.
+
+    Returns
+    -------
+    Bunch
+        ``X_train``, ``X_test`` (float32 images ``(n, C, H, W)``), ``y_train``,
+        ``y_test``, ``name``, ``image_shape``.
     """
     rng = check_random_state(random_state)
     prototypes = rng.rand(n_classes, 1, image_size, image_size)
@@ -137,18 +171,60 @@ def _mnist_like(name, data_dir, download):
 
 
 def mnist(data_dir=None, download=False):
-    """MNIST (60 000 + 10 000 images 28x28, its own split), from IDX files."""
+    """MNIST (60 000 + 10 000 images 28x28, its own split), from IDX files.
+
+    Parameters
+    ----------
+    data_dir : str or Path, optional
+        Where the files are (default ``default_data_dir() / name``).
+    download : bool, default=False
+        Download them through torchvision when missing.
+
+    Returns
+    -------
+    Bunch
+        ``X_train``, ``X_test`` (float32 images ``(n, C, H, W)``), ``y_train``,
+        ``y_test``, ``name``, ``image_shape``.
+    """
     return _mnist_like("mnist", data_dir, download)
 
 
 def fashion_mnist(data_dir=None, download=False):
-    """Fashion-MNIST (60 000 + 10 000 images 28x28, its own split), from IDX files."""
+    """Fashion-MNIST (60 000 + 10 000 images 28x28, its own split), from IDX files.
+
+    Parameters
+    ----------
+    data_dir : str or Path, optional
+        Where the files are (default ``default_data_dir() / name``).
+    download : bool, default=False
+        Download them through torchvision when missing.
+
+    Returns
+    -------
+    Bunch
+        ``X_train``, ``X_test`` (float32 images ``(n, C, H, W)``), ``y_train``,
+        ``y_test``, ``name``, ``image_shape``.
+    """
     return _mnist_like("fashion_mnist", data_dir, download)
 
 
 def cifar10(data_dir=None, download=False):
     """CIFAR-10 (50 000 + 10 000 colour images 32x32, its own split), from the python
-    pickle batches (``data_batch_1`` .. ``data_batch_5``, ``test_batch``)."""
+    pickle batches (``data_batch_1`` .. ``data_batch_5``, ``test_batch``).
+
+    Parameters
+    ----------
+    data_dir : str or Path, optional
+        Where the files are (default ``default_data_dir() / name``).
+    download : bool, default=False
+        Download them through torchvision when missing.
+
+    Returns
+    -------
+    Bunch
+        ``X_train``, ``X_test`` (float32 images ``(n, C, H, W)``), ``y_train``,
+        ``y_test``, ``name``, ``image_shape``.
+    """
     needed = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
 
     def read(folder):

@@ -18,6 +18,19 @@ def silhouette(Z, y, *, sample_size=5000, random_state=0):
 
     scikit-learn's ``silhouette_score`` (Euclidean), on a random sample of
     ``sample_size`` points when there are more, so memory stays bounded.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n, n_components)
+    y : array-like of shape (n,)
+    sample_size : int or None, default=5000
+    random_state : int, default=0
+        Seeds the sample.
+
+    Returns
+    -------
+    float
+        In [-1, 1], higher is better.
     """
     Z = check_array(Z)
     check_consistent_length(Z, y)
@@ -30,6 +43,18 @@ def knn_accuracy(Z_train, y_train, Z_test, y_test, *, n_neighbors=5):
 
     Fit scikit-learn's ``KNeighborsClassifier`` on the training embeddings and score it
     on the held-out ones.
+
+    Parameters
+    ----------
+    Z_train : array-like of shape (n_train, n_components)
+    y_train : array-like of shape (n_train,)
+    Z_test : array-like of shape (n_test, n_components)
+    y_test : array-like of shape (n_test,)
+    n_neighbors : int, default=5
+
+    Returns
+    -------
+    float
     """
     knn = KNeighborsClassifier(n_neighbors=n_neighbors).fit(Z_train, y_train)
     return float(knn.score(Z_test, y_test))
@@ -77,6 +102,17 @@ def few_shot_accuracy(Z, y, n_way, k_shot, n_query=15, n_episodes=600, random_st
     replacement; each query goes to the class whose support mean is nearest
     (Euclidean). Returns the mean accuracy over episodes and the half-width of its 95%
     interval, ``1.96 * sd / sqrt(n_episodes)`` (population sd of the episode accuracies).
+
+    Parameters
+    ----------
+    Z : array-like of shape (n, n_components)
+        Frozen embeddings of the held-out classes.
+    y : array-like of shape (n,)
+    n_way, k_shot : int
+    n_query : int, default=15
+        Query samples per class and episode.
+    n_episodes : int, default=600
+    random_state : int, RandomState instance or None, default=None
 
     Returns
     -------
@@ -147,7 +183,21 @@ def _retrieval(Z_train, y_train, Z_test, y_test, chunk_size):
 
 
 def precision_at_1(Z_train, y_train, Z_test, y_test, *, chunk_size=256):
-    """Share of test embeddings whose nearest training embedding has their class."""
+    """Share of test embeddings whose nearest training embedding has their class.
+
+    Parameters
+    ----------
+    Z_train : array-like of shape (n_train, n_components)
+    y_train : array-like of shape (n_train,)
+    Z_test : array-like of shape (n_test, n_components)
+    y_test : array-like of shape (n_test,)
+    chunk_size : int, default=256
+        Test queries per neighbour search.
+
+    Returns
+    -------
+    float
+    """
     return float(_retrieval(Z_train, y_train, Z_test, y_test, chunk_size)[0].mean())
 
 
@@ -158,13 +208,36 @@ def map_at_r(Z_train, y_train, Z_test, y_test, *, chunk_size=256):
     its R nearest training embeddings, ``AP@R = 1/R * sum_i P(i) * rel(i)`` with P(i)
     the precision among the first i. Neighbours are searched in chunks of test points,
     so memory stays bounded for 100 000 points.
+
+    Parameters
+    ----------
+    Z_train : array-like of shape (n_train, n_components)
+    y_train : array-like of shape (n_train,)
+    Z_test : array-like of shape (n_test, n_components)
+    y_test : array-like of shape (n_test,)
+    chunk_size : int, default=256
+        Test queries per neighbour search.
+
+    Returns
+    -------
+    float
     """
     return float(_retrieval(Z_train, y_train, Z_test, y_test, chunk_size)[1].mean())
 
 
 def compactness_ratio(Z, y):
     """Mean distance of samples to their class mean over the mean distance between class
-    means: lower means tighter, better separated classes."""
+    means: lower means tighter, better separated classes.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n, n_components)
+    y : array-like of shape (n,)
+
+    Returns
+    -------
+    float
+    """
     Z = check_array(Z)
     y = np.asarray(y)
     check_consistent_length(Z, y)

@@ -50,6 +50,8 @@ def plot_embedding(
         Grid points per axis for regions and contours.
     max_points : int, default=3000
         Draw a random subset of at most this many samples.
+    random_state : int, default=0
+        Seeds the subset and the 1-D jitter.
 
     Returns
     -------

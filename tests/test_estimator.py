@@ -394,3 +394,13 @@ def test_add_classes_keeps_classes_sorted_and_refuses_known_labels(small):
     np.testing.assert_allclose(clf.class_centers_[0], direction, rtol=1e-5, atol=1e-6)
     pred = clf.predict(X)
     assert set(pred) <= set("abcde")
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_normalize_weights_is_deprecated_for_the_loss_option(small, value):
+    X, y = small
+    with pytest.warns(FutureWarning, match="loss__normalize_weights"):
+        clf = EmbeddingClassifier(normalize_weights=value, **QUICK).fit(X, y)
+    assert clf.net_.module_.head.normalize_weights is value
+    new = EmbeddingClassifier(loss__normalize_weights=value, **QUICK).fit(X, y)
+    np.testing.assert_array_equal(clf.transform(X), new.transform(X))

@@ -54,10 +54,26 @@ class AngularHead(Head):
         return F.normalize(self.weight.detach(), dim=1)
 
     def fit_points(self, z, y):
-        """Nothing to place: the class directions are the trained weights."""
+        """Nothing to place: the class directions are the trained weights.
+
+        Parameters
+        ----------
+        z, y : tensor
+            As for :meth:`~sk_embed.losses.Head.fit_points`.
+        """
 
     def score_samples(self, scores, z):
-        """The largest cosine to a class direction."""
+        """The largest cosine to a class direction.
+
+        Parameters
+        ----------
+        scores, z : tensor
+            As for :meth:`~sk_embed.losses.Head.score_samples`.
+
+        Returns
+        -------
+        tensor of shape (n,)
+        """
         return self.cosines(scores, z).max(dim=1).values
 
     def cosines(self, scores, z):
@@ -76,7 +92,13 @@ class AngularHead(Head):
         return scores
 
     def add_classes(self, z, y, n_new):
-        """Imprinting: a new class's direction is the normalized mean unit embedding."""
+        """Imprinting: a new class's direction is the normalized mean unit embedding.
+
+        Parameters
+        ----------
+        z, y, n_new
+            As for :meth:`~sk_embed.losses.Head.add_classes`.
+        """
         self._grow("weight", F.normalize(class_means(F.normalize(z, dim=1), y, n_new), dim=1))
         self.n_classes += n_new
 

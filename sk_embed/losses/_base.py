@@ -183,12 +183,18 @@ class LinearHead(Head):
 
     def add_classes(self, z, y, n_new):
         """Weight imprinting: each new class's weight is its normalized mean embedding,
-        scaled to the mean norm of the existing weights; its bias the mean bias.
+        scaled to the mean norm of the existing weights; its bias the mean bias; its
+        center its mean embedding.
 
         With ``normalize_weights`` this is exact imprinting. Without it the caveat is
         that a softmax weight's norm and bias matter as much as its direction, and the
         imprinted ones are only an average guess: expect new classes to win or lose
         more samples than their direction alone would say.
+
+        Parameters
+        ----------
+        z, y, n_new
+            As for :meth:`~sk_embed.losses.Head.add_classes`.
         """
         means = class_means(z, y, n_new)
         scale = self.weight.detach().norm(dim=1).mean()
@@ -227,7 +233,13 @@ class DistanceHead(Head):
         return torch.softmax(scores / self.temperature, dim=1)
 
     def add_classes(self, z, y, n_new):
-        """New class centers: the mean (embedded) sample of each new class."""
+        """New class centers: the mean (embedded) sample of each new class.
+
+        Parameters
+        ----------
+        z, y, n_new
+            As for :meth:`~sk_embed.losses.Head.add_classes`.
+        """
         self._grow("centers", class_means(self.embed(z), y, n_new))
         self.n_classes += n_new
 

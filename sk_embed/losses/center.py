@@ -56,15 +56,37 @@ class CenterLossHead(LinearHead):
         self.centers -= self.alpha * ((n * self.centers - sums) / (1 + n))
 
     def fit_points(self, z, y):
-        """Nothing to place: the centers were learned during training."""
+        """Nothing to place: the centers were learned during training.
+
+        Parameters
+        ----------
+        z, y : tensor
+            As for :meth:`~sk_embed.losses.Head.fit_points`.
+        """
 
     def score_samples(self, scores, z):
-        """Minus the squared distance to the nearest center."""
+        """Minus the squared distance to the nearest center.
+
+        Parameters
+        ----------
+        scores, z : tensor
+            As for :meth:`~sk_embed.losses.Head.score_samples`.
+
+        Returns
+        -------
+        tensor of shape (n,)
+        """
         return -squared_distances(z, self.centers.to(z)).min(dim=1).values
 
     def add_classes(self, z, y, n_new):
         """Imprint the classifier (see :class:`LinearHead`); each new class's mean
-        embedding is its center."""
+        embedding is its center.
+
+        Parameters
+        ----------
+        z, y, n_new
+            As for :meth:`~sk_embed.losses.Head.add_classes`.
+        """
         super().add_classes(z, y, n_new)
 
 

@@ -51,7 +51,13 @@ class TargetHead(DistanceHead):
         self.centers.copy_(radius * points if isinstance(targets, str) else points)
 
     def fit_points(self, z, y):
-        """Nothing to place: the centers are the fixed targets."""
+        """Nothing to place: the centers are the fixed targets.
+
+        Parameters
+        ----------
+        z, y : tensor
+            As for :meth:`~sk_embed.losses.Head.fit_points`.
+        """
 
 
 def make_targets(targets, n_classes, n_components):

@@ -124,12 +124,27 @@ class GaussianHead(Head):
         return -0.5 * diff.pow(2).sum(-1) - self.log_scales.sum(1).to(x.dtype) - const
 
     def fit_points(self, z, y):
-        """Nothing to place: the means were trained."""
+        """Nothing to place: the means were trained.
+
+        Parameters
+        ----------
+        z, y : tensor
+            As for :meth:`~sk_embed.losses.Head.fit_points`.
+        """
 
     def add_classes(self, z, y, n_new, steps=100, lr=0.05):
         """New means from their samples: start at the sample means, then ``steps`` Adam
         steps of the SOC objective (with the smoothing it was trained with) on the new
-        samples, over the new means (and scales) only."""
+        samples, over the new means (and scales) only.
+
+        Parameters
+        ----------
+        z, y, n_new
+            As for :meth:`~sk_embed.losses.Head.add_classes`.
+        steps : int, default=100
+        lr : float, default=0.05
+            Adam's learning rate, in the means' units.
+        """
         n_old = self.n_classes
         start = class_means(z, y, n_new)
         self._grow("raw_centers", start / self.mean_speed)

@@ -30,7 +30,14 @@ _EPS = 1e-7
 
 class SphereHead(AngularHead):
     """Scores are the model's logits ``||z|| cos theta_j`` (unit weights, no bias), so
-    ``decision_function`` ranks samples as ``predict_proba`` (their softmax) does."""
+    ``decision_function`` ranks samples as ``predict_proba`` (their softmax) does.
+
+    Parameters
+    ----------
+    n_components, n_classes : int
+    project : bool, default=True
+        ``transform`` returns the unit embedding ``z / ||z||``.
+    """
 
     def __init__(self, n_components, n_classes, project=True):
         super().__init__(n_components, n_classes, scale=1.0, project=project)
@@ -70,14 +77,30 @@ class SphereFaceLoss(MarginLoss):
         self.register_buffer("iteration", torch.zeros((), dtype=torch.long))
 
     def current_lambda(self):
-        """The blend weight at the current training iteration."""
+        """The blend weight at the current training iteration.
+
+        Returns
+        -------
+        float
+        """
         decayed = self.lambda_base * (1 + self.lambda_gamma * float(self.iteration)) ** (
             -self.lambda_power
         )
         return max(self.lambda_min, decayed)
 
     def psi(self, cos):
-        """``(-1)^k cos(m theta) - 2k``, ``k = floor(m theta / pi)``."""
+        """``(-1)^k cos(m theta) - 2k``, ``k = floor(m theta / pi)``.
+
+        Parameters
+        ----------
+        cos : tensor
+            ``cos theta``.
+
+        Returns
+        -------
+        tensor
+            Same shape.
+        """
         theta = torch.acos(cos.clamp(-1 + _EPS, 1 - _EPS))
         k = torch.floor(self.margin * theta / math.pi)
         sign = 1 - 2 * torch.remainder(k, 2)

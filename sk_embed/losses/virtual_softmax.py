@@ -20,7 +20,14 @@ from ._registry import Technique, register
 
 
 class VirtualSoftmaxHead(LinearHead):
-    """A bias-free linear classifier ``W z``."""
+    """A bias-free linear classifier ``W z``.
+
+    Parameters
+    ----------
+    n_components, n_classes : int
+    normalize_weights : bool, default=False
+        Unit class weights (the virtual logit then depends on ``||z||`` only).
+    """
 
     has_bias = False
 
