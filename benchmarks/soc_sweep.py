@@ -1,15 +1,14 @@
 """Held-out accuracy against the embedding size, SOC and softmax, on digits.
 
 The docs' table: 70/30 stratified digits split, n_components in 1, 2, 3, 5, 10, mean
-over training seeds.
+over training seeds, through ``sk_embed.benchmark.run``.
 
 Usage: python benchmarks/soc_sweep.py [--dims 1 2 3 5 10] [--seeds 0 1 2]
 """
 
 import argparse
-import statistics
 
-from sk_embed import EmbeddingClassifier, datasets
+from sk_embed import benchmark
 
 
 def main():
@@ -18,22 +17,13 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--losses", nargs="+", default=["soc", "softmax"])
     args = parser.parse_args()
-    d = datasets.digits()  # the protocol's 70/30 stratified split
-    X_train, X_test = (X.reshape(len(X), -1) for X in (d.X_train, d.X_test))
-    y_train, y_test = d.y_train, d.y_test
-    print("| n_components | " + " | ".join(args.losses) + " |")
-    print("|---" * (len(args.losses) + 1) + "|")
-    for dim in args.dims:
-        cells = []
-        for loss in args.losses:
-            accs = [
-                EmbeddingClassifier(loss=loss, n_components=dim, random_state=seed)
-                .fit(X_train, y_train)
-                .score(X_test, y_test)
-                for seed in args.seeds
-            ]
-            cells.append(f"{statistics.mean(accs):.3f}")
-        print(f"| {dim} | " + " | ".join(cells) + " |", flush=True)
+    rows = benchmark.run(losses=args.losses, dims=args.dims, seeds=args.seeds, baselines=False)
+    summary = benchmark.summarize(rows, by=("dim", "method"), columns=("accuracy",))
+    table = [
+        {"n_components": dim, **{s["method"]: s["accuracy"] for s in summary if s["dim"] == dim}}
+        for dim in args.dims
+    ]
+    print(benchmark.to_markdown(table, ["n_components", *args.losses]))
 
 
 if __name__ == "__main__":

@@ -180,4 +180,37 @@ def to_markdown(rows, columns=None, digits=3):
     return "\n".join(lines)
 
 
-__all__ = ["BASELINES", "COLUMNS", "run", "to_markdown"]
+def summarize(rows, by=("dataset", "method", "dim"), columns=("accuracy", "silhouette")):
+    """Mean (and worst) of some columns over the rows that share the ``by`` keys.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of :func:`run`, e.g. one per seed.
+    by : tuple of str
+        The keys that identify a group.
+    columns : tuple of str
+        The columns to average; each also gets ``min_<column>``.
+
+    Returns
+    -------
+    list of dict
+        One per group, in the order groups first appear, with the ``by`` keys, the
+        means, the minima and ``n`` (rows in the group).
+    """
+    groups = {}
+    for row in rows:
+        groups.setdefault(tuple(row[k] for k in by), []).append(row)
+    out = []
+    for key, members in groups.items():
+        summary = dict(zip(by, key))
+        for c in columns:
+            values = [float(m[c]) for m in members]
+            summary[c] = float(np.mean(values))
+            summary[f"min_{c}"] = float(np.min(values))
+        summary["n"] = len(members)
+        out.append(summary)
+    return out
+
+
+__all__ = ["BASELINES", "COLUMNS", "run", "summarize", "to_markdown"]

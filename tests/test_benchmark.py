@@ -27,3 +27,16 @@ def test_benchmark_run_rows_with_baselines():
         assert row["fit_seconds"] > 0 and 0 <= row["knn_accuracy"] <= 1
     assert np.isnan(rows[1]["accuracy"])  # PCA does not classify
     assert "| synthetic | softmax | technique | 2 | 0 |" in benchmark.to_markdown(rows)
+
+
+def test_summarize_means_and_minima_per_group():
+    rows = [
+        {"method": "a", "dim": 2, "accuracy": 0.8},
+        {"method": "a", "dim": 2, "accuracy": 0.9},
+        {"method": "b", "dim": 2, "accuracy": 0.5},
+    ]
+    out = benchmark.summarize(rows, by=("method", "dim"), columns=("accuracy",))
+    assert out == [
+        {"method": "a", "dim": 2, "accuracy": pytest.approx(0.85), "min_accuracy": 0.8, "n": 2},
+        {"method": "b", "dim": 2, "accuracy": 0.5, "min_accuracy": 0.5, "n": 1},
+    ]
