@@ -2,7 +2,7 @@
 
 Both the weights and the embedding are unit-normalized (the head's cosines). The papers
 use ``s=64, m=0.35`` at 512-D; those do not fit a low-dimensional space, so the
-defaults are chosen from two bounds (see ``REFERENCE.md``):
+defaults are chosen from two bounds (docs/techniques.md, "Angular margins"):
 
 - margin: ``C`` classes can be at most ``1 - cos(2 pi / C)`` apart in cosine in 2-D
   (0.191 for 10 classes) and ``C / (C - 1)`` where a simplex fits. ``m = 0.1`` is below

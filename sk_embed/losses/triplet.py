@@ -4,12 +4,10 @@
 embeddings with ``m = 0.2``). Triplets come from the miner ``loss__mining``:
 ``semi_hard`` (default, FaceNet's: per positive pair the nearest negative farther than
 the positive), ``all`` valid triplets, ``batch_hard`` (per anchor its farthest positive
-and nearest negative) or ``random``. On digits in 2-D (3 seeds) ``semi_hard`` reached
-0.94 to 0.96 held-out accuracy in 1.1 s per fit, ``all`` 0.95 to 0.96 in 2.5 s,
-``random`` 0.91 to 0.92; ``batch_hard`` from scratch collapsed the embedding (0.12 to
-0.36): with batch-hard mining the embeddings can fall onto one point, where the loss
-sits at ``m``. Use it to fine-tune a trained embedding, not to start one. Training
-batches are class-balanced (P classes x 4 samples) by default. No classifier layer:
+and nearest negative) or ``random``. Batch-hard mining from scratch can collapse the
+embedding onto one point, where the loss sits at ``m``: use it to fine-tune
+(docs/techniques.md has the measured comparison). Training batches are class-balanced
+(P classes x 4 samples) by default. No classifier layer:
 prediction is the nearest mean training embedding.
 
 ``squared=False, normalize=True, average="nonzero"`` is pytorch-metric-learning's
