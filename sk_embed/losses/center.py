@@ -78,17 +78,6 @@ class CenterLossHead(LinearHead):
         """
         return -squared_distances(z, self.centers.to(z)).min(dim=1).values
 
-    def add_classes(self, z, y, n_new):
-        """Imprint the classifier (see :class:`LinearHead`); each new class's mean
-        embedding is its center.
-
-        Parameters
-        ----------
-        z, y, n_new
-            As for :meth:`~sk_embed.losses.Head.add_classes`.
-        """
-        super().add_classes(z, y, n_new)
-
 
 class CenterUpdate(Callback):
     """After every training batch, move the head's centers by the paper's rule."""

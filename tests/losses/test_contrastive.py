@@ -1,26 +1,14 @@
 """Tests of sk_embed/losses/contrastive.py."""
 
 import itertools
-import math
 
 import pytest
 import torch
+from formula import batch as _batch
+from formula import distance as _d
 from pytorch_metric_learning import losses as pml_losses  # noqa: E402
 
 from sk_embed.losses import get_technique
-
-
-def _d(a, b, squared=True, normalize=False):
-    if normalize:
-        na, nb = math.sqrt(sum(v * v for v in a)), math.sqrt(sum(v * v for v in b))
-        a, b = [v / na for v in a], [v / nb for v in b]
-    sq = sum((u - v) ** 2 for u, v in zip(a, b))
-    return sq if squared else math.sqrt(sq)
-
-
-def _batch(dtype, n=24, d=3, C=4, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(n, d, generator=g, dtype=dtype), torch.randint(0, C, (n,), generator=g)
 
 
 def loop_contrastive(z, y, margin, squared, normalize, average):

@@ -1,63 +1,16 @@
 """Tests of sk_embed/losses/triplet.py."""
 
-import math
-
 import numpy as np
 import pytest
 import torch
+from formula import batch as _batch
+from formula import brute_force
+from formula import distance as _d
 from pytorch_metric_learning import losses as pml_losses  # noqa: E402
 from pytorch_metric_learning import miners as pml_miners  # noqa: E402
 
 from sk_embed import EmbeddingClassifier
 from sk_embed.losses import get_technique
-
-
-def _d(a, b, squared=True, normalize=False):
-    if normalize:
-        na, nb = math.sqrt(sum(v * v for v in a)), math.sqrt(sum(v * v for v in b))
-        a, b = [v / na for v in a], [v / nb for v in b]
-    sq = sum((u - v) ** 2 for u, v in zip(a, b))
-    return sq if squared else math.sqrt(sq)
-
-
-def _batch(dtype, n=24, d=3, C=4, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(n, d, generator=g, dtype=dtype), torch.randint(0, C, (n,), generator=g)
-
-
-def brute_force(d, y, how):
-    n = len(y)
-    pos = lambda a, p: a != p and y[a] == y[p]  # noqa: E731
-    neg = lambda a, q: y[a] != y[q]  # noqa: E731
-    if how == "all":
-        return {
-            (a, p, q)
-            for a in range(n)
-            for p in range(n)
-            for q in range(n)
-            if pos(a, p) and neg(a, q)
-        }
-    out = set()
-    if how == "batch_hard":
-        for a in range(n):
-            ps = [p for p in range(n) if pos(a, p)]
-            qs = [q for q in range(n) if neg(a, q)]
-            if ps and qs:
-                out.add((a, max(ps, key=lambda p: d[a][p]), min(qs, key=lambda q: d[a][q])))
-    elif how == "semi_hard":
-        for a in range(n):
-            qs = [q for q in range(n) if neg(a, q)]
-            for p in range(n):
-                if not (pos(a, p) and qs):
-                    continue
-                farther = [q for q in qs if d[a][q] > d[a][p]]
-                q = (
-                    min(farther, key=lambda q: d[a][q])
-                    if farther
-                    else max(qs, key=lambda q: d[a][q])
-                )
-                out.add((a, p, q))
-    return out
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
