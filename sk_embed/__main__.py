@@ -40,6 +40,7 @@ def _bench(args):
     ]
     (out / "results.json").write_text(json.dumps(clean, indent=2) + "\n")
     table = benchmark.to_markdown(rows)
+    note = "" if args.no_baselines else benchmark.BASELINES_SKIPPED
     figures = []
     for dim in args.dims:
         panels = {
@@ -57,17 +58,20 @@ def _bench(args):
         "",
         f"datasets: {', '.join(args.dataset)}; dims: {', '.join(map(str, args.dims))}; "
         f"seeds: {', '.join(map(str, args.seeds))}; backbone: {args.backbone}; "
-        f"max_epochs: {args.max_epochs}. Scores on the held-out split; `accuracy` is the "
-        "technique's own prediction (LDA's classifier for LDA; PCA and NCA do not "
-        "classify), the others score the embedding (kNN with k=5, retrieval against the "
-        "training embeddings).",
+        f"max_epochs: {args.max_epochs or 'default'}. Scores on the held-out split; "
+        "`accuracy` is the technique's own prediction (LDA's classifier for LDA; the other "
+        "baselines do not classify), the others score the embedding (kNN with k=5, "
+        "retrieval against the training embeddings).",
         "",
         table,
         "",
+        *([note, ""] if note else []),
         *[f"![{name}]({name})" for name in figures],
     ]
     (out / "results.md").write_text("\n".join(md) + "\n")
     print(table)
+    if note:
+        print(note)
     print(
         f"\nwrote {out}/results.csv, results.json, results.md"
         + "".join(f", {f}" for f in figures)
@@ -126,7 +130,11 @@ def build_parser():
         help="training seeds, one row each (default: 0)",
     )
     bench.add_argument(
-        "--max-epochs", type=int, default=30, help="training epochs per fit (default: 30)"
+        "--max-epochs",
+        type=int,
+        default=None,
+        help="bound on the epochs of a fit (default: the estimator's, 200); "
+        "training stops earlier when the loss stops improving",
     )
     bench.add_argument(
         "--backbone",

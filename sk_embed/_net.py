@@ -8,15 +8,19 @@ builds the module and the criterion from them in ``initialize_module`` /
 
 from __future__ import annotations
 
-import contextlib
+import copy
 import inspect
+import warnings
 
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from skorch import NeuralNet
 from skorch.callbacks import Callback
-from torch import nn
+from skorch.dataset import ValidSplit
 
-from ._data import TensorBatches, TensorDataset
+from ._data import TensorBatches, TensorDataset, _tensors
+from ._module import EmbeddingModule, seeded
+from ._training import SCHEDULES, Standardize, Stopper
 from .backbones import ACTIVATIONS, build_backbone, check_backbone_output
 from .losses import Loss, get_technique
 
@@ -49,72 +53,9 @@ def is_option(name):
     return name in PASS_THROUGH or bool(sep and rest) and prefix in OPTION_PREFIXES
 
 
-class EmbeddingModule(nn.Module):
-    """encoder -> penultimate activation -> embedding ``z`` -> head -> class scores.
-
-    ``forward`` returns ``(scores, z)``: the scores are what prediction needs, the
-    embedding is what losses and ``transform`` need.
-
-    Parameters
-    ----------
-    encoder : nn.Module
-        Maps a batch to ``(batch, n_components)``.
-    activation : nn.Module
-        The penultimate activation.
-    head : Head
-        The technique's head.
-    """
-
-    def __init__(self, encoder, activation, head):
-        super().__init__()
-        self.encoder = encoder
-        self.activation = activation
-        self.head = head
-
-    def embed(self, x):
-        """The raw embedding ``z`` of a batch.
-
-        Parameters
-        ----------
-        x : tensor of shape (n, ...)
-
-        Returns
-        -------
-        tensor of shape (n, n_components)
-        """
-        return self.activation(self.encoder(x))
-
-    def forward(self, x):
-        """``(scores, z)`` of a batch.
-
-        Parameters
-        ----------
-        x : tensor of shape (n, ...)
-
-        Returns
-        -------
-        scores : tensor of shape (n, n_classes)
-        z : tensor of shape (n, n_components)
-        """
-        z = self.embed(x)
-        return self.head(z), z
-
-
-@contextlib.contextmanager
-def seeded(seed, device):
-    """Seed torch inside the block; the caller's global RNG state is left as it was.
-
-    Parameters
-    ----------
-    seed : int
-    device : str or torch.device
-        Its CUDA generator is forked too.
-    """
-    device = torch.device(device)
-    devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
+#: What :meth:`EmbeddingNet.fit_loop` reports; the estimator copies these as its fitted
+#: attributes.
+REPORTED = ("n_iter_", "loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_")
 
 
 class EmbeddingNet(NeuralNet):
@@ -135,6 +76,18 @@ class EmbeddingNet(NeuralNet):
     seed : int
         Seeds initialization and every random draw of training (shuffling included);
         the caller's global RNG state is left as it was.
+    standardize : bool, default=True
+        Fit a :class:`~sk_embed._training.Standardize` layer on the training inputs.
+    tol : float or None, default=1e-4
+        Stop when the monitored value has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs; None runs ``max_epochs`` epochs.
+    n_iter_no_change : int, default=10
+    early_stopping : bool, default=False
+        Monitor the accuracy on a stratified, seeded ``validation_fraction`` of the
+        training data, and restore the best epoch's weights; otherwise the training loss.
+    validation_fraction : float, default=0.1
+    lr_schedule : str, default="plateau"
+        A key of :data:`~sk_embed._training.SCHEDULES`.
     **kwargs
         skorch's arguments and the routed options. Defaults: Adam, no validation split,
         shuffled tensor batches (class-balanced where the technique asks for it).
@@ -159,6 +112,12 @@ class EmbeddingNet(NeuralNet):
         input_shape,
         seed,
         *,
+        standardize=True,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        lr_schedule="plateau",
         optimizer=torch.optim.Adam,
         train_split=None,
         iterator_train=TensorBatches,
@@ -172,6 +131,19 @@ class EmbeddingNet(NeuralNet):
         self.n_classes = n_classes
         self.input_shape = tuple(input_shape)
         self.seed = seed
+        self.standardize = standardize
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.lr_schedule = lr_schedule
+        if early_stopping:
+            if train_split is not None:
+                raise ValueError(
+                    "early_stopping=True holds out validation_fraction of the training data "
+                    "itself; do not pass train_split as well."
+                )
+            train_split = ValidSplit(validation_fraction, stratified=True, random_state=seed)
         kwargs.setdefault("iterator_train__shuffle", True)
         kwargs.setdefault(
             "iterator_train__samples_per_class", get_technique(technique).samples_per_class
@@ -202,7 +174,8 @@ class EmbeddingNet(NeuralNet):
         )
         check_backbone_output(encoder, torch.zeros(2, *self.input_shape), self.n_components)
         head = technique.build_head(self.n_components, self.n_classes, self.get_params_for("loss"))
-        self.module_ = EmbeddingModule(encoder, ACTIVATIONS[self.activation](), head)
+        scaler = Standardize(self.input_shape) if self.standardize else None
+        self.module_ = EmbeddingModule(encoder, ACTIVATIONS[self.activation](), head, scaler)
         return self
 
     def initialize_criterion(self):
@@ -252,6 +225,103 @@ class EmbeddingNet(NeuralNet):
         with seeded(self.seed, self.device):
             self.iterator_train__generator = torch.Generator().manual_seed(self.seed)
             return super().fit(X, y, **fit_params)
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Fit the input standardization on the training inputs.
+
+        Parameters
+        ----------
+        net : EmbeddingNet
+            This net (skorch's hook signature).
+        X : TensorDataset
+            The training data.
+        y : ndarray of shape (n,)
+            Encoded labels.
+        **kwargs
+            skorch's other values.
+        """
+        if isinstance(self.module_.scaler, Standardize):
+            self.module_.scaler.fit(X.X)
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """Run epochs until the stopping rule or ``epochs`` (``max_epochs``) ends it.
+
+        Before each epoch the schedule sets the learning rate; after it the monitored
+        value (training loss, or validation accuracy with ``early_stopping``) goes to
+        the :class:`~sk_embed._training.Stopper`. Sets ``n_iter_``, ``loss_curve_``,
+        ``best_loss_``, ``validation_scores_``, ``best_validation_score_`` and
+        ``converged_``; warns with a ``ConvergenceWarning`` when ``epochs`` ran out first.
+
+        Parameters
+        ----------
+        X : TensorDataset
+        y : ndarray of shape (n,)
+            Encoded labels (they stratify the validation split).
+        epochs : int, optional
+            Default ``max_epochs``.
+        **fit_params
+            Passed to the split and the steps.
+
+        Returns
+        -------
+        self
+        """
+        fit_params.pop("_routing_method", None)  # skorch's metadata routing: unused here
+        self.check_data(X, y)
+        self.check_training_readiness()
+        epochs = self.max_epochs if epochs is None else epochs
+        train, valid = self.get_split_datasets(X, y, **fit_params)
+        events = {"dataset_train": train, "dataset_valid": valid}
+        iterator = self.get_iterator(train, training=True)
+        stopper = Stopper(self.tol, self.n_iter_no_change, higher_is_better=valid is not None)
+        schedule = SCHEDULES[self.lr_schedule]()
+        losses, scores, best_state = [], [], None
+        for epoch in range(epochs):
+            lr = schedule(self.lr, epoch, epochs, stopper.stale)
+            for group in self.optimizer_.param_groups:
+                group["lr"] = lr
+            self.notify("on_epoch_begin", **events)
+            self.run_single_epoch(
+                iterator, training=True, prefix="train", step_fn=self.train_step, **fit_params
+            )
+            self.history.record("lr", lr)
+            if valid is not None:
+                scores.append(self._accuracy(train, valid))
+                self.history.record("valid_acc", scores[-1])
+            self.notify("on_epoch_end", **events)  # skorch's scoring records train_loss
+            losses.append(float(self.history[-1, "train_loss"]))
+            if valid is None:
+                stopper.update(losses[-1], epoch)
+            elif stopper.update(scores[-1], epoch):
+                best_state = copy.deepcopy(self.module_.state_dict())
+            if stopper.done:
+                break
+        if best_state is not None:
+            self.module_.load_state_dict(best_state)
+        self.n_iter_ = len(losses)
+        self.loss_curve_ = losses
+        self.best_loss_ = None if valid is not None else (min(losses) if losses else None)
+        self.validation_scores_ = scores if valid is not None else None
+        self.best_validation_score_ = stopper.best_value if scores else None
+        self.converged_ = stopper.done or self.tol is None
+        if not self.converged_ and epochs > 0:
+            what = "validation accuracy" if valid is not None else "training loss"
+            warnings.warn(
+                f"loss={self.technique!r}: max_epochs={epochs} reached while the {what} "
+                f"was still improving by more than tol={self.tol}; raise max_epochs (or tol).",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def _accuracy(self, train, valid):
+        """Held-out accuracy with the class positions placed from ``train`` as at the end."""
+        head = self.module_.head
+        _, z = self.forward(train, training=False)
+        head.fit_points(z, _tensors(train)[1].cpu())
+        scores, _ = self.forward(valid, training=False)
+        _, y_valid = _tensors(valid)
+        return float((scores.argmax(1) == y_valid.cpu()).float().mean())
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """The one step after training: the head places the class positions it computes

@@ -2,15 +2,18 @@
 
 Written against the registry (``available_losses()``), so a new technique is in the
 comparison as soon as it is registered. scikit-learn's PCA, LDA and
-NeighborhoodComponentsAnalysis run on the same split as reference points.
+NeighborhoodComponentsAnalysis (and UMAP, supervised and not, when umap-learn is
+installed) run on the same split as reference points.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import time
 import warnings
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.neighbors import NeighborhoodComponentsAnalysis
@@ -22,11 +25,72 @@ from .estimator import EmbeddingClassifier
 from .losses import available_losses
 from .metrics import METRICS, embedding_scores
 
+
+class Unsupervised(TransformerMixin, BaseEstimator):
+    """Fit a transformer without the labels that a ``Pipeline`` hands it.
+
+    Parameters
+    ----------
+    estimator : transformer
+        Cloned and fitted on ``X`` alone.
+    """
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def fit(self, X, y=None):
+        """Fit a clone of ``estimator`` on ``X``; ``y`` is ignored.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self.estimator_ = clone(self.estimator).fit(X)
+        return self
+
+    def transform(self, X):
+        """The fitted transformer's output.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray
+        """
+        return self.estimator_.transform(X)
+
+
+def _umap(dim, seed, supervised):
+    import umap  # umap-learn, the optional ``umap`` extra; imported late (numba is slow)
+
+    model = umap.UMAP(n_components=dim, random_state=seed)
+    return model if supervised else Unsupervised(model)
+
+
+#: Reference embeddings on the same split: name -> ``f(dim, seed)`` building an unfitted
+#: transformer (fitted with the labels; ``Unsupervised`` ones without). UMAP's rows are
+#: there when umap-learn is installed.
 BASELINES = {
     "PCA": lambda dim, seed: PCA(n_components=dim, random_state=seed),
     "LDA": lambda dim, seed: LinearDiscriminantAnalysis(n_components=dim),
     "NCA": lambda dim, seed: NeighborhoodComponentsAnalysis(n_components=dim, random_state=seed),
 }
+#: Why some reference rows are missing ("" when none is).
+BASELINES_SKIPPED = ""
+if importlib.util.find_spec("umap") is not None:
+    BASELINES["UMAP"] = lambda dim, seed: _umap(dim, seed, supervised=True)
+    BASELINES["UMAP (unsupervised)"] = lambda dim, seed: _umap(dim, seed, supervised=False)
+else:
+    BASELINES_SKIPPED = (
+        "UMAP rows skipped: umap-learn is not installed (pip install 'sk-embed[umap]')."
+    )
 
 #: The columns of a result row: what was run, the technique's own accuracy, every
 #: metric of :data:`sk_embed.metrics.METRICS`, and the times.
@@ -71,7 +135,7 @@ def run(
     *,
     baselines=True,
     backbone="mlp",
-    max_epochs=30,
+    max_epochs=None,
     data_dir=None,
     progress=False,
     keep_models=False,
@@ -90,11 +154,12 @@ def run(
     seeds : iterable of int
         ``random_state`` of each fit.
     baselines : bool, default=True
-        Also score PCA, LDA and NCA (on standardized rows, the usual way to run them);
-        LDA only where ``dim < n_classes``.
+        Also score the :data:`BASELINES` (on standardized rows, the usual way to run
+        them); LDA only where ``dim < n_classes``.
     backbone : str, default="mlp"
         ``"mlp"`` fits on flattened rows, image backbones on the images.
-    max_epochs : int, default=30
+    max_epochs : int, optional
+        The estimator's bound on epochs; its default when None.
     data_dir : str, optional
         Where the downloadable datasets are (see :mod:`sk_embed.datasets`).
     progress : bool, default=False
@@ -134,11 +199,12 @@ def run(
         X_train = _rows(d.X_train) if flat else d.X_train
         X_test = _rows(d.X_test) if flat else d.X_test
         if kind == "technique":
+            if max_epochs is not None:
+                estimator_params["max_epochs"] = max_epochs
             model = EmbeddingClassifier(
                 loss=name,
                 n_components=dim,
                 backbone=backbone,
-                max_epochs=max_epochs,
                 random_state=seed,
                 **estimator_params,
             )
@@ -213,4 +279,12 @@ def summarize(rows, by=("dataset", "method", "dim"), columns=("accuracy", "silho
     return out
 
 
-__all__ = ["BASELINES", "COLUMNS", "run", "summarize", "to_markdown"]
+__all__ = [
+    "BASELINES",
+    "BASELINES_SKIPPED",
+    "COLUMNS",
+    "Unsupervised",
+    "run",
+    "summarize",
+    "to_markdown",
+]

@@ -30,9 +30,10 @@ from sklearn.utils.validation import (
 from torch import nn
 
 from ._data import TensorDataset
-from ._net import EmbeddingNet
+from ._net import REPORTED, EmbeddingNet
 from ._outputs import EmbeddingOutputsMixin
 from ._params import RoutedParamsMixin
+from ._training import SCHEDULES
 from .backbones import ACTIVATIONS, BACKBONES
 from .losses import get_technique
 
@@ -71,12 +72,35 @@ class EmbeddingClassifier(
     normalize_weights : bool
         Deprecated: use ``loss__normalize_weights`` (an option of the techniques with a
         linear classifier: unit class weights, no bias).
-    max_epochs : int, default=30
-        Passes over the training data.
-    batch_size : int, default=128
+    standardize : bool, default=True
+        Standardize the input inside the network with statistics fitted on the training
+        data: per feature for rows, per channel for images; constant features are only
+        centered. The fitted model then works in the input's own units (``transform``,
+        ``predict``, pickles and GPU included). False feeds the input as it is, e.g. after
+        your own scaler in a ``Pipeline``.
+    max_epochs : int, default=200
+        Upper bound on the passes over the training data; training usually stops
+        earlier, see ``tol``.
+    tol : float or None, default=1e-4
+        Training stops when the training loss (or, with ``early_stopping``, the
+        validation accuracy) has not improved by more than ``tol`` for
+        ``n_iter_no_change`` consecutive epochs. None trains for ``max_epochs`` epochs.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` of the training data (seeded by
+        ``random_state``), stop on its accuracy, and keep the weights of the best epoch.
+    validation_fraction : float, default=0.1
+        The held-out fraction with ``early_stopping``.
+    batch_size : int, default=64
         Samples per training step (and per prediction batch).
-    lr : float, default=1e-3
-        Learning rate of the optimizer (Adam unless ``optimizer`` is given).
+    lr : float, default=1e-2
+        Initial learning rate of the optimizer (Adam unless ``optimizer`` is given).
+    lr_schedule : {"plateau", "constant", "cosine"}, default="plateau"
+        ``"plateau"`` divides the learning rate by 10 after every 3 epochs without
+        improvement (of the monitored value, by ``tol``); ``"cosine"`` anneals it to 0
+        over ``max_epochs``; ``"constant"`` leaves it to the optimizer (and to your own
+        schedule in ``callbacks``).
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, shuffling and everything random in training; two
         fits with the same integer give identical embeddings on CPU. The caller's
@@ -110,6 +134,16 @@ class EmbeddingClassifier(
         The trained network; ``net_.module_`` is the torch module.
     history_ : skorch.History
         skorch's per-epoch training history.
+    n_iter_ : int
+        Epochs run.
+    loss_curve_ : list of float
+        The training loss of each epoch.
+    best_loss_ : float or None
+        The lowest training loss; None with ``early_stopping``.
+    validation_scores_ : list of float or None
+        The validation accuracy of each epoch with ``early_stopping``, else None.
+    best_validation_score_ : float or None
+        The best validation accuracy (its epoch's weights are kept), else None.
 
     Examples
     --------
@@ -127,9 +161,15 @@ class EmbeddingClassifier(
         "backbone": [StrOptions(set(BACKBONES)), nn.Module, type],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "normalize_weights": ["boolean", Hidden(StrOptions({"deprecated"}))],
+        "standardize": ["boolean"],
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
+        "lr_schedule": [StrOptions(set(SCHEDULES))],
         "random_state": ["random_state"],
         "device": [str, torch.device],
         "verbose": ["verbose"],
@@ -143,9 +183,15 @@ class EmbeddingClassifier(
         backbone="mlp",
         activation="linear",
         normalize_weights="deprecated",
-        max_epochs=30,
-        batch_size=128,
-        lr=1e-3,
+        standardize=True,
+        max_epochs=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        batch_size=64,
+        lr=1e-2,
+        lr_schedule="plateau",
         random_state=None,
         device="cpu",
         verbose=0,
@@ -156,9 +202,15 @@ class EmbeddingClassifier(
         self.backbone = backbone
         self.activation = activation
         self.normalize_weights = normalize_weights
+        self.standardize = standardize
         self.max_epochs = max_epochs
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
         self.batch_size = batch_size
         self.lr = lr
+        self.lr_schedule = lr_schedule
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -207,7 +259,7 @@ class EmbeddingClassifier(
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
             Training inputs: rows of features, or images for image backbones. Cast to
-            float32; values are not rescaled.
+            float32; standardized inside the network unless ``standardize=False``.
         y : array-like of shape (n_samples,)
             Class labels of any hashable type; at least two classes.
 
@@ -236,6 +288,12 @@ class EmbeddingClassifier(
             n_classes=len(self.classes_),
             input_shape=self.input_shape_,
             seed=seed,
+            standardize=self.standardize,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            early_stopping=self.early_stopping,
+            validation_fraction=self.validation_fraction,
+            lr_schedule=self.lr_schedule,
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
@@ -246,6 +304,8 @@ class EmbeddingClassifier(
         y_t = torch.as_tensor(y_encoded, dtype=torch.long, device=self.device)
         self.net_.fit(TensorDataset(self._tensor(X), y_t), y_encoded)
         self.class_centers_ = self._numpy(self.net_.module_.head.centers)
+        for name in REPORTED:
+            setattr(self, name, getattr(self.net_, name))
         # The network's class columns in the order of classes_ (add_classes appends
         # columns while classes_ stays sorted).
         self._columns = np.arange(len(self.classes_))

@@ -3,31 +3,49 @@
 import matplotlib
 
 matplotlib.use("Agg")
+import importlib.util  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from sklearn.decomposition import PCA  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from sk_embed import benchmark, datasets  # noqa: E402
 
 
 def test_benchmark_run_rows_with_baselines():
     data = datasets.synthetic(n_classes=3, n_per_class=40)
-    rows = benchmark.run([data], losses=["softmax"], dims=[2], seeds=[0, 1], max_epochs=2)
+    rows = benchmark.run([data], losses=["softmax"], dims=[2], seeds=[0, 1], max_epochs=2, tol=None)
     methods = [(r["method"], r["seed"]) for r in rows]
-    assert methods == [
-        ("softmax", 0),
-        ("PCA", 0),
-        ("LDA", 0),
-        ("NCA", 0),
-        ("softmax", 1),
-        ("PCA", 1),
-        ("LDA", 1),
-        ("NCA", 1),
-    ]
+    assert methods == [(m, s) for s in (0, 1) for m in ["softmax", *benchmark.BASELINES]]
     for row in rows:
         assert set(row) == set(benchmark.COLUMNS)
         assert row["fit_seconds"] > 0 and 0 <= row["knn_accuracy"] <= 1
     assert np.isnan(rows[1]["accuracy"])  # PCA does not classify
     assert "| synthetic | softmax | technique | 2 | 0 |" in benchmark.to_markdown(rows)
+
+
+def test_umap_rows_are_there_or_their_absence_is_explained():
+    if importlib.util.find_spec("umap") is None:
+        assert "umap-learn is not installed" in benchmark.BASELINES_SKIPPED
+        assert not any(name.startswith("UMAP") for name in benchmark.BASELINES)
+    else:
+        assert benchmark.BASELINES_SKIPPED == ""
+        assert {"UMAP", "UMAP (unsupervised)"} <= set(benchmark.BASELINES)
+        assert isinstance(benchmark.BASELINES["UMAP (unsupervised)"](2, 0), benchmark.Unsupervised)
+
+
+def test_unsupervised_wrapper_never_sees_the_labels():
+    class Spy(PCA):
+        def fit(self, X, y=None):
+            assert y is None
+            return super().fit(X)
+
+    X = np.random.default_rng(0).normal(size=(30, 4))
+    pipe = make_pipeline(StandardScaler(), benchmark.Unsupervised(Spy(n_components=2)))
+    Z = pipe.fit(X, np.arange(30) % 3).transform(X)
+    assert Z.shape == (30, 2)
 
 
 def test_summarize_means_and_minima_per_group():

@@ -41,6 +41,7 @@ def _net(**options):
         input_shape=(5,),
         seed=0,
         max_epochs=2,
+        tol=None,
         **options,
     )
 

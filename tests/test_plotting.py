@@ -20,7 +20,9 @@ def _not_blank(path):
 )
 def test_plot_embedding(small, tmp_path, loss, dim):
     X, y = small
-    clf = EmbeddingClassifier(loss, n_components=dim, max_epochs=2, random_state=0).fit(X, y)
+    clf = EmbeddingClassifier(loss, n_components=dim, max_epochs=2, tol=None, random_state=0).fit(
+        X, y
+    )
     ax = plot_embedding(clf, X, y, resolution=40)
     if dim == 2 and loss == "cosface":  # the unit circle is drawn
         assert any(len(line.get_xdata()) == 361 for line in ax.get_lines())
@@ -32,7 +34,11 @@ def test_plot_embedding(small, tmp_path, loss, dim):
 def test_plot_comparison_grid(small, tmp_path):
     X, y = small
     panels = {
-        (ds, loss): (EmbeddingClassifier(loss, max_epochs=1, random_state=0).fit(X, y), X, y)
+        (ds, loss): (
+            EmbeddingClassifier(loss, max_epochs=1, tol=None, random_state=0).fit(X, y),
+            X,
+            y,
+        )
         for ds in ("a", "b")
         for loss in ("softmax", "regression")
     }

@@ -2,8 +2,8 @@
 
 ``D`` is the squared Euclidean distance (the seed paper's form; FaceNet's too, on unit
 embeddings with ``m = 0.2``). Triplets come from the miner ``loss__mining``:
-``semi_hard`` (default, FaceNet's: per positive pair the nearest negative farther than
-the positive), ``all`` valid triplets, ``batch_hard`` (per anchor its farthest positive
+``all`` valid triplets (default), ``semi_hard`` (FaceNet's: per positive pair the
+nearest negative farther than the positive), ``batch_hard`` (per anchor its farthest positive
 and nearest negative) or ``random``. Batch-hard mining from scratch can collapse the
 embedding onto one point, where the loss sits at ``m``: use it to fine-tune
 (docs/techniques.md has the measured comparison). Training batches are class-balanced
@@ -26,8 +26,9 @@ class TripletLoss(Loss):
     ----------
     margin : float, default=1.0
         ``m``.
-    mining : {"semi_hard", "all", "batch_hard", "random"}, default="semi_hard"
-        Which triplets of the batch count.
+    mining : {"all", "semi_hard", "batch_hard", "random"}, default="all"
+        Which triplets of the batch count. ``semi_hard`` trains faster but collapses
+        the embedding at the default learning rate on digits (docs/techniques.md).
     squared : bool, default=True
         Squared Euclidean distances; False for Euclidean.
     normalize : bool, default=False
@@ -37,9 +38,7 @@ class TripletLoss(Loss):
         triplets do not dilute the hard ones as training goes on).
     """
 
-    def __init__(
-        self, margin=1.0, mining="semi_hard", squared=True, normalize=False, average="nonzero"
-    ):
+    def __init__(self, margin=1.0, mining="all", squared=True, normalize=False, average="nonzero"):
         super().__init__()
         check_choice("mining", mining, MINERS)
         check_choice("average", average, AVERAGES)

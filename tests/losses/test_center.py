@@ -58,7 +58,7 @@ def test_center_loss_does_not_move_centers_outside_training():
     assert not any(p is head.centers for p in head.parameters())
 
 
-QUICK = {"max_epochs": 3, "random_state": 0}
+QUICK = {"max_epochs": 3, "tol": None, "random_state": 0}
 
 
 def test_center_loss_is_more_compact_than_softmax(digits_split):

@@ -1,0 +1,219 @@
+"""Do the defaults hold whatever the input's units and size? (docs/robustness.md)
+
+Protocol: each technique with its defaults on digits (70/30 stratified split, seed 0) in
+four scalings of the same pixels: raw 0..16, X/16, StandardScaler (fitted on the training
+split), X*100+5; mean over seeds of the held-out accuracy, 5-NN accuracy of the held-out
+embeddings, fit seconds and epochs run. UMAP (supervised, when umap-learn is installed),
+NCA and LDA on the same splits are the reference. Then raw tabular data (wine,
+breast_cancer) and a data-size curve on ``datasets.synthetic``.
+
+Usage: python benchmarks/robustness.py [--seeds 0 1 2] [--dims 2 10] [--losses ...]
+       [--parts scalings tabular sizes] [--jobs 2] [--set lr=0.003 lr_schedule=cosine]
+"""
+
+import argparse
+import ast
+import os
+import time
+import warnings
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.datasets import load_breast_cancer, load_digits, load_wine
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from sk_embed import EmbeddingClassifier, available_losses, benchmark, datasets
+from sk_embed.metrics import knn_accuracy, silhouette
+
+SCALINGS = {
+    "raw": lambda tr, te: (tr, te),
+    "/16": lambda tr, te: (tr / 16, te / 16),
+    "standardized": lambda tr, te: tuple(StandardScaler().fit(tr).transform(a) for a in (tr, te)),
+    "x100+5": lambda tr, te: (tr * 100 + 5, te * 100 + 5),
+}
+TABULAR = {"wine": load_wine, "breast_cancer": load_breast_cancer}
+
+
+def split(X, y):
+    return train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+
+
+def fit_score(method, X_train, X_test, y_train, y_test, dim, seed, params, threads):
+    """One fit: accuracy, 5-NN accuracy and silhouette of the held-out embeddings."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if method in available_losses():
+            model = EmbeddingClassifier(method, dim, random_state=seed, **params)
+        else:
+            model = benchmark.BASELINES[method](dim, seed)
+        model.fit(X_train, y_train)
+    seconds = time.perf_counter() - start
+    Z_train, Z_test = model.transform(X_train), model.transform(X_test)
+    return {
+        "method": method,
+        "dim": dim,
+        "seed": seed,
+        "accuracy": float(model.score(X_test, y_test)) if hasattr(model, "predict") else np.nan,
+        "knn_accuracy": knn_accuracy(Z_train, y_train, Z_test, y_test, n_neighbors=5),
+        "silhouette": silhouette(Z_test, y_test),
+        "fit_seconds": seconds,
+        "epochs": getattr(model, "n_iter_", np.nan),
+        "not_converged": sum("max_epochs" in str(w.message) for w in caught),
+    }
+
+
+def run(jobs, tasks, threads):
+    calls = [delayed(fit_score)(*task, threads) for task in tasks]
+    return Parallel(n_jobs=jobs)(calls)
+
+
+def mean_table(rows, by, columns):
+    return benchmark.summarize(rows, by=by, columns=columns)
+
+
+def baselines(args):
+    names = ["NCA", "LDA"] + [n for n in benchmark.BASELINES if n.startswith("UMAP")]
+    if "UMAP" not in benchmark.BASELINES:
+        print("(UMAP rows skipped: umap-learn is not installed; pip install sk-embed[umap])")
+    return names
+
+
+def scalings(args, params):
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = split(X, y)
+    tasks = []
+    for scaling in args.scalings:
+        tr, te = SCALINGS[scaling](X_train, X_test)
+        for dim in args.dims:
+            for method in args.losses + baselines(args) * args.baselines:
+                if method == "LDA" and dim >= 10:
+                    continue
+                for seed in args.seeds:
+                    tasks.append((scaling, (method, tr, te, y_train, y_test, dim, seed, params)))
+    rows = run(args.jobs, [t for _, t in tasks], args.threads)
+    for (scaling, _), row in zip(tasks, rows):
+        row["scaling"] = scaling
+    cols = ("accuracy", "knn_accuracy", "silhouette", "fit_seconds", "epochs", "not_converged")
+    summary = mean_table(rows, ("method", "dim", "scaling"), cols)
+    for dim in args.dims:
+        print(f"\n### digits, {dim}-D: accuracy / 5-NN (mean of seeds {args.seeds})\n")
+        header = [
+            "method",
+            *args.scalings,
+            "spread (acc)",
+            "min 5-NN",
+            "silhouette",
+            "fit s",
+            "epochs",
+        ]
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for method in dict.fromkeys(r["method"] for r in summary):
+            cells = [s for s in summary if s["method"] == method and s["dim"] == dim]
+            if not cells:
+                continue
+            acc = [c["accuracy"] for c in cells]
+            knn = [c["knn_accuracy"] for c in cells]
+            spread = (max(acc) - min(acc)) * 100 if not np.isnan(acc).any() else np.nan
+            pairs = [
+                f"{c['accuracy']:.3f} / {c['knn_accuracy']:.3f}".replace("nan", "–") for c in cells
+            ]
+            sil, fit, epochs = (
+                np.mean([c[k] for c in cells]) for k in ("silhouette", "fit_seconds", "epochs")
+            )
+            tail = f" | {spread:.1f} | {min(knn):.3f} | {sil:.3f} | {fit:.2f} | {epochs:.0f} |"
+            lines.append(f"| {method} | " + " | ".join(pairs) + tail.replace("nan", "–"))
+        print("\n".join(lines), flush=True)
+    unconverged = sum(r["not_converged"] for r in rows)
+    print(f"\nfits that hit max_epochs: {unconverged} of {len(rows)}")
+    return rows
+
+
+def tabular(args, params):
+    tasks, names = [], []
+    for name, loader in TABULAR.items():
+        X, y = loader(return_X_y=True)
+        X_train, X_test, y_train, y_test = split(X, y)
+        for method in args.losses + baselines(args) * args.baselines:
+            for seed in args.seeds:
+                tasks.append((method, X_train, X_test, y_train, y_test, 2, seed, params))
+                names.append(name)
+    rows = run(args.jobs, tasks, args.threads)
+    for name, row in zip(names, rows):
+        row["dataset"] = name
+    summary = mean_table(rows, ("method", "dataset"), ("accuracy", "knn_accuracy", "epochs"))
+    print(f"\n### raw tabular features, 2-D: accuracy / 5-NN (mean of seeds {args.seeds})\n")
+    lines = ["| method | " + " | ".join(TABULAR) + " |", "|---|" + "---|" * len(TABULAR)]
+    for method in dict.fromkeys(r["method"] for r in summary):
+        cells = [s for s in summary if s["method"] == method]
+        pairs = [
+            f"{c['accuracy']:.3f} / {c['knn_accuracy']:.3f}".replace("nan", "–") for c in cells
+        ]
+        lines.append(f"| {method} | " + " | ".join(pairs) + " |")
+    print("\n".join(lines), flush=True)
+    return rows
+
+
+def sizes(args, params):
+    print(
+        "\n### data size: synthetic 10 classes, 16x16 images, 2-D (seed 0, mean over techniques)\n"
+    )
+    print("| n train | fit s | epochs | s / epoch | accuracy | 5-NN |\n|---|---|---|---|---|---|")
+    rows = []
+    for n_per_class in args.sizes:
+        data = datasets.synthetic(
+            n_classes=10, n_per_class=n_per_class, image_size=16, noise=1.0, random_state=0
+        )
+        tr, te = (
+            data.X_train.reshape(len(data.X_train), -1),
+            data.X_test.reshape(len(data.X_test), -1),
+        )
+        tasks = [(m, tr, te, data.y_train, data.y_test, 2, 0, params) for m in args.size_losses]
+        got = run(1, tasks, None)
+        mean = {k: float(np.mean([r[k] for r in got])) for k in got[0] if k not in ("method",)}
+        print(
+            f"| {len(tr)} | {mean['fit_seconds']:.1f} | {mean['epochs']:.0f} | "
+            f"{mean['fit_seconds'] / mean['epochs']:.3f} | {mean['accuracy']:.3f} | "
+            f"{mean['knn_accuracy']:.3f} |",
+            flush=True,
+        )
+        rows += got
+    return rows
+
+
+PARTS = {"scalings": scalings, "tabular": tabular, "sizes": sizes}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--dims", type=int, nargs="+", default=[2, 10])
+    parser.add_argument("--losses", nargs="+", default=available_losses())
+    parser.add_argument("--scalings", nargs="+", default=list(SCALINGS), choices=list(SCALINGS))
+    parser.add_argument("--parts", nargs="+", default=list(PARTS), choices=list(PARTS))
+    parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200, 1000, 6000])
+    parser.add_argument("--size-losses", nargs="+", default=["softmax", "center", "soc"])
+    parser.add_argument("--no-baselines", dest="baselines", action="store_false")
+    parser.add_argument("--jobs", type=int, default=1, help="parallel fits (then 1 thread each)")
+    parser.add_argument("--set", nargs="*", default=[], help="estimator parameters, key=value")
+    args = parser.parse_args()
+    args.threads = 1 if args.jobs > 1 else None
+    params = {}
+    for item in args.set:
+        key, value = item.split("=", 1)
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value
+    print(f"estimator parameters: defaults {params or ''}; {os.cpu_count()} cores")
+    for part in args.parts:
+        PARTS[part](args, params)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,226 @@
+"""How training adapts to the user's data: input standardization, learning-rate
+schedules and the stopping rule.
+
+These are the pieces :class:`sk_embed._net.EmbeddingNet` runs its epochs with; they hold no
+technique-specific code. The measurements behind the defaults are in
+``docs/robustness.md`` (``benchmarks/robustness.py``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+# A feature whose spread is this small next to its magnitude is constant up to float
+# rounding: it is centered but not divided (scikit-learn's StandardScaler does the same
+# with zero variance).
+_CONSTANT = 1e-6
+
+
+def stats_shape(input_shape):
+    """Shape of the standardization statistics for samples of ``input_shape``.
+
+    Rows ``(n_features,)`` get one statistic per feature; images ``(C, H, W)`` one per
+    channel; single-channel images ``(H, W)`` one for the whole image.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+
+    Returns
+    -------
+    tuple of int
+    """
+    if len(input_shape) == 1:
+        return tuple(input_shape)
+    if len(input_shape) == 2:
+        return (1, 1)
+    return (input_shape[0],) + (1,) * (len(input_shape) - 1)
+
+
+class Standardize(nn.Module):
+    """``(x - mean) / scale``, with statistics fitted on the training inputs.
+
+    It is the module's first layer, so ``transform``, ``predict``, pickling and the GPU
+    all use the statistics fitted at ``fit``. Constant features (or channels) are centered
+    and left unscaled.
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        Shape of one sample; see :func:`stats_shape`.
+    """
+
+    def __init__(self, input_shape):
+        super().__init__()
+        shape = stats_shape(tuple(input_shape))
+        self.register_buffer("mean", torch.zeros(shape))
+        self.register_buffer("scale", torch.ones(shape))
+
+    @torch.no_grad()
+    def fit(self, X):
+        """Fit mean and scale to the training inputs (in float64).
+
+        Parameters
+        ----------
+        X : tensor of shape (n, *input_shape)
+
+        Returns
+        -------
+        self
+        """
+        X = X.double()
+        dims = [0] + [d + 1 for d, size in enumerate(self.mean.shape) if size == 1]
+        mean = X.mean(dim=dims, keepdim=True)[0]
+        std = X.std(dim=dims, keepdim=True, correction=0)[0]
+        constant = std <= _CONSTANT * mean.abs()
+        self.mean.copy_(mean)
+        self.scale.copy_(torch.where(constant, torch.ones_like(std), std))
+        return self
+
+    def forward(self, x):
+        """Standardize a batch.
+
+        Parameters
+        ----------
+        x : tensor of shape (n, *input_shape)
+
+        Returns
+        -------
+        tensor of the same shape
+        """
+        return (x - self.mean) / self.scale
+
+
+def constant_lr(lr, epoch, max_epochs, stale):
+    """The initial learning rate throughout.
+
+    Parameters
+    ----------
+    lr : float
+        The initial learning rate.
+    epoch : int
+        The epoch about to run, from 0.
+    max_epochs : int
+    stale : int
+        Epochs since the monitored value last improved by ``tol``.
+
+    Returns
+    -------
+    float
+    """
+    return lr
+
+
+def cosine_lr(lr, epoch, max_epochs, stale):
+    """Cosine annealing from ``lr`` to 0 over ``max_epochs``.
+
+    Parameters
+    ----------
+    lr, epoch, max_epochs, stale
+        As for :func:`constant_lr`.
+
+    Returns
+    -------
+    float
+    """
+    return 0.5 * lr * (1 + math.cos(math.pi * epoch / max(max_epochs, 1)))
+
+
+class PlateauLR:
+    """Divide the learning rate by ``factor`` after every ``patience`` epochs without
+    improvement (as ``MLPClassifier``'s ``learning_rate="adaptive"``).
+
+    Parameters
+    ----------
+    patience : int, default=3
+    factor : float, default=10
+    """
+
+    def __init__(self, patience=3, factor=10.0):
+        self.patience = patience
+        self.factor = factor
+        self.lr = None
+
+    def __call__(self, lr, epoch, max_epochs, stale):
+        """The learning rate of the coming epoch.
+
+        Parameters
+        ----------
+        lr, epoch, max_epochs, stale
+            As for :func:`constant_lr`.
+
+        Returns
+        -------
+        float
+        """
+        if epoch == 0 or self.lr is None:
+            self.lr = lr
+        elif stale and stale % self.patience == 0:
+            self.lr /= self.factor
+        return self.lr
+
+
+#: ``lr_schedule`` choices: name -> factory of ``f(lr, epoch, max_epochs, stale) -> lr``.
+SCHEDULES = {
+    "constant": lambda: constant_lr,
+    "plateau": PlateauLR,
+    "cosine": lambda: cosine_lr,
+}
+
+
+class Stopper:
+    """scikit-learn's stopping rule: stop after ``n_iter_no_change`` epochs in which the
+    monitored value did not improve on its best by more than ``tol``.
+
+    The monitored value is the training loss (lower is better) or, with early stopping,
+    the validation accuracy (higher is better).
+
+    Parameters
+    ----------
+    tol : float or None
+        None never stops early.
+    n_iter_no_change : int
+    higher_is_better : bool
+    """
+
+    def __init__(self, tol, n_iter_no_change, higher_is_better):
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.sign = 1.0 if higher_is_better else -1.0
+        self.best = -math.inf
+        self.best_epoch = None
+        self.stale = 0
+
+    def update(self, value, epoch):
+        """Record one epoch's value.
+
+        Parameters
+        ----------
+        value : float
+        epoch : int
+
+        Returns
+        -------
+        improved : bool
+            Whether this is the best value so far.
+        """
+        signed = self.sign * value
+        tol = 0.0 if self.tol is None else self.tol
+        self.stale = 0 if signed > self.best + tol else self.stale + 1
+        improved = signed > self.best
+        if improved:
+            self.best, self.best_epoch = signed, epoch
+        return improved
+
+    @property
+    def best_value(self):
+        """The best monitored value, in its own sign."""
+        return self.sign * self.best
+
+    @property
+    def done(self):
+        """Whether the rule says stop."""
+        return self.tol is not None and self.stale >= self.n_iter_no_change

@@ -1,0 +1,201 @@
+"""Tests of sk_embed/_training.py and of the convergence surface it gives the estimator."""
+
+import math
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_blobs
+from sklearn.exceptions import ConvergenceWarning
+from skorch.dataset import ValidSplit
+from torch import nn
+
+from sk_embed import EmbeddingClassifier
+from sk_embed._data import TensorDataset
+from sk_embed._training import SCHEDULES, PlateauLR, Standardize, Stopper, cosine_lr, stats_shape
+
+# -- the pieces ------------------------------------------------------------------------
+
+
+def test_stopper_counts_epochs_without_improvement_by_tol():
+    stopper = Stopper(tol=0.1, n_iter_no_change=2, higher_is_better=False)
+    stopper.update(1.0, 0)
+    stopper.update(0.95, 1)  # better, but not by tol
+    assert stopper.stale == 1 and not stopper.done
+    assert stopper.best_value == 0.95 and stopper.best_epoch == 1
+    stopper.update(0.5, 2)  # better by tol: the count restarts
+    assert stopper.stale == 0
+    stopper.update(0.45, 3)
+    stopper.update(0.6, 4)
+    assert stopper.done and stopper.best_value == 0.45
+
+
+def test_stopper_without_tol_never_stops():
+    stopper = Stopper(tol=None, n_iter_no_change=1, higher_is_better=True)
+    for epoch in range(5):
+        stopper.update(0.5, epoch)
+    assert not stopper.done and stopper.stale == 4
+
+
+def test_schedules():
+    assert cosine_lr(0.1, 0, 10, 0) == pytest.approx(0.1)
+    assert cosine_lr(0.1, 5, 10, 0) == pytest.approx(0.05)
+    assert cosine_lr(0.1, 10, 10, 0) == pytest.approx(0.0, abs=1e-12)
+    plateau = PlateauLR(patience=3, factor=10)
+    lrs = [plateau(1.0, epoch, 100, stale) for epoch, stale in enumerate([0, 1, 2, 3, 4, 0, 3])]
+    assert lrs == pytest.approx([1.0, 1.0, 1.0, 0.1, 0.1, 0.1, 0.01])
+    assert set(SCHEDULES) == {"constant", "plateau", "cosine"}
+
+
+@pytest.mark.parametrize(
+    "shape, expected", [((5,), (5,)), ((8, 8), (1, 1)), ((3, 8, 8), (3, 1, 1))]
+)
+def test_standardize_statistics_per_feature_or_channel(shape, expected):
+    assert stats_shape(shape) == expected
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn((200, *shape), generator=g) * 7 + 3
+    layer = Standardize(shape).fit(X)
+    assert layer.mean.shape == expected
+    out = layer(X).double()
+    per = out.reshape(len(X), expected[0], -1).transpose(0, 1).reshape(expected[0], -1)
+    if len(shape) == 2:  # one statistic for the whole image
+        per = out.reshape(1, -1)
+    torch.testing.assert_close(per.mean(1), torch.zeros(len(per)).double(), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        per.std(1, correction=0), torch.ones(len(per)).double(), atol=1e-4, rtol=0
+    )
+
+
+def test_standardize_centers_constant_features_without_dividing():
+    X = torch.tensor([[5.0, 0.0, 1.0], [5.0, 0.0, 3.0], [5.0, 0.0, 5.0]])
+    layer = Standardize((3,)).fit(X)
+    torch.testing.assert_close(layer.scale[:2], torch.ones(2))
+    out = layer(X)
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out[:, :2], torch.zeros(3, 2))
+
+
+# -- through the estimator ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    """Easy data: well separated blobs in units far from 1."""
+    X, y = make_blobs(n_samples=300, centers=4, n_features=6, cluster_std=0.5, random_state=0)
+    return X * 1000 + 50, y
+
+
+def test_training_stops_early_on_easy_data(blobs):
+    X, y = blobs
+    clf = EmbeddingClassifier(max_epochs=500, random_state=0).fit(X, y)
+    assert clf.n_iter_ < 500
+    assert len(clf.loss_curve_) == clf.n_iter_ == len(clf.history_)
+    assert clf.best_loss_ == min(clf.loss_curve_)
+    assert clf.validation_scores_ is None and clf.best_validation_score_ is None
+    assert clf.score(X, y) == 1.0
+
+
+def test_convergence_warning_when_max_epochs_comes_first(small):
+    X, y = small
+    with pytest.warns(ConvergenceWarning, match="max_epochs=1"):
+        clf = EmbeddingClassifier(max_epochs=1, random_state=0).fit(X, y)
+    assert clf.n_iter_ == 1
+
+
+def test_no_warning_without_tol(small):
+    X, y = small
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf = EmbeddingClassifier(max_epochs=4, tol=None, random_state=0).fit(X, y)
+    assert clf.n_iter_ == 4
+
+
+def test_early_stopping_split_is_stratified_and_seeded(small):
+    X, y = small
+    clf = EmbeddingClassifier(max_epochs=2, tol=None, early_stopping=True, random_state=0)
+    clf.fit(X, y)
+    dataset = TensorDataset(torch.tensor(X, dtype=torch.float32), torch.as_tensor(y))
+    _, valid = clf.net_.get_split_datasets(dataset, y)
+    _, again = clf.net_.get_split_datasets(dataset, y)
+    np.testing.assert_array_equal(valid.indices, again.indices)
+    assert len(valid) == round(0.1 * len(X))
+    counts = np.bincount(y[valid.indices], minlength=5)
+    np.testing.assert_allclose(counts / len(valid), np.bincount(y) / len(y), atol=0.04)
+    other = EmbeddingClassifier(max_epochs=2, tol=None, early_stopping=True, random_state=1)
+    _, shifted = other.fit(X, y).net_.get_split_datasets(dataset, y)
+    assert set(shifted.indices) != set(valid.indices)
+
+
+def test_early_stopping_keeps_the_best_epoch(small):
+    X, y = small
+    clf = EmbeddingClassifier(
+        max_epochs=40, early_stopping=True, n_iter_no_change=5, random_state=0
+    ).fit(X, y)
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    assert clf.best_loss_ is None
+    dataset = TensorDataset(torch.tensor(X, dtype=torch.float32), torch.as_tensor(y))
+    _, valid = clf.net_.get_split_datasets(dataset, y)
+    held_out = clf.score(X[valid.indices], y[valid.indices])
+    assert held_out == pytest.approx(clf.best_validation_score_)
+
+
+def test_early_stopping_refuses_a_train_split_too(small):
+    X, y = small
+    clf = EmbeddingClassifier(early_stopping=True, train_split=ValidSplit(5), max_epochs=1)
+    with pytest.raises(ValueError, match="train_split"):
+        clf.fit(X, y)
+
+
+def test_same_seed_same_model_with_early_stopping(small):
+    X, y = small
+    fits = [
+        EmbeddingClassifier(max_epochs=8, tol=None, early_stopping=True, random_state=3).fit(X, y)
+        for _ in range(2)
+    ]
+    np.testing.assert_array_equal(fits[0].transform(X), fits[1].transform(X))
+    assert fits[0].validation_scores_ == fits[1].validation_scores_
+
+
+def test_predictions_do_not_depend_on_the_input_units(digits_split):
+    X_train, X_test, y_train, y_test = digits_split
+    params = dict(max_epochs=15, tol=None, random_state=0)
+    raw = EmbeddingClassifier(**params).fit(X_train, y_train)
+    moved = EmbeddingClassifier(**params).fit(100 * X_train + 5, y_train)
+    agree = np.mean(raw.predict(X_test) == moved.predict(100 * X_test + 5))
+    assert agree >= 0.9  # two trainings apart by float rounding: the hard samples may differ
+    assert moved.score(100 * X_test + 5, y_test) >= 0.85
+
+
+def test_standardization_lives_in_the_module_and_can_be_turned_off(small):
+    X, y = small
+    clf = EmbeddingClassifier(max_epochs=2, tol=None, random_state=0).fit(X, y)
+    scaler = clf.net_.module_.scaler
+    assert isinstance(scaler, Standardize)
+    np.testing.assert_allclose(scaler.mean.numpy(), X.mean(0), rtol=1e-5, atol=1e-5)
+    assert "scaler.mean" in clf.net_.module_.state_dict()
+    clone = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(clone.transform(X), clf.transform(X))
+    off = EmbeddingClassifier(max_epochs=2, tol=None, standardize=False, random_state=0)
+    assert isinstance(off.fit(X, y).net_.module_.scaler, nn.Identity)
+
+
+def test_the_caller_array_is_not_standardized_in_place(small):
+    X, y = small
+    before = X.copy()
+    EmbeddingClassifier(max_epochs=1, tol=None, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(X, before)
+
+
+@pytest.mark.parametrize("schedule", sorted(SCHEDULES))
+def test_every_schedule_sets_the_learning_rate(small, schedule):
+    X, y = small
+    clf = EmbeddingClassifier(
+        max_epochs=6, tol=None, lr=0.01, lr_schedule=schedule, random_state=0
+    ).fit(X, y)
+    lrs = clf.history_[:, "lr"]
+    assert lrs[0] == pytest.approx(0.01)
+    if schedule == "cosine":
+        assert lrs[-1] == pytest.approx(0.005 * (1 + math.cos(math.pi * 5 / 6)))
+    assert clf.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(lrs[-1])
