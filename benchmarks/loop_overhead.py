@@ -84,7 +84,16 @@ def main():
 
     X, y = load_digits(return_X_y=True)
     n_classes = len(np.unique(y))
-    clf = EmbeddingClassifier(max_epochs=args.epochs, batch_size=args.batch_size, random_state=0)
+    # The same work on both sides: a fixed number of epochs (tol=None), no standardization.
+    clf = EmbeddingClassifier(
+        max_epochs=args.epochs,
+        tol=None,
+        standardize=False,
+        batch_size=args.batch_size,
+        lr=1e-3,
+        lr_schedule="constant",
+        random_state=0,
+    )
     clf.fit(X, y)  # warm-up: first-call costs (imports, allocator) on both sides
     hand_loop(X, y, n_classes, args.epochs, args.batch_size, 0)
 

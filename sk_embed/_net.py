@@ -270,9 +270,20 @@ class EmbeddingNet(NeuralNet):
         self.check_data(X, y)
         self.check_training_readiness()
         epochs = self.max_epochs if epochs is None else epochs
-        train, valid = self.get_split_datasets(X, y, **fit_params)
+        try:
+            train, valid = self.get_split_datasets(X, y, **fit_params)
+        except ValueError as error:
+            if not self.early_stopping:
+                raise
+            raise ValueError(
+                f"early_stopping holds out a stratified validation_fraction="
+                f"{self.validation_fraction} of the {len(X)} training samples, which "
+                f"fails here: {error} Raise validation_fraction, or fit without "
+                "early_stopping."
+            ) from error
         events = {"dataset_train": train, "dataset_valid": valid}
         iterator = self.get_iterator(train, training=True)
+        iterator_valid = None if valid is None else self.get_iterator(valid, training=False)
         stopper = Stopper(self.tol, self.n_iter_no_change, higher_is_better=valid is not None)
         schedule = SCHEDULES[self.lr_schedule]()
         losses, scores, best_state = [], [], None
@@ -285,7 +296,14 @@ class EmbeddingNet(NeuralNet):
                 iterator, training=True, prefix="train", step_fn=self.train_step, **fit_params
             )
             self.history.record("lr", lr)
-            if valid is not None:
+            if valid is not None:  # skorch's valid_loss, then the accuracy that is monitored
+                self.run_single_epoch(
+                    iterator_valid,
+                    training=False,
+                    prefix="valid",
+                    step_fn=self.validation_step,
+                    **fit_params,
+                )
                 scores.append(self._accuracy(train, valid))
                 self.history.record("valid_acc", scores[-1])
             self.notify("on_epoch_end", **events)  # skorch's scoring records train_loss

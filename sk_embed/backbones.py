@@ -25,7 +25,8 @@ ACTIVATIONS = {
 
 
 class MLP(nn.Module):
-    """Fully connected encoder: Flatten - [Linear - ReLU] * len(hidden_sizes) - Linear.
+    """Fully connected encoder: Flatten - [Linear - (BatchNorm) - ReLU - (Dropout)] *
+    len(hidden_sizes) - Linear.
 
     Parameters
     ----------
@@ -35,14 +36,23 @@ class MLP(nn.Module):
         Output width, the embedding dimension.
     hidden_sizes : tuple of int, default=(256, 128)
         Widths of the hidden layers; ``()`` gives a linear map.
+    batch_norm : bool, default=False
+        Batch normalization after each hidden linear layer.
+    dropout : float, default=0.0
+        Dropout probability after each hidden activation.
     """
 
-    def __init__(self, n_features, n_components, hidden_sizes=(256, 128)):
+    def __init__(
+        self, n_features, n_components, hidden_sizes=(256, 128), batch_norm=False, dropout=0.0
+    ):
         super().__init__()
         layers = [nn.Flatten()]
         width = n_features
         for size in hidden_sizes:
-            layers += [nn.Linear(width, size), nn.ReLU()]
+            layers.append(nn.Linear(width, size))
+            layers += [nn.BatchNorm1d(size)] if batch_norm else []
+            layers.append(nn.ReLU())
+            layers += [nn.Dropout(dropout)] if dropout else []
             width = size
         layers.append(nn.Linear(width, n_components))
         self.layers = nn.Sequential(*layers)

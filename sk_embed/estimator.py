@@ -90,6 +90,7 @@ class EmbeddingClassifier(
     early_stopping : bool, default=False
         Hold out a stratified ``validation_fraction`` of the training data (seeded by
         ``random_state``), stop on its accuracy, and keep the weights of the best epoch.
+        A skorch ``train_split`` of your own is monitored the same way.
     validation_fraction : float, default=0.1
         The held-out fraction with ``early_stopping``.
     batch_size : int, default=64

@@ -30,3 +30,19 @@ def test_resnet18_without_torchvision_names_the_extra():
     else:
         net = build_backbone("resnet18", (1, 32, 32), 2, {})
         assert net(torch.zeros(2, 1, 32, 32)).shape == (2, 2)
+
+
+def test_mlp_batch_norm_and_dropout_are_optional_layers():
+    plain = MLP(10, 2)
+    assert not any(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.Dropout)) for m in plain.modules())
+    net = MLP(10, 2, hidden_sizes=(8, 4), batch_norm=True, dropout=0.5)
+    assert [m.num_features for m in net.modules() if isinstance(m, torch.nn.BatchNorm1d)] == [8, 4]
+    assert [m.p for m in net.modules() if isinstance(m, torch.nn.Dropout)] == [0.5, 0.5]
+    x = torch.randn(16, 10)
+    net.train()
+    torch.manual_seed(0)
+    a = net(x)
+    torch.manual_seed(1)
+    assert not torch.equal(a, net(x))  # dropout draws masks in training
+    net.eval()
+    torch.testing.assert_close(net(x), net(x))

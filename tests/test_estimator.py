@@ -233,7 +233,7 @@ def test_every_activation(small, activation):
     if activation == "relu":
         assert (Z >= 0).all()
     if activation == "sigmoid":
-        assert ((Z > 0) & (Z < 1)).all()
+        assert ((Z >= 0) & (Z <= 1)).all()  # float32 saturates to 0 and 1
 
 
 def test_determinism_and_global_rng_untouched(small):
@@ -352,8 +352,11 @@ EXPECTED_FAILED = {
 }
 
 
+# As scikit-learn checks its own iterative estimators: a short budget, and the
+# ConvergenceWarning that it gives on the checks' tiny data is expected.
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @parametrize_with_checks(
-    [EmbeddingClassifier(loss=loss, random_state=0) for loss in available_losses()],
+    [EmbeddingClassifier(loss=loss, max_epochs=20, random_state=0) for loss in available_losses()],
     expected_failed_checks=lambda est: EXPECTED_FAILED,
 )
 def test_sklearn_compatible(estimator, check):

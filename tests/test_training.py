@@ -199,3 +199,19 @@ def test_every_schedule_sets_the_learning_rate(small, schedule):
     if schedule == "cosine":
         assert lrs[-1] == pytest.approx(0.005 * (1 + math.cos(math.pi * 5 / 6)))
     assert clf.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(lrs[-1])
+
+
+def test_standardize_floors_nearly_constant_features_at_a_fraction_of_the_median():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(500, 5, generator=g) * torch.tensor([1.0, 2.0, 3.0, 4.0, 0.01])
+    layer = Standardize((5,)).fit(X)
+    stds = X.double().std(0, correction=0)
+    assert layer.scale[4] == pytest.approx(0.3 * stds[:5].median().item(), rel=1e-5)
+    torch.testing.assert_close(layer.scale[:4].double(), stds[:4], rtol=1e-5, atol=0)
+
+
+def test_a_validation_split_too_small_for_the_classes_names_the_fraction(small):
+    X, y = small
+    clf = EmbeddingClassifier(early_stopping=True, validation_fraction=0.01, max_epochs=1)
+    with pytest.raises(ValueError, match="validation_fraction=0.01 of the 300"):
+        clf.fit(X, y)

@@ -65,12 +65,15 @@ class GaussianHead(Head):
     n_components, n_classes : int
     learn_scale : bool, default=False
         Learn a diagonal scale ``sigma_j`` per class (log-parametrized) instead of 1.
-    mean_speed : float, default=100.0
+    mean_speed : float, default=10.0
         The means are stored divided by this factor, so the optimizer moves them this
-        many times faster than the encoder's weights. With the encoder's learning rate
-        the means barely leave their small start in a short training while the encoder
-        pushes the samples far out, and the log-density then scores unknown samples,
-        near the origin, above known ones (docs/open_set.md).
+        many times faster than the encoder's weights (Adam: ``lr * mean_speed`` per step,
+        0.1 with the default ``lr=1e-2``). At the encoder's own rate the means barely
+        leave their small start while the encoder pushes the samples far out, and the
+        log-density then scores unknown samples, near the origin, above known ones. Much
+        faster (100 at ``lr=1e-2``) lets samples and means chase each other out: the
+        open-set AUROC fell to 0.76 at 10-D and 0.45 at 32-D, against 0.95 and 0.79 at
+        10 (docs/open_set.md).
     mean_label_smoothing, label_smoothing : float, default=0.1
         The objective's smoothing (see :class:`SOCLoss`), which :meth:`add_classes`
         fits new means under.
@@ -83,7 +86,7 @@ class GaussianHead(Head):
         n_components,
         n_classes,
         learn_scale=False,
-        mean_speed=100.0,
+        mean_speed=10.0,
         mean_label_smoothing=0.1,
         label_smoothing=0.1,
     ):
