@@ -8,8 +8,31 @@ epoch with a single gather, and batches are views into it.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset
+
+
+def check_float32_range(X):
+    """Refuse values that are finite in float64 but infinite in float32, where the
+    network computes.
+
+    Parameters
+    ----------
+    X : ndarray
+        Validated input (finite).
+
+    Raises
+    ------
+    ValueError
+        Naming the range.
+    """
+    limit = np.finfo(np.float32).max
+    if X.dtype == np.float64 and X.size and np.abs(X).max() > limit:
+        raise ValueError(
+            f"X has values beyond float32's range (|x| > {limit:.3g}); the network computes "
+            "in float32, where they would be infinite. Rescale X."
+        )
 
 
 class TensorDataset(Dataset):

@@ -11,16 +11,16 @@ from __future__ import annotations
 import copy
 import inspect
 import warnings
+from types import SimpleNamespace
 
 import torch
-from sklearn.exceptions import ConvergenceWarning
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.dataset import ValidSplit
 
 from ._data import TensorBatches, TensorDataset, _tensors
 from ._module import EmbeddingModule, seeded
-from ._training import SCHEDULES, Standardize, Stopper
+from ._training import SCHEDULES, DivergenceCheck, Standardize, Stopper, warn_unconverged
 from .backbones import ACTIVATIONS, build_backbone, check_backbone_output
 from .losses import Loss, get_technique
 
@@ -246,11 +246,11 @@ class EmbeddingNet(NeuralNet):
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         """Run epochs until the stopping rule or ``epochs`` (``max_epochs``) ends it.
 
-        Before each epoch the schedule sets the learning rate; after it the monitored
-        value (training loss, or validation accuracy with ``early_stopping``) goes to
-        the :class:`~sk_embed._training.Stopper`. Sets ``n_iter_``, ``loss_curve_``,
-        ``best_loss_``, ``validation_scores_``, ``best_validation_score_`` and
-        ``converged_``; warns with a ``ConvergenceWarning`` when ``epochs`` ran out first.
+        The schedule sets each epoch's learning rate; the monitored value (training loss,
+        or validation accuracy) goes to the :class:`~sk_embed._training.Stopper`; a
+        diverged loss raises. Sets :data:`REPORTED`, ``converged_`` and ``interrupted_``
+        (a ``KeyboardInterrupt`` ends the loop and is reported, not raised here); warns
+        when ``epochs`` ran out first.
 
         Parameters
         ----------
@@ -277,43 +277,42 @@ class EmbeddingNet(NeuralNet):
                 raise
             raise ValueError(
                 f"early_stopping holds out a stratified validation_fraction="
-                f"{self.validation_fraction} of the {len(X)} training samples, which "
-                f"fails here: {error} Raise validation_fraction, or fit without "
-                "early_stopping."
+                f"{self.validation_fraction} of the {len(X)} training samples, which fails "
+                f"here: {error} Raise validation_fraction, or fit without early_stopping."
             ) from error
-        events = {"dataset_train": train, "dataset_valid": valid}
-        iterator = self.get_iterator(train, training=True)
-        iterator_valid = None if valid is None else self.get_iterator(valid, training=False)
-        stopper = Stopper(self.tol, self.n_iter_no_change, higher_is_better=valid is not None)
-        schedule = SCHEDULES[self.lr_schedule]()
-        losses, scores, best_state = [], [], None
-        for epoch in range(epochs):
-            lr = schedule(self.lr, epoch, epochs, stopper.stale)
-            for group in self.optimizer_.param_groups:
-                group["lr"] = lr
-            self.notify("on_epoch_begin", **events)
-            self.run_single_epoch(
-                iterator, training=True, prefix="train", step_fn=self.train_step, **fit_params
+        run = SimpleNamespace(
+            events={"dataset_train": train, "dataset_valid": valid},
+            iterator=self.get_iterator(train, training=True),
+            iterator_valid=None if valid is None else self.get_iterator(valid, training=False),
+            stopper=Stopper(self.tol, self.n_iter_no_change, higher_is_better=valid is not None),
+            schedule=SCHEDULES[self.lr_schedule](),
+            fit_params=fit_params,
+            losses=[],
+            scores=[],
+        )
+        stopper, losses, scores, best_state = run.stopper, run.losses, run.scores, None
+        self.interrupted_ = False
+        diverged = DivergenceCheck(self.module_, f"loss={self.technique!r}")
+        try:
+            for epoch in range(epochs):
+                lr = self._run_epoch(epoch, epochs, run)
+                diverged(losses, lr)
+                if valid is None:
+                    stopper.update(losses[-1], epoch)
+                elif stopper.update(scores[-1], epoch):
+                    best_state = copy.deepcopy(self.module_.state_dict())
+                if stopper.done:
+                    break
+        except KeyboardInterrupt:
+            # Keep the epochs done (skorch would swallow the interrupt); the estimator
+            # re-raises it once the model is complete, so loops and searches stop.
+            self.interrupted_ = True
+            warnings.warn(
+                f"fit was interrupted after {len(losses)} epochs; the model trained so far "
+                "is kept (usable, not converged).",
+                RuntimeWarning,
+                stacklevel=2,
             )
-            self.history.record("lr", lr)
-            if valid is not None:  # skorch's valid_loss, then the accuracy that is monitored
-                self.run_single_epoch(
-                    iterator_valid,
-                    training=False,
-                    prefix="valid",
-                    step_fn=self.validation_step,
-                    **fit_params,
-                )
-                scores.append(self._accuracy(train, valid))
-                self.history.record("valid_acc", scores[-1])
-            self.notify("on_epoch_end", **events)  # skorch's scoring records train_loss
-            losses.append(float(self.history[-1, "train_loss"]))
-            if valid is None:
-                stopper.update(losses[-1], epoch)
-            elif stopper.update(scores[-1], epoch):
-                best_state = copy.deepcopy(self.module_.state_dict())
-            if stopper.done:
-                break
         if best_state is not None:
             self.module_.load_state_dict(best_state)
         self.n_iter_ = len(losses)
@@ -322,15 +321,35 @@ class EmbeddingNet(NeuralNet):
         self.validation_scores_ = scores if valid is not None else None
         self.best_validation_score_ = stopper.best_value if scores else None
         self.converged_ = stopper.done or self.tol is None
-        if not self.converged_ and epochs > 0:
-            what = "validation accuracy" if valid is not None else "training loss"
-            warnings.warn(
-                f"loss={self.technique!r}: max_epochs={epochs} reached while the {what} "
-                f"was still improving by more than tol={self.tol}; raise max_epochs (or tol).",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+        if not self.converged_ and epochs > 0 and not self.interrupted_:
+            monitored = "validation accuracy" if valid is not None else "training loss"
+            warn_unconverged(f"loss={self.technique!r}", epochs, monitored, self.tol)
         return self
+
+    def _run_epoch(self, epoch, epochs, run):
+        """One epoch of ``run`` (the loop's state): set the learning rate, train, validate,
+        record the loss (and accuracy); returns the learning rate."""
+        lr = run.schedule(self.lr, epoch, epochs, run.stopper.stale)
+        for group in self.optimizer_.param_groups:
+            group["lr"] = lr
+        self.notify("on_epoch_begin", **run.events)
+        self.run_single_epoch(
+            run.iterator, training=True, prefix="train", step_fn=self.train_step, **run.fit_params
+        )
+        self.history.record("lr", lr)
+        if run.iterator_valid is not None:  # skorch's valid_loss, then the monitored accuracy
+            self.run_single_epoch(
+                run.iterator_valid,
+                training=False,
+                prefix="valid",
+                step_fn=self.validation_step,
+                **run.fit_params,
+            )
+            run.scores.append(self._accuracy(*run.events.values()))
+            self.history.record("valid_acc", run.scores[-1])
+        self.notify("on_epoch_end", **run.events)  # skorch's scoring records train_loss
+        run.losses.append(float(self.history[-1, "train_loss"]))
+        return lr
 
     def _accuracy(self, train, valid):
         """Held-out accuracy with the class positions placed from ``train`` as at the end."""

@@ -4,9 +4,13 @@
 They are stored as attributes as they come (``__init__`` stays plain assignment), listed
 by ``get_params`` so ``clone`` and ``GridSearchCV`` see them, set by ``set_params``, and
 checked at fit against the net's routing table (:func:`sk_embed._net.is_option`).
+Also :func:`all_or_nothing`, which keeps an estimator's fitted state whole when a fit
+fails.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 from ._net import OPTION_PREFIXES, PASS_THROUGH, is_option
 
@@ -76,3 +80,24 @@ class RoutedParamsMixin:
 
         self._set_options({k: v for k, v in params.items() if routed(k)})
         return super().set_params(**{k: v for k, v in params.items() if not routed(k)})
+
+
+@contextlib.contextmanager
+def all_or_nothing(estimator):
+    """Put the estimator's attributes back as they were if the block raises anything.
+
+    A fit that fails part-way (bad input found late, a callback's exception, an
+    interrupt) then leaves the previous fitted model, or an unfitted estimator, never a
+    mix of the two.
+
+    Parameters
+    ----------
+    estimator : object
+    """
+    before = dict(vars(estimator))
+    try:
+        yield
+    except BaseException:
+        vars(estimator).clear()
+        vars(estimator).update(before)
+        raise

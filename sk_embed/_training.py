@@ -9,8 +9,10 @@ technique-specific code. The measurements behind the defaults are in
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from torch import nn
 
 # A feature whose spread is this small next to its magnitude is constant up to float
@@ -231,3 +233,89 @@ class Stopper:
     def done(self):
         """Whether the rule says stop."""
         return self.tol is not None and self.stale >= self.n_iter_no_change
+
+
+# A training loss this many times the first epoch's (or its square, at all) has diverged.
+_DIVERGED = 1e3
+
+
+def largest_weight(module):
+    """The largest absolute parameter value of ``module`` (0.0 without parameters).
+
+    Parameters
+    ----------
+    module : nn.Module
+
+    Returns
+    -------
+    float
+    """
+    return max(
+        (float(p.detach().abs().max()) for p in module.parameters() if p.numel()), default=0.0
+    )
+
+
+class DivergenceCheck:
+    """Raise when training has diverged: a loss or a weight that is no longer finite, a
+    loss grown by orders of magnitude, or weights blown far past their start (a network
+    that a huge step left dead predicts one class with a finite, constant loss).
+
+    Parameters
+    ----------
+    module : nn.Module
+        Its weights now are the reference; they are checked after every epoch.
+    what : str
+        Names the technique in the message, e.g. ``"loss='softmax'"``.
+    """
+
+    def __init__(self, module, what):
+        self.module = module
+        self.what = what
+        self.initial_weight = largest_weight(module)
+
+    def __call__(self, losses, lr):
+        """Check after an epoch.
+
+        Parameters
+        ----------
+        losses : list of float
+            The training loss of each epoch so far.
+        lr : float
+            The learning rate of the last epoch, named in the message.
+
+        Raises
+        ------
+        FloatingPointError
+            Naming the epoch, the technique, the loss and the learning rate to lower.
+        """
+        loss, weight, start = losses[-1], largest_weight(self.module), self.initial_weight
+        exploded = loss > _DIVERGED * max(losses[0], 1.0) or loss > _DIVERGED**2
+        blown = not math.isfinite(weight) or weight > _DIVERGED**2 * max(start, 1e-3)
+        if math.isfinite(loss) and not exploded and not blown:
+            return
+        raise FloatingPointError(
+            f"Training diverged: {self.what} reached a training loss of {loss:.3g} at epoch "
+            f"{len(losses)} (epoch 1: {losses[0]:.3g}; largest weight {weight:.3g}, "
+            f"{start:.3g} at the start). Lower lr (now {lr:g}), or check X for extreme values."
+        )
+
+
+def warn_unconverged(what, epochs, monitored, tol):
+    """Warn that the bound on epochs came before the stopping rule.
+
+    Parameters
+    ----------
+    what : str
+        Names the technique, e.g. ``"loss='softmax'"``.
+    epochs : int
+        The bound that was reached.
+    monitored : str
+        What the rule watched (``"training loss"``, ``"validation accuracy"``).
+    tol : float
+    """
+    warnings.warn(
+        f"{what}: max_epochs={epochs} reached while the {monitored} was still improving by "
+        f"more than tol={tol}; raise max_epochs (or tol).",
+        ConvergenceWarning,
+        stacklevel=4,
+    )

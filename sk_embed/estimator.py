@@ -29,13 +29,19 @@ from sklearn.utils.validation import (
 )
 from torch import nn
 
-from ._data import TensorDataset
+from ._data import TensorDataset, check_float32_range
 from ._net import REPORTED, EmbeddingNet
 from ._outputs import EmbeddingOutputsMixin
-from ._params import RoutedParamsMixin
+from ._params import RoutedParamsMixin, all_or_nothing
 from ._training import SCHEDULES
 from .backbones import ACTIVATIONS, BACKBONES
 from .losses import get_technique
+
+# The estimator's parameters that the net takes as they are.
+_NET_PARAMS = (
+    "backbone", "activation", "standardize", "tol", "n_iter_no_change", "early_stopping",
+    "validation_fraction", "lr_schedule", "lr", "max_epochs", "batch_size", "device", "verbose",
+)  # fmt: skip
 
 
 class EmbeddingClassifier(
@@ -239,6 +245,7 @@ class EmbeddingClassifier(
     def _validate_X(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, **self._VALIDATION)
+        check_float32_range(X)
         if X.shape[1:] != self.input_shape_:
             raise ValueError(
                 f"X has samples of shape {X.shape[1:]}, but {type(self).__name__} "
@@ -268,9 +275,17 @@ class EmbeddingClassifier(
         -------
         self : EmbeddingClassifier
         """
+        with all_or_nothing(self):
+            self._fit(X, y)
+        if self.net_.interrupted_:  # the epochs done are kept (the net warned): stop loops
+            raise KeyboardInterrupt
+        return self
+
+    def _fit(self, X, y):
         get_technique(self.loss)
         options = self._options()
         X, y = validate_data(self, X, y, **self._VALIDATION)
+        check_float32_range(X)
         check_classification_targets(y)
         self.classes_, y_encoded = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
@@ -283,23 +298,11 @@ class EmbeddingClassifier(
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self.net_ = EmbeddingNet(
             technique=self.loss,
-            backbone=self.backbone,
-            activation=self.activation,
             n_components=self.n_components,
             n_classes=len(self.classes_),
             input_shape=self.input_shape_,
             seed=seed,
-            standardize=self.standardize,
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            early_stopping=self.early_stopping,
-            validation_fraction=self.validation_fraction,
-            lr_schedule=self.lr_schedule,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            device=self.device,
-            verbose=self.verbose,
+            **{name: getattr(self, name) for name in _NET_PARAMS},
             **options,
         )
         y_t = torch.as_tensor(y_encoded, dtype=torch.long, device=self.device)
@@ -310,7 +313,6 @@ class EmbeddingClassifier(
         # The network's class columns in the order of classes_ (add_classes appends
         # columns while classes_ stays sorted).
         self._columns = np.arange(len(self.classes_))
-        return self
 
     def add_classes(self, X, y):
         """Add new classes from a few samples each, without retraining the encoder.

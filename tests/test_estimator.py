@@ -409,3 +409,63 @@ def test_normalize_weights_is_deprecated_for_the_loss_option(small, value):
     assert clf.net_.module_.head.normalize_weights is value
     new = EmbeddingClassifier(loss__normalize_weights=value, **QUICK).fit(X, y)
     np.testing.assert_array_equal(clf.transform(X), new.transform(X))
+
+
+def test_values_beyond_float32_are_refused_in_every_method(small):
+    X, y = small
+    huge = X.astype(np.float64).copy()
+    huge[0, 3] = 1e39  # finite in float64, infinite in float32
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        EmbeddingClassifier(**QUICK).fit(huge, y)
+    clf = EmbeddingClassifier(**QUICK).fit(X, y)
+    for method in ("predict", "transform", "score_samples", "decision_function"):
+        with pytest.raises(ValueError, match="beyond float32's range"):
+            getattr(clf, method)(huge)
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        clf.add_classes(huge[:2], [10, 11])
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda X, y: (X, np.zeros_like(y)),  # one class
+        lambda X, y: (X[:, :10], y[:-1]),  # another feature count, and lengths differ
+        lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 5, np.nan, X), y),
+    ],
+    ids=["one-class", "features", "nan"],
+)
+def test_a_failed_refit_leaves_the_fitted_model_as_it_was(small, bad):
+    X, y = small
+    clf = EmbeddingClassifier(**QUICK).fit(X, y)
+    before = clf.predict(X), clf.transform(X), dict(vars(clf))
+    with pytest.raises(ValueError):
+        clf.fit(*bad(X, y))
+    np.testing.assert_array_equal(clf.predict(X), before[0])
+    np.testing.assert_array_equal(clf.transform(X), before[1])
+    assert vars(clf).keys() == before[2].keys()
+    assert clf.n_features_in_ == 64 and clf.net_ is before[2]["net_"]
+
+
+class _Boom(Exception):
+    pass
+
+
+def test_an_exception_in_a_callback_during_refit_keeps_the_previous_model(small):
+    from skorch.callbacks import Callback
+
+    class Explode(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            raise _Boom
+
+    X, y = small
+    clf = EmbeddingClassifier(**QUICK).fit(X[y < 3], y[y < 3])
+    centers = clf.class_centers_.copy()
+    with pytest.raises(_Boom):
+        clf.set_params(callbacks=[Explode()]).fit(X, y)
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    np.testing.assert_array_equal(clf.class_centers_, centers)
+    assert set(clf.predict(X)) <= {0, 1, 2}
+    fresh = EmbeddingClassifier(callbacks=[Explode()], **QUICK)
+    with pytest.raises(_Boom):
+        fresh.fit(X, y)
+    assert not hasattr(fresh, "classes_") and not hasattr(fresh, "n_features_in_")

@@ -9,6 +9,8 @@ import pytest
 import torch
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from skorch.callbacks import Callback
 from skorch.dataset import ValidSplit
 from torch import nn
 
@@ -215,3 +217,54 @@ def test_a_validation_split_too_small_for_the_classes_names_the_fraction(small):
     clf = EmbeddingClassifier(early_stopping=True, validation_fraction=0.01, max_epochs=1)
     with pytest.raises(ValueError, match="validation_fraction=0.01 of the 300"):
         clf.fit(X, y)
+
+
+# -- faults ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss", ["softmax", "center", "cosface", "contrastive", "soc"])
+def test_a_diverging_fit_is_an_error_naming_epoch_technique_and_lr(small, loss):
+    X, y = small
+    clf = EmbeddingClassifier(loss, lr=1e6, max_epochs=5, random_state=0)
+    with pytest.raises(FloatingPointError, match=rf"loss='{loss}'.* at epoch \d.*Lower lr \(now"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "net_")  # all or nothing: still unfitted
+
+
+def test_sgd_blowing_up_never_leaves_a_nan_model(small):
+    X, y = small
+    clf = EmbeddingClassifier(optimizer=torch.optim.SGD, lr=1e3, max_epochs=5, random_state=0)
+    with pytest.raises(FloatingPointError, match="diverged"):
+        clf.fit(X, y)
+
+
+class _InterruptAt(Callback):
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_keyboard_interrupt_keeps_the_epochs_done_warns_and_is_raised(small):
+    X, y = small
+    clf = EmbeddingClassifier(max_epochs=50, callbacks=[_InterruptAt(3)], random_state=0)
+    with pytest.warns(RuntimeWarning, match="interrupted after 2 epochs"):
+        with pytest.raises(KeyboardInterrupt):
+            clf.fit(X, y)
+    assert clf.n_iter_ == 2
+    assert clf.predict(X).shape == (len(X),)
+    assert np.isfinite(clf.class_centers_).all()
+
+
+def test_keyboard_interrupt_stops_a_grid_search(small):
+    X, y = small
+    search = GridSearchCV(
+        EmbeddingClassifier(max_epochs=5, callbacks=[_InterruptAt(2)], random_state=0),
+        {"lr": [1e-3, 1e-2]},
+        cv=2,
+    )
+    with pytest.warns(RuntimeWarning, match="interrupted"), pytest.raises(KeyboardInterrupt):
+        search.fit(X, y)
+    assert not hasattr(search, "cv_results_")
