@@ -9,7 +9,6 @@ builds the module and the criterion from them in ``initialize_module`` /
 from __future__ import annotations
 
 import copy
-import inspect
 import warnings
 from types import SimpleNamespace
 
@@ -23,35 +22,6 @@ from ._module import EmbeddingModule, seeded
 from ._training import SCHEDULES, DivergenceCheck, Standardize, Stopper, warn_unconverged
 from .backbones import ACTIVATIONS, build_backbone, check_backbone_output
 from .losses import Loss, get_technique
-
-# Routed options: ``<prefix>__<name>`` reaches one part of the net.
-OPTION_PREFIXES = ("loss", "backbone", "optimizer", "iterator_train", "iterator_valid", "callbacks")
-# skorch's constructor arguments that the estimator sets itself; the rest pass through.
-_OWNED = {"module", "criterion", "lr", "max_epochs", "batch_size", "device", "verbose", "dataset"}
-PASS_THROUGH = (
-    frozenset(inspect.signature(NeuralNet.__init__).parameters)
-    - _OWNED
-    - {
-        "self",
-        "kwargs",
-    }
-)
-
-
-def is_option(name):
-    """Whether an estimator keyword argument reaches some part of the net.
-
-    Parameters
-    ----------
-    name : str
-
-    Returns
-    -------
-    bool
-    """
-    prefix, sep, rest = name.partition("__")
-    return name in PASS_THROUGH or bool(sep and rest) and prefix in OPTION_PREFIXES
-
 
 #: What :meth:`EmbeddingNet.fit_loop` reports; the estimator copies these as its fitted
 #: attributes.
@@ -222,9 +192,38 @@ class EmbeddingNet(NeuralNet):
         -------
         self
         """
-        with seeded(self.seed, self.device):
-            self.iterator_train__generator = torch.Generator().manual_seed(self.seed)
-            return super().fit(X, y, **fit_params)
+        return self.train(X, y, fresh=True, **fit_params)
+
+    def train(self, X, y, *, fresh, epochs=None, **fit_params):
+        """Train from scratch (``fresh``) or on from the current weights, seeded.
+
+        Going on keeps the weights, the optimizer's state and the input standardization;
+        its random draws are seeded by the seed and the epochs already run, so a chain
+        of calls is reproducible too.
+
+        Parameters
+        ----------
+        X : TensorDataset
+        y : ndarray of shape (n,)
+            Encoded labels.
+        fresh : bool
+        epochs : int, optional
+            Epochs to run at most; default ``max_epochs`` (and a warning when the
+            stopping rule has not ended training by then).
+        **fit_params
+            Passed to skorch.
+
+        Returns
+        -------
+        self
+        """
+        with seeded(self.seed + (0 if fresh else len(self.history)), self.device):
+            if fresh:
+                self.iterator_train__generator = torch.Generator().manual_seed(self.seed)
+                self.initialize()
+            self.continuing_ = not fresh
+            self.partial_fit(X, y, epochs=epochs, **fit_params)
+        return self
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         """Fit the input standardization on the training inputs.
@@ -240,7 +239,7 @@ class EmbeddingNet(NeuralNet):
         **kwargs
             skorch's other values.
         """
-        if isinstance(self.module_.scaler, Standardize):
+        if isinstance(self.module_.scaler, Standardize) and not self.continuing_:
             self.module_.scaler.fit(X.X)
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
@@ -269,7 +268,7 @@ class EmbeddingNet(NeuralNet):
         fit_params.pop("_routing_method", None)  # skorch's metadata routing: unused here
         self.check_data(X, y)
         self.check_training_readiness()
-        epochs = self.max_epochs if epochs is None else epochs
+        bounded, epochs = epochs is None, self.max_epochs if epochs is None else epochs
         try:
             train, valid = self.get_split_datasets(X, y, **fit_params)
         except ValueError as error:
@@ -321,7 +320,7 @@ class EmbeddingNet(NeuralNet):
         self.validation_scores_ = scores if valid is not None else None
         self.best_validation_score_ = stopper.best_value if scores else None
         self.converged_ = stopper.done or self.tol is None
-        if not self.converged_ and epochs > 0 and not self.interrupted_:
+        if bounded and not self.converged_ and epochs > 0 and not self.interrupted_:
             monitored = "validation accuracy" if valid is not None else "training loss"
             warn_unconverged(f"loss={self.technique!r}", epochs, monitored, self.tol)
         return self

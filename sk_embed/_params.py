@@ -3,7 +3,7 @@
 
 They are stored as attributes as they come (``__init__`` stays plain assignment), listed
 by ``get_params`` so ``clone`` and ``GridSearchCV`` see them, set by ``set_params``, and
-checked at fit against the net's routing table (:func:`sk_embed._net.is_option`).
+checked at fit against the net's routing table (:func:`sk_embed._routing.is_option`).
 Also :func:`all_or_nothing`, which keeps an estimator's fitted state whole when a fit
 fails.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 
-from ._net import OPTION_PREFIXES, PASS_THROUGH, is_option
+from ._routing import OPTION_PREFIXES, PASS_THROUGH, is_option
 
 
 class RoutedParamsMixin:

@@ -22,7 +22,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    check_consistent_length,
     check_is_fitted,
     column_or_1d,
     validate_data,
@@ -30,6 +29,7 @@ from sklearn.utils.validation import (
 from torch import nn
 
 from ._data import TensorDataset, check_float32_range
+from ._incremental import IncrementalMixin
 from ._net import REPORTED, EmbeddingNet
 from ._outputs import EmbeddingOutputsMixin
 from ._params import RoutedParamsMixin, all_or_nothing
@@ -45,6 +45,7 @@ _NET_PARAMS = (
 
 
 class EmbeddingClassifier(
+    IncrementalMixin,
     RoutedParamsMixin,
     ClassifierMixin,
     EmbeddingOutputsMixin,
@@ -103,6 +104,10 @@ class EmbeddingClassifier(
         Samples per training step (and per prediction batch).
     lr : float, default=1e-2
         Initial learning rate of the optimizer (Adam unless ``optimizer`` is given).
+    warm_start : bool, default=False
+        When fitted already, ``fit`` goes on training from the fitted weights (and the
+        input standardization) instead of starting again; ``y`` must hold known classes.
+        ``n_iter_`` and ``loss_curve_`` continue. See also ``partial_fit``.
     lr_schedule : {"plateau", "constant", "cosine"}, default="plateau"
         ``"plateau"`` divides the learning rate by 10 after every 3 epochs without
         improvement (of the monitored value, by ``tol``); ``"cosine"`` anneals it to 0
@@ -177,6 +182,7 @@ class EmbeddingClassifier(
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "lr_schedule": [StrOptions(set(SCHEDULES))],
+        "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "device": [str, torch.device],
         "verbose": ["verbose"],
@@ -199,6 +205,7 @@ class EmbeddingClassifier(
         batch_size=64,
         lr=1e-2,
         lr_schedule="plateau",
+        warm_start=False,
         random_state=None,
         device="cpu",
         verbose=0,
@@ -218,6 +225,7 @@ class EmbeddingClassifier(
         self.batch_size = batch_size
         self.lr = lr
         self.lr_schedule = lr_schedule
+        self.warm_start = warm_start
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -276,18 +284,22 @@ class EmbeddingClassifier(
         self : EmbeddingClassifier
         """
         with all_or_nothing(self):
-            self._fit(X, y)
+            if self.warm_start and hasattr(self, "net_"):
+                self._train_on(X, y)
+            else:
+                self._fit(X, y)
         if self.net_.interrupted_:  # the epochs done are kept (the net warned): stop loops
             raise KeyboardInterrupt
         return self
 
-    def _fit(self, X, y):
+    def _fit(self, X, y, classes=None, epochs=None):
         get_technique(self.loss)
         options = self._options()
         X, y = validate_data(self, X, y, **self._VALIDATION)
         check_float32_range(X)
         check_classification_targets(y)
-        self.classes_, y_encoded = np.unique(y, return_inverse=True)
+        self.classes_ = np.unique(y if classes is None else column_or_1d(classes))
+        y_encoded = self._encode_known(y, self.classes_)
         if len(self.classes_) < 2:
             raise ValueError(
                 f"y contains only one class ({self.classes_[0]!r}); "
@@ -306,54 +318,13 @@ class EmbeddingClassifier(
             **options,
         )
         y_t = torch.as_tensor(y_encoded, dtype=torch.long, device=self.device)
-        self.net_.fit(TensorDataset(self._tensor(X), y_t), y_encoded)
+        self.net_.train(TensorDataset(self._tensor(X), y_t), y_encoded, fresh=True, epochs=epochs)
         self.class_centers_ = self._numpy(self.net_.module_.head.centers)
         for name in REPORTED:
             setattr(self, name, getattr(self.net_, name))
         # The network's class columns in the order of classes_ (add_classes appends
         # columns while classes_ stays sorted).
         self._columns = np.arange(len(self.classes_))
-
-    def add_classes(self, X, y):
-        """Add new classes from a few samples each, without retraining the encoder.
-
-        The encoder stays frozen; the technique's head places each new class from its
-        samples' embeddings (imprinted weights, a mean embedding as center, or fitted
-        class means, as the technique's file says). Afterwards ``classes_``,
-        ``predict``, ``predict_proba``, ``decision_function`` and ``class_centers_``
-        cover old and new classes. Refit to train the encoder on them.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, ...)
-            Samples of the new classes only.
-        y : array-like of shape (n_samples,)
-            Their labels; none may be a class the estimator already knows.
-
-        Returns
-        -------
-        self : EmbeddingClassifier
-        """
-        X = self._validate_X(X)
-        y = column_or_1d(y, warn=True)
-        check_consistent_length(X, y)
-        check_classification_targets(y)
-        new, local = np.unique(y, return_inverse=True)
-        known = new[np.isin(new, self.classes_)]
-        if len(known):
-            raise ValueError(
-                f"add_classes adds new classes only; already known: {known.tolist()!r}"
-            )
-        _, z = self.net_.infer_dataset(self._tensor(X))
-        head = self.net_.module_.head
-        local_t = torch.as_tensor(local, dtype=torch.long, device=self.device)
-        head.add_classes(z.to(self.device), local_t, len(new))
-
-        net_labels = np.concatenate([self.classes_[np.argsort(self._columns)], new])
-        self._columns = np.argsort(net_labels, kind="stable")
-        self.classes_ = net_labels[self._columns]
-        self.class_centers_ = self._numpy(head.centers)[self._columns]
-        return self
 
     @property
     def history_(self):

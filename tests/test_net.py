@@ -7,7 +7,8 @@ import torch
 
 from sk_embed import available_losses
 from sk_embed._data import TensorDataset
-from sk_embed._net import EmbeddingNet, is_option
+from sk_embed._net import EmbeddingNet
+from sk_embed._routing import is_option
 from sk_embed.losses import get_technique
 
 

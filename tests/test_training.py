@@ -14,7 +14,7 @@ from skorch.callbacks import Callback
 from skorch.dataset import ValidSplit
 from torch import nn
 
-from sk_embed import EmbeddingClassifier
+from sk_embed import EmbeddingClassifier, available_losses
 from sk_embed._data import TensorDataset
 from sk_embed._training import SCHEDULES, PlateauLR, Standardize, Stopper, cosine_lr, stats_shape
 
@@ -268,3 +268,65 @@ def test_keyboard_interrupt_stops_a_grid_search(small):
     with pytest.warns(RuntimeWarning, match="interrupted"), pytest.raises(KeyboardInterrupt):
         search.fit(X, y)
     assert not hasattr(search, "cv_results_")
+
+
+# -- going on from a fitted model --------------------------------------------------------
+
+
+def test_warm_start_goes_on_from_the_fitted_weights(small):
+    X, y = small
+    clf = EmbeddingClassifier(max_epochs=3, tol=None, random_state=0).fit(X, y)
+    mean = clf.net_.module_.scaler.mean.clone()
+    first = clf.loss_curve_
+    clf.set_params(warm_start=True, max_epochs=2).fit(X + 1.0, y)
+    assert clf.n_iter_ == 5 and clf.loss_curve_[:3] == first
+    torch.testing.assert_close(clf.net_.module_.scaler.mean, mean)  # the units stay
+    restart = EmbeddingClassifier(max_epochs=2, tol=None, random_state=0).fit(X + 1.0, y)
+    assert clf.loss_curve_[3] < restart.loss_curve_[0]  # went on, did not restart
+
+
+def test_warm_start_refuses_labels_it_was_not_built_for(small):
+    X, y = small
+    clf = EmbeddingClassifier(max_epochs=2, tol=None, warm_start=True, random_state=0)
+    clf.fit(X[y < 4], y[y < 4])
+    before = clf.predict(X)
+    with pytest.raises(ValueError, match=r"labels the model was not built for: \[4\]"):
+        clf.fit(X, y)
+    np.testing.assert_array_equal(clf.predict(X), before)
+
+
+def test_partial_fit_is_fit_one_epoch_at_a_time(small):
+    X, y = small
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        EmbeddingClassifier(random_state=0).partial_fit(X, y)
+    steps = EmbeddingClassifier(random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ConvergenceWarning per call
+        for _ in range(3):
+            steps.partial_fit(X, y, classes=np.arange(5))
+    assert steps.n_iter_ == 3 and len(steps.loss_curve_) == 3
+    whole = EmbeddingClassifier(max_epochs=3, tol=None, random_state=0).fit(X, y)
+    np.testing.assert_allclose(steps.loss_curve_, whole.loss_curve_, rtol=1e-5)
+    np.testing.assert_allclose(steps.transform(X), whole.transform(X), rtol=1e-4, atol=1e-5)
+
+
+def test_partial_fit_with_classes_beyond_the_first_batch(small):
+    X, y = small
+    clf = EmbeddingClassifier(random_state=0)
+    clf.partial_fit(X[y < 3], y[y < 3], classes=[0, 1, 2, 3, 4])
+    np.testing.assert_array_equal(clf.classes_, np.arange(5))
+    clf.partial_fit(X[y >= 3], y[y >= 3])
+    assert set(clf.predict(X)) <= set(range(5)) and clf.n_iter_ == 2
+    with pytest.raises(ValueError, match=r"not built for: \[7\]"):
+        clf.partial_fit(X[:3], [7, 7, 7])
+
+
+@pytest.mark.parametrize("loss", available_losses())
+def test_training_goes_on_after_add_classes(small, loss):
+    X, y = small
+    clf = EmbeddingClassifier(loss, max_epochs=2, tol=None, random_state=0)
+    clf.fit(X[y < 3], y[y < 3]).add_classes(X[y >= 3][:10], y[y >= 3][:10])
+    clf.set_params(warm_start=True).fit(X, y)
+    clf.partial_fit(X, y)
+    assert clf.n_iter_ == 5
+    assert np.isfinite(clf.transform(X)).all() and set(clf.predict(X)) <= set(range(5))
