@@ -35,6 +35,38 @@ def check_float32_range(X):
         )
 
 
+def check_device(device):
+    """Refuse a device that torch cannot name or this machine does not have.
+
+    Parameters
+    ----------
+    device : str or torch.device
+
+    Raises
+    ------
+    ValueError
+        Naming ``device`` and what is available.
+    """
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device={device!r} is not a torch device ({error}).") from error
+    n_cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    available = ["cpu"] + [f"cuda:{i}" for i in range(n_cuda)]
+    if torch.backends.mps.is_available():
+        available.append("mps")
+    missing = (
+        (dev.type == "cuda" and (n_cuda == 0 or (dev.index or 0) >= n_cuda))
+        or (dev.type == "mps" and "mps" not in available)
+        or dev.type not in ("cpu", "cuda", "mps")
+    )
+    if missing:
+        raise ValueError(
+            f"device={device!r} is not available on this machine; available: "
+            f"{', '.join(available)}."
+        )
+
+
 class TensorDataset(Dataset):
     """Inputs and (optional) encoded labels held as whole tensors.
 

@@ -19,6 +19,7 @@ from skorch.dataset import ValidSplit
 
 from ._data import TensorBatches, TensorDataset, _tensors
 from ._module import EmbeddingModule, seeded
+from ._routing import resolve_optimizer
 from ._training import SCHEDULES, DivergenceCheck, Standardize, Stopper, warn_unconverged
 from .backbones import ACTIVATIONS, build_backbone, check_backbone_output
 from .losses import Loss, get_technique
@@ -121,7 +122,7 @@ class EmbeddingNet(NeuralNet):
         super().__init__(
             module=EmbeddingModule,
             criterion=Loss,
-            optimizer=optimizer,
+            optimizer=resolve_optimizer(optimizer),
             train_split=train_split,
             iterator_train=iterator_train,
             iterator_valid=iterator_valid,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 
+import torch
 from skorch import NeuralNet
 
 # Routed options: ``<prefix>__<name>`` reaches one part of the net.
@@ -41,3 +42,45 @@ def is_option(name):
     """
     prefix, sep, rest = name.partition("__")
     return name in PASS_THROUGH or bool(sep and rest) and prefix in OPTION_PREFIXES
+
+
+#: ``optimizer`` names, as ``MLPClassifier`` takes ``solver`` names; a
+#: ``torch.optim.Optimizer`` subclass (or any callable that builds one) works too.
+OPTIMIZERS = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "sgd": torch.optim.SGD,
+    "rmsprop": torch.optim.RMSprop,
+    "adagrad": torch.optim.Adagrad,
+}
+
+
+def resolve_optimizer(optimizer):
+    """The optimizer class for the ``optimizer`` option.
+
+    Parameters
+    ----------
+    optimizer : str or callable
+        A key of :data:`OPTIMIZERS` (any case), or what skorch takes.
+
+    Returns
+    -------
+    callable
+
+    Raises
+    ------
+    ValueError
+        For an unknown name or something that cannot build an optimizer.
+    """
+    names = ", ".join(repr(name) for name in OPTIMIZERS)
+    if isinstance(optimizer, str):
+        if optimizer.lower() not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {optimizer!r}; use one of {names} or a "
+                             "torch.optim.Optimizer subclass.")  # fmt: skip
+        return OPTIMIZERS[optimizer.lower()]
+    if not callable(optimizer):
+        raise ValueError(
+            f"optimizer must be a torch.optim.Optimizer subclass or one of {names}; "
+            f"got {optimizer!r}."
+        )
+    return optimizer

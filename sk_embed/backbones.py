@@ -9,6 +9,7 @@ with a plain linear layer of width ``n_components``.
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -159,8 +160,24 @@ class _Reshape(nn.Module):
         return self.inner(x.reshape(-1, *self.shape))
 
 
-def _mlp(input_shape, n_components, **params):
-    return MLP(math.prod(input_shape), n_components, **params)
+def _mlp(input_shape, n_components, hidden_sizes=(256, 128), batch_norm=False, dropout=0.0):
+    return MLP(math.prod(input_shape), n_components, hidden_sizes, batch_norm, dropout)
+
+
+def _check_arguments(build, params, name, skip, extra=()):
+    """Refuse ``backbone__*`` names that ``build`` does not take (unless it takes
+    ``**kwargs``), with the message an unknown ``loss__*`` name gets."""
+    signature = inspect.signature(build).parameters.values()
+    if any(p.kind is p.VAR_KEYWORD for p in signature):
+        return
+    valid = [p.name for p in signature][skip:] + list(extra)
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"backbone={name} has no parameter(s) "
+            f"{', '.join('backbone__' + k for k in unknown)}; its parameters are: "
+            f"{', '.join('backbone__' + k for k in valid) or 'none'}."
+        )
 
 
 @dataclass(frozen=True)
@@ -219,6 +236,7 @@ def build_backbone(backbone, sample_shape, n_components, params):
             )
         return copy.deepcopy(backbone)
     if isinstance(backbone, type) and issubclass(backbone, nn.Module):
+        _check_arguments(backbone.__init__, params, backbone.__name__, skip=1)
         return backbone(**params)
     if backbone not in BACKBONES:  # the estimator validates the name first
         raise ValueError(f"unknown backbone {backbone!r}; use one of {', '.join(BACKBONES)}")
@@ -234,6 +252,7 @@ def build_backbone(backbone, sample_shape, n_components, params):
             f"backbone={backbone!r} needs images, but X has flat rows of {input_shape[0]} "
             "features: pass X as (n, H, W) or (n, C, H, W), or set backbone__input_shape."
         )
+    _check_arguments(spec.build, params, repr(backbone), skip=2, extra=("input_shape",))
     return spec.build(input_shape, n_components, **params)
 
 

@@ -28,7 +28,7 @@ from sklearn.utils.validation import (
 )
 from torch import nn
 
-from ._data import TensorDataset, check_float32_range
+from ._data import TensorDataset, check_device, check_float32_range
 from ._incremental import IncrementalMixin
 from ._net import REPORTED, EmbeddingNet
 from ._outputs import EmbeddingOutputsMixin
@@ -294,6 +294,7 @@ class EmbeddingClassifier(
 
     def _fit(self, X, y, classes=None, epochs=None):
         get_technique(self.loss)
+        check_device(self.device)
         options = self._options()
         X, y = validate_data(self, X, y, **self._VALIDATION)
         check_float32_range(X)

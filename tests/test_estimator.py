@@ -469,3 +469,48 @@ def test_an_exception_in_a_callback_during_refit_keeps_the_previous_model(small)
     with pytest.raises(_Boom):
         fresh.fit(X, y)
     assert not hasattr(fresh, "classes_") and not hasattr(fresh, "n_features_in_")
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"backbone__bogus": 1}, r"backbone='mlp' has no parameter\(s\) backbone__bogus; its "
+         r"parameters are: backbone__hidden_sizes"),
+        ({"optimizer": "adamx"}, r"unknown optimizer 'adamx'; use one of 'adam'"),
+        ({"optimizer": 3}, r"optimizer must be a torch.optim.Optimizer subclass"),
+        ({"device": "cuda:7"}, r"device='cuda:7' is not available on this machine; available: cpu"),
+        ({"device": "tpu"}, r"device='tpu' is not a torch device"),
+    ],
+)  # fmt: skip
+def test_bad_backbone_optimizer_and_device_options_are_named(small, options, message):
+    if "cuda" in str(options.get("device")) and torch.cuda.device_count() > 7:
+        pytest.skip("this machine has that GPU")
+    X, y = small
+    clf = EmbeddingClassifier(**QUICK, **options)
+    with pytest.raises(ValueError, match=message):
+        clf.fit(X, y)
+    assert not hasattr(clf, "classes_")
+
+
+def test_a_backbone_class_gets_its_own_parameter_names_checked(small):
+    class Small(nn.Module):
+        def __init__(self, width=4):
+            super().__init__()
+            self.layers = nn.Sequential(nn.Flatten(), nn.Linear(64, width), nn.Linear(width, 2))
+
+        def forward(self, x):
+            return self.layers(x)
+
+    X, y = small
+    with pytest.raises(ValueError, match=r"backbone=Small has no parameter\(s\) backbone__wdth; "
+                                         r"its parameters are: backbone__width"):  # fmt: skip
+        EmbeddingClassifier(backbone=Small, backbone__wdth=3, **QUICK).fit(X, y)
+    assert EmbeddingClassifier(backbone=Small, backbone__width=3, **QUICK).fit(X, y).score(X, y) > 0
+
+
+@pytest.mark.parametrize("name", ["adam", "AdamW", "sgd", "rmsprop", "adagrad"])
+def test_optimizer_names_as_mlpclassifier_takes_solver_names(small, name):
+    X, y = small
+    clf = EmbeddingClassifier(optimizer=name, **QUICK).fit(X, y)
+    assert type(clf.net_.optimizer_).__name__.lower() == name.lower()
+    assert clf.get_params()["optimizer"] == name
