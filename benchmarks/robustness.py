@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -67,7 +68,7 @@ def fit_score(method, X_train, X_test, y_train, y_test, dim, seed, params, threa
         "silhouette": silhouette(Z_test, y_test),
         "fit_seconds": seconds,
         "epochs": getattr(model, "n_iter_", np.nan),
-        "not_converged": sum("max_epochs" in str(w.message) for w in caught),
+        "not_converged": sum(issubclass(w.category, ConvergenceWarning) for w in caught),
     }
 
 
@@ -76,14 +77,10 @@ def run(jobs, tasks, threads):
     return Parallel(n_jobs=jobs)(calls)
 
 
-def mean_table(rows, by, columns):
-    return benchmark.summarize(rows, by=by, columns=columns)
-
-
 def baselines(args):
     names = ["NCA", "LDA"] + [n for n in benchmark.BASELINES if n.startswith("UMAP")]
-    if "UMAP" not in benchmark.BASELINES:
-        print("(UMAP rows skipped: umap-learn is not installed; pip install sk-embed[umap])")
+    if benchmark.BASELINES_SKIPPED:
+        print(f"({benchmark.BASELINES_SKIPPED})")
     return names
 
 
@@ -103,7 +100,7 @@ def scalings(args, params):
     for (scaling, _), row in zip(tasks, rows):
         row["scaling"] = scaling
     cols = ("accuracy", "knn_accuracy", "silhouette", "fit_seconds", "epochs", "not_converged")
-    summary = mean_table(rows, ("method", "dim", "scaling"), cols)
+    summary = benchmark.summarize(rows, ("method", "dim", "scaling"), cols)
     for dim in args.dims:
         print(f"\n### digits, {dim}-D: accuracy / 5-NN (mean of seeds {args.seeds})\n")
         header = [
@@ -151,7 +148,9 @@ def tabular(args, params):
     rows = run(args.jobs, tasks, args.threads)
     for name, row in zip(names, rows):
         row["dataset"] = name
-    summary = mean_table(rows, ("method", "dataset"), ("accuracy", "knn_accuracy", "epochs"))
+    summary = benchmark.summarize(
+        rows, ("method", "dataset"), ("accuracy", "knn_accuracy", "epochs")
+    )
     print(f"\n### raw tabular features, 2-D: accuracy / 5-NN (mean of seeds {args.seeds})\n")
     lines = ["| method | " + " | ".join(TABULAR) + " |", "|---|" + "---|" * len(TABULAR)]
     for method in dict.fromkeys(r["method"] for r in summary):
@@ -224,7 +223,7 @@ def mechanism(args, params):
     rows = run(args.jobs, tasks, args.threads)
     for (problem, name), row in zip(keys, rows):
         row.update(problem=problem, mechanism=name)
-    summary = mean_table(rows, ("mechanism", "problem"), ("accuracy", "knn_accuracy"))
+    summary = benchmark.summarize(rows, ("mechanism", "problem"), ("accuracy", "knn_accuracy"))
     print(
         f"\n### input scaling inside the model, 2-D: mean accuracy / 5-NN over "
         f"{', '.join(args.mechanism_losses)} and seeds {args.seeds}\n"

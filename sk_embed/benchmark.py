@@ -199,14 +199,14 @@ def run(
                         for name in BASELINES
                         if name != "LDA" or dim < n_classes
                     ]
+    if max_epochs is not None:
+        estimator_params["max_epochs"] = max_epochs
     rows, models = [], {}
     for d, kind, name, dim, seed in tqdm(plan, disable=not progress, desc="sk-embed bench"):
         flat = backbone == "mlp" or kind == "baseline"
         X_train = _rows(d.X_train) if flat else d.X_train
         X_test = _rows(d.X_test) if flat else d.X_test
         if kind == "technique":
-            if max_epochs is not None:
-                estimator_params["max_epochs"] = max_epochs
             model = EmbeddingClassifier(
                 loss=name,
                 n_components=dim,
