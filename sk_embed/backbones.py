@@ -12,9 +12,16 @@ import copy
 import inspect
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from numbers import Integral, Real
 
+import numpy as np
 import torch
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    validate_parameter_constraints,
+)
 from torch import nn
 
 ACTIVATIONS = {
@@ -43,10 +50,22 @@ class MLP(nn.Module):
         Dropout probability after each hidden activation.
     """
 
+    _parameter_constraints: dict = {
+        "hidden_sizes": ["array-like"],
+        "batch_norm": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+    }
+
     def __init__(
         self, n_features, n_components, hidden_sizes=(256, 128), batch_norm=False, dropout=0.0
     ):
         super().__init__()
+        widths = np.asarray(hidden_sizes, dtype=object).ravel()
+        if not all(isinstance(w, Integral) and not isinstance(w, bool) and w > 0 for w in widths):
+            raise InvalidParameterError(
+                f"backbone__hidden_sizes must be a sequence of positive integers; "
+                f"got {hidden_sizes!r}."
+            )
         layers = [nn.Flatten()]
         width = n_features
         for size in hidden_sizes:
@@ -164,20 +183,25 @@ def _mlp(input_shape, n_components, hidden_sizes=(256, 128), batch_norm=False, d
     return MLP(math.prod(input_shape), n_components, hidden_sizes, batch_norm, dropout)
 
 
-def _check_arguments(build, params, name, skip, extra=()):
+def _check_arguments(build, params, name, skip, constraints, extra=()):
     """Refuse ``backbone__*`` names that ``build`` does not take (unless it takes
-    ``**kwargs``), with the message an unknown ``loss__*`` name gets."""
+    ``**kwargs``), with the message an unknown ``loss__*`` name gets, and values outside
+    ``constraints`` (scikit-learn's ``InvalidParameterError``)."""
     signature = inspect.signature(build).parameters.values()
-    if any(p.kind is p.VAR_KEYWORD for p in signature):
-        return
-    valid = [p.name for p in signature][skip:] + list(extra)
-    unknown = sorted(set(params) - set(valid))
-    if unknown:
-        raise ValueError(
-            f"backbone={name} has no parameter(s) "
-            f"{', '.join('backbone__' + k for k in unknown)}; its parameters are: "
-            f"{', '.join('backbone__' + k for k in valid) or 'none'}."
-        )
+    if not any(p.kind is p.VAR_KEYWORD for p in signature):
+        valid = [p.name for p in signature][skip:] + list(extra)
+        unknown = sorted(set(params) - set(valid))
+        if unknown:
+            raise ValueError(
+                f"backbone={name} has no parameter(s) "
+                f"{', '.join('backbone__' + k for k in unknown)}; its parameters are: "
+                f"{', '.join('backbone__' + k for k in valid) or 'none'}."
+            )
+    validate_parameter_constraints(
+        {"backbone__" + k: c for k, c in constraints.items()},
+        {"backbone__" + k: v for k, v in params.items() if k in constraints},
+        caller_name=f"backbone={name}",
+    )
 
 
 @dataclass(frozen=True)
@@ -192,16 +216,21 @@ class Backbone:
         Whether it needs image samples ``(H, W)`` or ``(C, H, W)`` rather than flat rows.
     summary : str
         One line for listings and the command's help.
+    constraints : dict
+        scikit-learn-style constraints of ``build``'s options (checked at fit).
     """
 
     build: Callable
     images: bool
     summary: str
+    constraints: dict = field(default_factory=dict)
 
 
 #: The named backbones: adding one is one entry here.
 BACKBONES = {
-    "mlp": Backbone(_mlp, False, "fully connected, on rows (images are flattened)"),
+    "mlp": Backbone(
+        _mlp, False, "fully connected, on rows (images are flattened)", MLP._parameter_constraints
+    ),
     "cnn": Backbone(CNN, True, "the seed paper's Conv32-Pool-Conv64-Pool-Conv128-FC256"),
     "resnet18": Backbone(_resnet18, True, "torchvision's ResNet-18 (needs sk-embed[vision])"),
 }
@@ -236,7 +265,8 @@ def build_backbone(backbone, sample_shape, n_components, params):
             )
         return copy.deepcopy(backbone)
     if isinstance(backbone, type) and issubclass(backbone, nn.Module):
-        _check_arguments(backbone.__init__, params, backbone.__name__, skip=1)
+        constraints = getattr(backbone, "_parameter_constraints", {})  # if it declares some
+        _check_arguments(backbone.__init__, params, backbone.__name__, 1, constraints)
         return backbone(**params)
     if backbone not in BACKBONES:  # the estimator validates the name first
         raise ValueError(f"unknown backbone {backbone!r}; use one of {', '.join(BACKBONES)}")
@@ -252,7 +282,7 @@ def build_backbone(backbone, sample_shape, n_components, params):
             f"backbone={backbone!r} needs images, but X has flat rows of {input_shape[0]} "
             "features: pass X as (n, H, W) or (n, C, H, W), or set backbone__input_shape."
         )
-    _check_arguments(spec.build, params, repr(backbone), skip=2, extra=("input_shape",))
+    _check_arguments(spec.build, params, repr(backbone), 2, spec.constraints, ("input_shape",))
     return spec.build(input_shape, n_components, **params)
 
 

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._base import Head, Loss, class_means
+from ._base import POSITIVE, Head, Loss, class_means
 from ._layout import spread_on_sphere
 
 
@@ -30,6 +30,8 @@ class AngularHead(Head):
         ``transform`` returns ``z / ||z||``, the projection onto the unit hypersphere
         where the technique works (the seed paper's view); False gives the raw ``z``.
     """
+
+    _parameter_constraints: dict = {"scale": [POSITIVE], "project": ["boolean"]}
 
     def __init__(self, n_components, n_classes, scale=1.0, project=True):
         super().__init__(n_components, n_classes)
@@ -112,10 +114,10 @@ class MarginLoss(Loss):
         The constant the cosines are multiplied by.
     """
 
+    _parameter_constraints: dict = {"scale": [POSITIVE]}
+
     def __init__(self, scale):
         super().__init__()
-        if not scale > 0:
-            raise ValueError(f"loss__scale must be positive; got {scale}")
         self.scale = scale
 
     def modify_target(self, cos_y, z):

@@ -11,9 +11,19 @@ A technique overrides only the step that differs from these bases.
 
 from __future__ import annotations
 
+from numbers import Real
+
+import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.utils._param_validation import Interval
 from torch import nn
+
+# Constraints on technique options, scikit-learn's vocabulary (``_parameter_constraints``).
+# np.inf as an open bound keeps infinity out; NaN is in no interval.
+POSITIVE = Interval(Real, 0, np.inf, closed="neither")
+NON_NEGATIVE = Interval(Real, 0, np.inf, closed="left")
+PROBABILITY = Interval(Real, 0, 1, closed="left")
 
 
 class Head(nn.Module):
@@ -34,6 +44,11 @@ class Head(nn.Module):
 
     #: Whether the scores are class log-densities (plots draw them as contours).
     log_densities = False
+
+    #: scikit-learn-style constraints of the constructor's options, by name; a subclass
+    #: lists its own and inherits its bases' (the registry checks ``loss__`` options
+    #: against them at fit).
+    _parameter_constraints: dict = {}
 
     def __init__(self, n_components, n_classes):
         super().__init__()
@@ -161,6 +176,8 @@ class LinearHead(Head):
     #: Subclasses set False for a classifier without bias whatever ``normalize_weights``.
     has_bias = True
 
+    _parameter_constraints: dict = {"normalize_weights": ["boolean"]}
+
     def __init__(self, n_components, n_classes, normalize_weights=False):
         super().__init__(n_components, n_classes)
         self.normalize_weights = normalize_weights
@@ -220,10 +237,10 @@ class DistanceHead(Head):
         ``predict_proba = softmax(-||z - c_j||^2 / temperature)``.
     """
 
+    _parameter_constraints: dict = {"temperature": [POSITIVE]}
+
     def __init__(self, n_components, n_classes, temperature=1.0):
         super().__init__(n_components, n_classes)
-        if not temperature > 0:
-            raise ValueError(f"loss__temperature must be positive; got {temperature}")
         self.temperature = temperature
 
     def forward(self, z):
@@ -249,6 +266,9 @@ class Loss(nn.Module):
 
     A loss reads what it needs from the head (weights, centers) and never writes into it.
     """
+
+    #: As :attr:`Head._parameter_constraints`.
+    _parameter_constraints: dict = {}
 
     def forward(self, scores, z, y, head):  # pragma: no cover - abstract
         """The training objective of a batch.
@@ -282,10 +302,10 @@ class CrossEntropy(Loss):
         (as in ``torch.nn.functional.cross_entropy``).
     """
 
+    _parameter_constraints: dict = {"label_smoothing": [PROBABILITY]}
+
     def __init__(self, label_smoothing=0.0):
         super().__init__()
-        if not 0.0 <= label_smoothing < 1.0:
-            raise ValueError(f"loss__label_smoothing must be in [0, 1); got {label_smoothing}")
         self.label_smoothing = label_smoothing
 
     def forward(self, scores, z, y, head):

@@ -87,19 +87,6 @@ def mine(d, y, how):
     raise ValueError(f"unknown mining {how!r}; choose one of {', '.join(MINERS)}")
 
 
-def check_choice(name, value, choices):
-    """Raise a ValueError naming the option ``loss__<name>`` and its choices.
-
-    Parameters
-    ----------
-    name : str
-    value : object
-    choices : sequence
-    """
-    if value not in choices:
-        raise ValueError(f"loss__{name}={value!r} is not one of {', '.join(map(repr, choices))}")
-
-
 class MeanEmbeddingHead(DistanceHead):
     """Class centers are the mean training embeddings, placed after training.
 
@@ -110,6 +97,8 @@ class MeanEmbeddingHead(DistanceHead):
     normalize : bool, default=False
         Work with ``z / ||z||`` (what the loss sees): ``transform`` and the centers too.
     """
+
+    _parameter_constraints: dict = {"normalize": ["boolean"]}
 
     def __init__(self, n_components, n_classes, temperature=1.0, normalize=False):
         super().__init__(n_components, n_classes, temperature)

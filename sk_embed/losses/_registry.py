@@ -12,10 +12,29 @@ import inspect
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from sklearn.utils._param_validation import validate_parameter_constraints
+
 # Constructor arguments the network supplies itself; never ``loss__`` options.
 STRUCTURAL = ("n_components", "n_classes")
 
 _REGISTRY: dict[str, Technique] = {}
+
+
+def declared_constraints(cls):
+    """The ``_parameter_constraints`` of ``cls`` and of its bases, the nearest winning.
+
+    Parameters
+    ----------
+    cls : type
+
+    Returns
+    -------
+    dict
+    """
+    merged = {}
+    for klass in reversed(cls.__mro__):
+        merged.update(vars(klass).get("_parameter_constraints", {}))
+    return merged
 
 
 def _init_params(cls):
@@ -76,8 +95,21 @@ class Technique:
                     params.setdefault(name, default)
         return params
 
+    def constraints(self):
+        """What each of the technique's options accepts, in scikit-learn's vocabulary.
+
+        Returns
+        -------
+        dict
+            ``{name: [constraint, ...]}`` for every name of :meth:`parameters`, gathered
+            from the head's and the loss's ``_parameter_constraints``.
+        """
+        declared = {**declared_constraints(self.head), **declared_constraints(self.loss)}
+        return {name: declared[name] for name in self.parameters() if name in declared}
+
     def check_params(self, params):
-        """Refuse options the technique does not have, or pinned ones set otherwise.
+        """Refuse options the technique does not have, pinned ones set otherwise, and
+        values outside an option's constraints.
 
         Parameters
         ----------
@@ -88,6 +120,8 @@ class Technique:
         ------
         ValueError
             Naming the option and the technique's options.
+        sklearn.utils._param_validation.InvalidParameterError
+            Naming the option and what it accepts (a ``ValueError`` and a ``TypeError``).
         """
         valid = self.parameters()
         for name, value in params.items():
@@ -102,6 +136,12 @@ class Technique:
                 f"{', '.join('loss__' + k for k in unknown)}; its parameters are: "
                 f"{', '.join('loss__' + k for k in valid) or 'none'}."
             )
+        constraints = self.constraints()
+        validate_parameter_constraints(
+            {"loss__" + k: c for k, c in constraints.items()},
+            {"loss__" + k: v for k, v in params.items() if k in constraints},
+            caller_name=f"loss={self.name!r}",
+        )
 
     def _make(self, cls, n_components, n_classes, params):
         self.check_params(params)

@@ -12,9 +12,11 @@ and a margin above the bound warns. ``s = 16`` as for CosFace.
 """
 
 import math
+from numbers import Real
 from types import MappingProxyType
 
 import torch
+from sklearn.utils._param_validation import Interval
 
 from ._angular import AngularHead, MarginLoss, best_min_cosine, warn_unreachable_margin
 from ._registry import Technique, register
@@ -33,6 +35,9 @@ class ArcFaceLoss(MarginLoss):
     margin : float, default=0.2
         ``m`` in radians, added to the target angle.
     """
+
+    # an angle added to an angle in [0, pi]
+    _parameter_constraints: dict = {"margin": [Interval(Real, 0, math.pi, closed="left")]}
 
     def __init__(self, n_components, n_classes, scale=16.0, margin=0.2):
         super().__init__(scale)

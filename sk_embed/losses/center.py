@@ -13,11 +13,14 @@ features of large norm; docs/techniques.md has the measured sweep) and ``alpha =
 as in the paper.
 """
 
+from numbers import Real
+
 import torch
 import torch.nn.functional as F
+from sklearn.utils._param_validation import Interval
 from skorch.callbacks import Callback
 
-from ._base import LinearHead, Loss, squared_distances
+from ._base import NON_NEGATIVE, LinearHead, Loss, squared_distances
 from ._registry import Technique, register
 
 
@@ -32,6 +35,8 @@ class CenterLossHead(LinearHead):
     alpha : float, default=0.5
         The centers' update rate, in [0, 1].
     """
+
+    _parameter_constraints: dict = {"alpha": [Interval(Real, 0, 1, closed="both")]}
 
     def __init__(self, n_components, n_classes, normalize_weights=False, alpha=0.5):
         super().__init__(n_components, n_classes, normalize_weights)
@@ -111,10 +116,10 @@ class CenterLoss(Loss):
         ``lambda``, the weight of the pull toward the head's centers.
     """
 
+    _parameter_constraints: dict = {"center_weight": [NON_NEGATIVE]}
+
     def __init__(self, center_weight=0.01):
         super().__init__()
-        if center_weight < 0:
-            raise ValueError(f"loss__center_weight must be >= 0; got {center_weight}")
         self.center_weight = center_weight
 
     def forward(self, scores, z, y, head):

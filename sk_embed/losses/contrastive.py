@@ -14,8 +14,10 @@ embeddings, each kind averaged over its non-zero terms.
 
 import torch.nn.functional as F
 
-from ._base import Loss
-from ._pairs import AVERAGES, MeanEmbeddingHead, average, check_choice, pair_distances, pair_masks
+from sklearn.utils._param_validation import StrOptions
+
+from ._base import POSITIVE, Loss
+from ._pairs import AVERAGES, MeanEmbeddingHead, average, pair_distances, pair_masks
 from ._registry import Technique, register
 
 
@@ -35,9 +37,15 @@ class ContrastiveLoss(Loss):
         Average each kind over all its pairs or over its non-zero terms.
     """
 
+    _parameter_constraints: dict = {
+        "margin": [POSITIVE],  # 0 leaves only the pull: every embedding collapses
+        "squared": ["boolean"],
+        "normalize": ["boolean"],
+        "average": [StrOptions(set(AVERAGES))],
+    }
+
     def __init__(self, margin=1.0, squared=True, normalize=False, average="all"):
         super().__init__()
-        check_choice("average", average, AVERAGES)
         self.margin = margin
         self.squared = squared
         self.normalize = normalize

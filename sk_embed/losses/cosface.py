@@ -12,7 +12,10 @@ defaults are chosen from two bounds (docs/techniques.md, "Angular margins"):
   hundreds of classes.
 """
 
+from numbers import Real
 from types import MappingProxyType
+
+from sklearn.utils._param_validation import Interval
 
 from ._angular import AngularHead, MarginLoss, best_min_cosine, warn_unreachable_margin
 from ._registry import Technique, register
@@ -29,6 +32,8 @@ class CosFaceLoss(MarginLoss):
     margin : float, default=0.1
         ``m``, subtracted from the target cosine.
     """
+
+    _parameter_constraints: dict = {"margin": [Interval(Real, 0, 2, closed="left")]}
 
     def __init__(self, n_components, n_classes, scale=16.0, margin=0.1):
         super().__init__(scale)

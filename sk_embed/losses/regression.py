@@ -19,7 +19,9 @@ measured sweep).
 import numpy as np
 import torch
 
-from ._base import DistanceHead, Loss
+from sklearn.utils._param_validation import StrOptions
+
+from ._base import POSITIVE, DistanceHead, Loss
 from ._layout import circle, grid, simplex, spread_on_sphere
 from ._registry import Technique, register
 
@@ -43,10 +45,13 @@ class TargetHead(DistanceHead):
     temperature : float, default=1.0
     """
 
+    _parameter_constraints: dict = {
+        "targets": [StrOptions(set(LAYOUTS)), "array-like"],
+        "radius": [POSITIVE],
+    }
+
     def __init__(self, n_components, n_classes, targets="sphere", radius=3.0, temperature=1.0):
         super().__init__(n_components, n_classes, temperature)
-        if not radius > 0:
-            raise ValueError(f"loss__radius must be positive; got {radius}")
         points = make_targets(targets, n_classes, n_components)
         self.centers.copy_(radius * points if isinstance(targets, str) else points)
 

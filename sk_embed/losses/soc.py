@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._base import Head, Loss, class_means
+from ._base import POSITIVE, PROBABILITY, Head, Loss, class_means
 from ._registry import Technique, register
 
 
@@ -80,6 +80,13 @@ class GaussianHead(Head):
     """
 
     log_densities = True
+
+    _parameter_constraints: dict = {
+        "learn_scale": ["boolean"],
+        "mean_speed": [POSITIVE],
+        "mean_label_smoothing": [PROBABILITY],
+        "label_smoothing": [PROBABILITY],
+    }
 
     def __init__(
         self,
@@ -188,13 +195,14 @@ class SOCLoss(Loss):
         meaning "close to a class" (docs/open_set.md has the measurement).
     """
 
+    _parameter_constraints: dict = {
+        "mean_label_smoothing": [PROBABILITY],
+        "label_smoothing": [PROBABILITY],
+    }
+
     def __init__(self, mean_label_smoothing=0.1, label_smoothing=0.1):
         super().__init__()
         self.label_smoothing = label_smoothing
-        if not 0.0 <= mean_label_smoothing < 1.0:
-            raise ValueError(
-                f"loss__mean_label_smoothing must be in [0, 1); got {mean_label_smoothing}"
-            )
         self.mean_label_smoothing = mean_label_smoothing
 
     def forward(self, scores, z, y, head):

@@ -21,8 +21,10 @@ from types import MappingProxyType
 
 import torch
 import torch.nn.functional as F
+from sklearn.utils._param_validation import Interval
 
 from ._angular import AngularHead, MarginLoss
+from ._base import NON_NEGATIVE
 from ._registry import Technique, register
 
 _EPS = 1e-7
@@ -63,12 +65,18 @@ class SphereFaceLoss(MarginLoss):
         The annealing schedule, defaults 1000, 0.12, 1, 5 (the original's).
     """
 
+    _parameter_constraints: dict = {
+        "margin": [Interval(Integral, 1, None, closed="left")],
+        "lambda_base": [NON_NEGATIVE],
+        "lambda_gamma": [NON_NEGATIVE],
+        "lambda_power": [NON_NEGATIVE],
+        "lambda_min": [NON_NEGATIVE],
+    }
+
     def __init__(
         self, margin=4, lambda_base=1000.0, lambda_gamma=0.12, lambda_power=1.0, lambda_min=5.0
     ):
         super().__init__(scale=1.0)
-        if not isinstance(margin, Integral) or margin < 1:
-            raise ValueError(f"loss__margin of sphereface must be an integer >= 1; got {margin}")
         self.margin = int(margin)
         self.lambda_base = lambda_base
         self.lambda_gamma = lambda_gamma

@@ -14,8 +14,10 @@ prediction is the nearest mean training embedding.
 ``TripletMarginLoss`` (with ``BatchHardMiner`` for ``mining="batch_hard"``).
 """
 
-from ._base import Loss
-from ._pairs import AVERAGES, MINERS, MeanEmbeddingHead, average, check_choice, mine, pair_distances
+from sklearn.utils._param_validation import StrOptions
+
+from ._base import NON_NEGATIVE, Loss
+from ._pairs import AVERAGES, MINERS, MeanEmbeddingHead, average, mine, pair_distances
 from ._registry import Technique, register
 
 
@@ -38,10 +40,16 @@ class TripletLoss(Loss):
         triplets do not dilute the hard ones as training goes on).
     """
 
+    _parameter_constraints: dict = {
+        "margin": [NON_NEGATIVE],
+        "mining": [StrOptions(set(MINERS))],
+        "squared": ["boolean"],
+        "normalize": ["boolean"],
+        "average": [StrOptions(set(AVERAGES))],
+    }
+
     def __init__(self, margin=1.0, mining="all", squared=True, normalize=False, average="nonzero"):
         super().__init__()
-        check_choice("mining", mining, MINERS)
-        check_choice("average", average, AVERAGES)
         self.margin = margin
         self.mining = mining
         self.squared = squared

@@ -1,6 +1,7 @@
 """Tests of sk_embed/losses/registry.py."""
 
 import pytest
+from sklearn.utils._param_validation import InvalidParameterError
 import torch
 import torch.nn.functional as F
 
@@ -76,3 +77,56 @@ def test_a_new_technique_is_one_registration(custom_technique, small):
 def test_register_refuses_a_taken_name():
     with pytest.raises(ValueError, match="already registered"):
         register(Technique("softmax", LinearHead, CrossEntropy))
+
+
+@pytest.mark.parametrize("name", available_losses())
+def test_every_option_declares_a_constraint_its_default_meets(name):
+    technique = get_technique(name)
+    assert set(technique.constraints()) == set(technique.parameters())
+    technique.check_params(technique.parameters())  # the defaults are valid
+
+
+@pytest.mark.parametrize(
+    "loss, option, value, message",
+    [
+        ("cosface", "margin", -1, r"'loss__margin' parameter of loss='cosface' must be a float "
+                                  r"in the range \[0.0, 2.0\)\. Got -1"),
+        ("cosface", "margin", float("nan"), r"loss__margin.*Got nan"),
+        ("arcface", "scale", float("inf"), r"loss__scale.*range \(0.0, inf\)\. Got inf"),
+        ("arcface", "margin", 4.0, r"loss__margin.*range \[0.0, 3.14"),
+        ("contrastive", "margin", -1, r"loss__margin.*range \(0.0, inf\)"),
+        ("contrastive", "squared", "yes", r"loss__squared.*instance of 'bool'"),
+        ("triplet", "margin", -1, r"loss__margin.*range \[0.0, inf\)"),
+        ("triplet", "mining", "hardest", r"loss__mining.*str among"),
+        ("center", "center_weight", "big", r"loss__center_weight.*Got 'big'"),
+        ("center", "alpha", 2, r"loss__alpha.*range \[0.0, 1.0\]"),
+        ("softmax", "label_smoothing", 1.0, r"loss__label_smoothing.*range \[0.0, 1.0\)"),
+        ("soc", "mean_speed", 0, r"loss__mean_speed.*range \(0.0, inf\)"),
+        ("regression", "radius", float("-inf"), r"loss__radius"),
+        ("regression", "temperature", 0, r"loss__temperature"),
+        ("sphereface", "lambda_min", -5, r"loss__lambda_min"),
+    ],
+)  # fmt: skip
+def test_option_outside_its_constraints_is_refused_at_fit(small, loss, option, value, message):
+    X, y = small
+    clf = EmbeddingClassifier(loss, max_epochs=1, tol=None, **{f"loss__{option}": value})
+    with pytest.raises(InvalidParameterError, match=message):
+        clf.fit(X, y)
+    assert not hasattr(clf, "classes_")
+
+
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("dropout", 1.0, r"'backbone__dropout' parameter of backbone='mlp' must be a float in "
+                         r"the range \[0.0, 1.0\)"),
+        ("batch_norm", "yes", r"backbone__batch_norm.*instance of 'bool'"),
+        ("hidden_sizes", (64, 0), r"backbone__hidden_sizes must be a sequence of positive"),
+        ("hidden_sizes", (64.5,), r"backbone__hidden_sizes must be a sequence of positive"),
+    ],
+)  # fmt: skip
+def test_backbone_option_outside_its_constraints_is_refused(small, option, value, message):
+    X, y = small
+    clf = EmbeddingClassifier(max_epochs=1, tol=None, **{f"backbone__{option}": value})
+    with pytest.raises(InvalidParameterError, match=message):
+        clf.fit(X, y)

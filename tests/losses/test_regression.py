@@ -27,7 +27,7 @@ def test_regression_matches_formula_loop(dtype):
     [
         ("simplex", 3, "needs n_components >= n_classes - 1 = 4"),
         ("circle", 3, "2-D layout"),
-        ("hexagon", 2, "is not one of"),
+        ("hexagon", 2, "loss__targets.*must be a str among"),
         (np.zeros((4, 2)), 2, r"shape \(4, 2\).*\(5, 2\)"),
         (np.full((5, 2), np.nan), 2, "NaN"),
     ],

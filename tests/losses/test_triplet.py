@@ -75,5 +75,5 @@ def test_triplet_normalize_puts_the_embedding_on_the_sphere(small):
 
 def test_unknown_mining_is_named(small):
     X, y = small
-    with pytest.raises(ValueError, match="loss__mining='hardest' is not one of"):
+    with pytest.raises(ValueError, match="'loss__mining' parameter of loss='triplet' must be a str among"):
         EmbeddingClassifier("triplet", loss__mining="hardest", **QUICK).fit(X, y)
