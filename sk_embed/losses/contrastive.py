@@ -13,7 +13,6 @@ embeddings, each kind averaged over its non-zero terms.
 """
 
 import torch.nn.functional as F
-
 from sklearn.utils._param_validation import StrOptions
 
 from ._base import POSITIVE, Loss

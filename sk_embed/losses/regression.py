@@ -18,7 +18,6 @@ measured sweep).
 
 import numpy as np
 import torch
-
 from sklearn.utils._param_validation import StrOptions
 
 from ._base import POSITIVE, DistanceHead, Loss

@@ -1,9 +1,9 @@
 """Tests of sk_embed/losses/registry.py."""
 
 import pytest
-from sklearn.utils._param_validation import InvalidParameterError
 import torch
 import torch.nn.functional as F
+from sklearn.utils._param_validation import InvalidParameterError
 
 from sk_embed import EmbeddingClassifier, available_losses
 from sk_embed.losses import CrossEntropy, Head, LinearHead, Loss, Technique, get_technique, register

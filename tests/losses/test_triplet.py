@@ -72,8 +72,3 @@ def test_triplet_normalize_puts_the_embedding_on_the_sphere(small):
     Z = clf.fit(X, y).transform(X)
     np.testing.assert_allclose(np.linalg.norm(Z, axis=1), 1.0, rtol=1e-5)
 
-
-def test_unknown_mining_is_named(small):
-    X, y = small
-    with pytest.raises(ValueError, match="'loss__mining' parameter of loss='triplet' must be a str among"):
-        EmbeddingClassifier("triplet", loss__mining="hardest", **QUICK).fit(X, y)
