@@ -71,4 +71,3 @@ def test_triplet_normalize_puts_the_embedding_on_the_sphere(small):
     clf = EmbeddingClassifier("triplet", loss__normalize=True, loss__margin=0.2, **QUICK)
     Z = clf.fit(X, y).transform(X)
     np.testing.assert_allclose(np.linalg.norm(Z, axis=1), 1.0, rtol=1e-5)
-
