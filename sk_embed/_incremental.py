@@ -115,6 +115,7 @@ class IncrementalMixin:
         check_consistent_length(X, y)
         check_classification_targets(y)
         new, local = np.unique(y, return_inverse=True)
+        _check_label_kind(self.classes_, new)
         known = new[np.isin(new, self.classes_)]
         if len(known):
             raise ValueError(
@@ -130,3 +131,28 @@ class IncrementalMixin:
         self.classes_ = net_labels[self._columns]
         self.class_centers_ = self._numpy(head.centers)[self._columns]
         return self
+
+
+# Label kinds that mix without changing what predict returns.
+_KINDS = {
+    "b": "bool",
+    "i": "number",
+    "u": "number",
+    "f": "number",
+    "U": "str",
+    "S": "str",
+    "O": "str",
+}
+
+
+def _check_label_kind(classes, new):
+    """Refuse new labels that would turn ``classes_`` into another type (ints into
+    strings, say): ``predict`` would then silently return other labels for known classes."""
+    kind = _KINDS.get(classes.dtype.kind)
+    merged = _KINDS.get(np.concatenate([classes, new]).dtype.kind)
+    if kind != merged:
+        raise ValueError(
+            f"add_classes got labels of type {new.dtype} for a model whose classes are of type "
+            f"{classes.dtype}; adding them would change the type of classes_ and of what "
+            "predict returns. Pass labels of the same type as classes_."
+        )

@@ -33,6 +33,7 @@ from ._incremental import IncrementalMixin
 from ._net import REPORTED, EmbeddingNet
 from ._outputs import EmbeddingOutputsMixin
 from ._params import RoutedParamsMixin, all_or_nothing
+from ._persistence import PersistenceMixin
 from ._training import SCHEDULES
 from .backbones import ACTIVATIONS, BACKBONES
 from .losses import get_technique
@@ -45,6 +46,7 @@ _NET_PARAMS = (
 
 
 class EmbeddingClassifier(
+    PersistenceMixin,
     IncrementalMixin,
     RoutedParamsMixin,
     ClassifierMixin,
@@ -252,14 +254,25 @@ class EmbeddingClassifier(
 
     def _validate_X(self, X):
         check_is_fitted(self)
+        shape = getattr(X, "shape", None)  # images: say so before counting "features"
+        if shape is not None and len(shape) > 1 and max(len(shape) - 1, len(self.input_shape_)) > 1:
+            self._check_sample_shape(tuple(shape[1:]))
         X = validate_data(self, X, reset=False, **self._VALIDATION)
         check_float32_range(X)
-        if X.shape[1:] != self.input_shape_:
-            raise ValueError(
-                f"X has samples of shape {X.shape[1:]}, but {type(self).__name__} "
-                f"was fitted on samples of shape {self.input_shape_}."
-            )
+        self._check_sample_shape(X.shape[1:])
         return X
+
+    def _check_sample_shape(self, shape):
+        if shape != self.input_shape_:
+            raise ValueError(
+                f"X has samples of shape {shape}, but {type(self).__name__} was fitted on "
+                f"samples of shape {self.input_shape_}"
+                + (
+                    " (images: pass the same height, width and channels)."
+                    if len(self.input_shape_) > 1
+                    else "."
+                )
+            )
 
     def _tensor(self, X):
         # torch.tensor copies: the user's array is never shared or changed.
@@ -309,15 +322,7 @@ class EmbeddingClassifier(
         self.input_shape_ = X.shape[1:]
         self._n_features_out = self.n_components
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        self.net_ = EmbeddingNet(
-            technique=self.loss,
-            n_components=self.n_components,
-            n_classes=len(self.classes_),
-            input_shape=self.input_shape_,
-            seed=seed,
-            **{name: getattr(self, name) for name in _NET_PARAMS},
-            **options,
-        )
+        self.net_ = self._new_net(len(self.classes_), seed, options)
         y_t = torch.as_tensor(y_encoded, dtype=torch.long, device=self.device)
         self.net_.train(TensorDataset(self._tensor(X), y_t), y_encoded, fresh=True, epochs=epochs)
         self.class_centers_ = self._numpy(self.net_.module_.head.centers)
@@ -326,6 +331,18 @@ class EmbeddingClassifier(
         # The network's class columns in the order of classes_ (add_classes appends
         # columns while classes_ stays sorted).
         self._columns = np.arange(len(self.classes_))
+
+    def _new_net(self, n_classes, seed, options):
+        """An untrained net for this estimator's parameters (fit, and load)."""
+        return EmbeddingNet(
+            technique=self.loss,
+            n_components=self.n_components,
+            n_classes=n_classes,
+            input_shape=self.input_shape_,
+            seed=seed,
+            **{name: getattr(self, name) for name in _NET_PARAMS},
+            **options,
+        )
 
     @property
     def history_(self):
