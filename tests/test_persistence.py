@@ -22,7 +22,11 @@ def _same_model(a, b, X):
     assert a.classes_.dtype == b.classes_.dtype
     np.testing.assert_array_equal(a.class_centers_, b.class_centers_)
     assert a.get_params() == b.get_params()
-    assert (a.n_iter_, a.loss_curve_, a.n_features_in_) == (b.n_iter_, b.loss_curve_, b.n_features_in_)
+    assert (a.n_iter_, a.loss_curve_, a.n_features_in_) == (
+        b.n_iter_,
+        b.loss_curve_,
+        b.n_features_in_,
+    )
     assert len(a.history_) == len(b.history_)
 
 
