@@ -79,6 +79,22 @@ def _bench(args):
     )
 
 
+def _int_at_least(low):
+    """An argparse type: an integer >= ``low``, or argparse's usage error."""
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is below {low}")
+        return value
+
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
 def build_parser():
     """The command-line parser (``sk-embed --help``); its lists come from the tables of
     datasets, backbones, baselines and metrics.
@@ -90,6 +106,7 @@ def build_parser():
     from .backbones import BACKBONES
     from .benchmark import BASELINES
     from .datasets import LOADERS
+    from .losses import available_losses
     from .metrics import METRICS
 
     parser = argparse.ArgumentParser(
@@ -111,27 +128,35 @@ def build_parser():
         "--dataset",
         nargs="+",
         default=["digits"],
+        choices=list(LOADERS),
+        metavar="DATASET",
         help=f"datasets: {', '.join(LOADERS)} (default: digits, no download)",
     )
     bench.add_argument(
         "--losses",
         nargs="+",
         default=["all"],
+        choices=["all", *available_losses()],
+        metavar="LOSS",
         help="techniques to compare, or 'all' (default: every registered one)",
     )
     bench.add_argument(
-        "--dims", nargs="+", type=int, default=[2, 3], help="embedding dimensions (default: 2 3)"
+        "--dims",
+        nargs="+",
+        type=_int_at_least(1),
+        default=[2, 3],
+        help="embedding dimensions (default: 2 3)",
     )
     bench.add_argument(
         "--seeds",
         nargs="+",
-        type=int,
+        type=_int_at_least(0),
         default=[0],
         help="training seeds, one row each (default: 0)",
     )
     bench.add_argument(
         "--max-epochs",
-        type=int,
+        type=_int_at_least(0),
         default=None,
         help="bound on the epochs of a fit (default: the estimator's, 200); "
         "training stops earlier when the loss stops improving",
@@ -155,7 +180,9 @@ def build_parser():
         "$SK_EMBED_DATA or ~/.cache/sk_embed/<name>)",
     )
     bench.add_argument("--out", default="results", help="output folder (default: results)")
-    bench.add_argument("--dpi", type=int, default=110, help="figure resolution (default: 110)")
+    bench.add_argument(
+        "--dpi", type=_int_at_least(1), default=110, help="figure resolution (default: 110)"
+    )
     bench.add_argument("--quiet", action="store_true", help="no progress bar")
     bench.set_defaults(func=_bench)
     return parser
@@ -174,8 +201,12 @@ def main(argv=None):
     int
         The exit status.
     """
-    args = build_parser().parse_args(argv)
-    args.func(args)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except (FileNotFoundError, ImportError) as exc:  # data files or an optional extra missing
+        parser.exit(1, f"sk-embed {args.command}: error: {exc}\n")
     return 0
 
 

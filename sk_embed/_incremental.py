@@ -79,7 +79,7 @@ class IncrementalMixin:
         columns = self._columns[self._encode_known(y, self.classes_)]
         for name in _ONGOING:
             setattr(self.net_, name, getattr(self, name))
-        y_t = torch.as_tensor(columns, dtype=torch.long, device=self.device)
+        y_t = torch.as_tensor(columns, dtype=torch.long, device=self.net_.device)
         before = {name: getattr(self, name) for name in ("n_iter_", "loss_curve_")}
         self.net_.train(TensorDataset(self._tensor(X), y_t), columns, fresh=False, epochs=epochs)
         for name in REPORTED:
@@ -123,8 +123,8 @@ class IncrementalMixin:
             )
         _, z = self.net_.infer_dataset(self._tensor(X))
         head = self.net_.module_.head
-        local_t = torch.as_tensor(local, dtype=torch.long, device=self.device)
-        head.add_classes(z.to(self.device), local_t, len(new))
+        local_t = torch.as_tensor(local, dtype=torch.long, device=self.net_.device)
+        head.add_classes(z.to(self.net_.device), local_t, len(new))
 
         net_labels = np.concatenate([self.classes_[np.argsort(self._columns)], new])
         self._columns = np.argsort(net_labels, kind="stable")

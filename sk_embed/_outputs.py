@@ -13,7 +13,7 @@ class EmbeddingOutputsMixin(TransformerMixin):
     """The predict and transform side of the estimator, in the order of ``classes_``
     (a ``TransformerMixin``, so ``set_output`` wraps ``transform``).
 
-    Needs ``net_``, ``classes_``, ``_columns``, ``n_components``, ``device`` and the
+    Needs ``net_`` (and its ``device``), ``classes_``, ``_columns``, ``n_components`` and the
     estimator's ``_validate_X`` / ``_tensor``.
     """
 
@@ -111,7 +111,7 @@ class EmbeddingOutputsMixin(TransformerMixin):
             )
         head = self.net_.module_.head
         with torch.no_grad():
-            scores = head(torch.tensor(Z, dtype=torch.float32, device=self.device))
+            scores = head(torch.tensor(Z, dtype=torch.float32, device=self.net_.device))
         return self._numpy(scores.double()[:, self._columns])
 
     def score_samples(self, X):

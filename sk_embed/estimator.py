@@ -276,7 +276,7 @@ class EmbeddingClassifier(
 
     def _tensor(self, X):
         # torch.tensor copies: the user's array is never shared or changed.
-        return torch.tensor(X, dtype=torch.float32, device=self.device)
+        return torch.tensor(X, dtype=torch.float32, device=self.net_.device)
 
     # -- fit ---------------------------------------------------------------------------
 

@@ -1,0 +1,231 @@
+"""The bad-input and fault table: every public entry point, given something wrong, raises
+an error of the right type that names the problem, leaves the caller's input as it was,
+and leaves a previously fitted model predicting as before."""
+
+import contextlib
+import copy
+import io
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sk_embed import EmbeddingClassifier, metrics
+from sk_embed.__main__ import main
+
+QUICK = dict(max_epochs=3, tol=None, random_state=0)
+
+
+class CLIExit(Exception):
+    """The command exited: its status and what it printed to stderr."""
+
+
+def cli(argv):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            main(argv)
+        except SystemExit as exc:
+            raise CLIExit(f"status {exc.code}: {err.getvalue()}") from None
+
+
+@dataclass
+class Case:
+    id: str
+    call: Callable  # (fitted_estimator, *inputs)
+    inputs: Callable  # (X, y, tmp_path) -> tuple of the caller's inputs
+    error: type
+    match: str
+
+
+def _with(X, i, value):
+    X = X.copy()
+    X.flat[i] = value
+    return X
+
+
+def _saved(clf, tmp_path, edit=None):
+    path = tmp_path / "model.skem"
+    clf.save(path)
+    if edit is not None:
+        path.write_bytes(edit(path.read_bytes()))
+    return path
+
+
+def _refit(**params):
+    return lambda clf, X, y: clf.set_params(**params).fit(X, y)
+
+
+X_Y = lambda X, y, _: (X, y)  # noqa: E731
+ONLY_X = lambda X, y, _: (X,)  # noqa: E731
+
+CASES = [
+    # -- fit on a fitted estimator: bad data ---------------------------------------------
+    Case("fit-nan", lambda c, X, y: c.fit(X, y), lambda X, y, _: (_with(X, 5, np.nan), y), ValueError, "NaN"),
+    Case("fit-inf", lambda c, X, y: c.fit(X, y), lambda X, y, _: (_with(X, 5, np.inf), y), ValueError, "infinity"),
+    Case("fit-beyond-float32", lambda c, X, y: c.fit(X, y), lambda X, y, _: (_with(X, 5, 1e39), y), ValueError, "float32"),
+    Case("fit-one-class", lambda c, X, y: c.fit(X, y), lambda X, y, _: (X, np.zeros_like(y)), ValueError, "only one class"),
+    Case("fit-continuous-y", lambda c, X, y: c.fit(X, y), lambda X, y, _: (X, y + 0.5), ValueError, "Unknown label type: continuous"),
+    Case("fit-nan-label", lambda c, X, y: c.fit(X, y), lambda X, y, _: (X, _with(y.astype(float), 0, np.nan)), ValueError, "y contains NaN"),
+    Case("fit-lengths", lambda c, X, y: c.fit(X, y), lambda X, y, _: (X, y[:-1]), ValueError, "inconsistent numbers of samples"),
+    Case("fit-sparse", lambda c, X, y: c.fit(X, y), lambda X, y, _: (sp.csr_matrix(X), y), TypeError, "[Ss]parse"),
+    Case("fit-strings-in-X", lambda c, X, y: c.fit(X, y), lambda X, y, _: (X.astype(str).astype(object) + "px", y), ValueError, "could not convert"),
+    Case("fit-no-samples", lambda c, X, y: c.fit(X, y), lambda X, y, _: (X[:0], y[:0]), ValueError, "0 sample"),
+    Case("fit-mixed-label-types", lambda c, X, y: c.fit(X, y), lambda X, y, _: (X, np.array([1 if v < 2 else "a" for v in y], dtype=object)), ValueError, "Unknown label type: unknown"),
+    Case("fit-tuple-labels", lambda c, X, y: c.fit(X, y), lambda X, y, _: (X, [(v, 0) for v in y]), ValueError, "y should be a 1d array"),
+    Case("fit-huge-int-labels", lambda c, X, y: c.fit(X, y), lambda X, y, _: (X, [2**70 + int(v) for v in y]), ValueError, "Unknown label type"),
+    # -- fit on a fitted estimator: bad options -------------------------------------------
+    Case("fit-unknown-loss", _refit(loss="nope"), X_Y, ValueError, "unknown loss 'nope'; available losses: softmax"),
+    Case("fit-n-components-0", _refit(n_components=0), X_Y, InvalidParameterError, "'n_components' parameter"),
+    Case("fit-lr-inf", _refit(lr=np.inf), X_Y, InvalidParameterError, r"'lr' parameter.*\(0.0, inf\)"),
+    Case("fit-batch-size-0", _refit(batch_size=0), X_Y, InvalidParameterError, "'batch_size' parameter"),
+    Case("fit-negative-margin", _refit(loss="cosface", loss__margin=-1), X_Y, InvalidParameterError, r"'loss__margin' parameter of loss='cosface' must be a float in the range \[0.0, 2.0\)"),
+    Case("fit-nan-scale", _refit(loss="arcface", loss__scale=np.nan), X_Y, InvalidParameterError, "loss__scale.*Got nan"),
+    Case("fit-string-weight", _refit(loss="center", loss__center_weight="big"), X_Y, InvalidParameterError, "loss__center_weight.*Got 'big'"),
+    Case("fit-unknown-loss-option", _refit(loss__bogus=1), X_Y, ValueError, r"has no parameter\(s\) loss__bogus; its parameters are"),
+    Case("fit-unknown-backbone-option", _refit(backbone__bogus=1), X_Y, ValueError, r"has no parameter\(s\) backbone__bogus"),
+    Case("fit-bad-dropout", _refit(backbone__dropout=2.0), X_Y, InvalidParameterError, "backbone__dropout"),
+    Case("fit-unknown-optimizer", _refit(optimizer="adamx"), X_Y, ValueError, "unknown optimizer 'adamx'"),
+    Case("fit-unknown-device", _refit(device="tpu"), X_Y, ValueError, "device='tpu' is not a torch device"),
+    Case("fit-unknown-option", _refit(bogus_option=1), X_Y, ValueError, "unknown option"),
+    Case("fit-diverges", _refit(lr=1e6, max_epochs=20), X_Y, FloatingPointError, r"diverged: loss='softmax'.*at epoch 1.*Lower lr"),
+    Case("fit-tiny-validation", _refit(early_stopping=True, validation_fraction=0.001), X_Y, ValueError, "validation_fraction"),
+    # -- predict, transform, score_samples, predict_proba, decision_function --------------
+    Case("predict-nan", lambda c, X: c.predict(X), lambda X, y, _: (_with(X, 3, np.nan),), ValueError, "NaN"),
+    Case("predict-features", lambda c, X: c.predict(X), lambda X, y, _: (X[:, :10],), ValueError, "X has 10 features, but EmbeddingClassifier is expecting 64"),
+    Case("predict-images", lambda c, X: c.predict(X), lambda X, y, _: (X.reshape(-1, 8, 8),), ValueError, r"samples of shape \(8, 8\), but EmbeddingClassifier was fitted on samples of shape \(64,\)"),
+    Case("predict-beyond-float32", lambda c, X: c.predict(X), lambda X, y, _: (_with(X, 0, -1e39),), ValueError, "float32"),
+    Case("predict-unfitted", lambda c, X: EmbeddingClassifier().predict(X), ONLY_X, NotFittedError, "not fitted"),
+    Case("predict-1d", lambda c, X: c.predict(X), lambda X, y, _: (X[0],), ValueError, "Expected 2D array"),
+    Case("transform-inf", lambda c, X: c.transform(X), lambda X, y, _: (_with(X, 7, -np.inf),), ValueError, "infinity"),
+    Case("transform-features", lambda c, X: c.transform(X), lambda X, y, _: (np.hstack([X, X]),), ValueError, "128 features"),
+    Case("transform-strings", lambda c, X: c.transform(X), lambda X, y, _: (np.full((3, 64), "a"),), ValueError, "could not convert"),
+    Case("transform-sparse", lambda c, X: c.transform(X), lambda X, y, _: (sp.csr_matrix(X),), TypeError, "[Ss]parse"),
+    Case("score-samples-nan", lambda c, X: c.score_samples(X), lambda X, y, _: (_with(X, 0, np.nan),), ValueError, "NaN"),
+    Case("score-samples-features", lambda c, X: c.score_samples(X), lambda X, y, _: (X[:, 1:],), ValueError, "63 features"),
+    Case("proba-beyond-float32", lambda c, X: c.predict_proba(X), lambda X, y, _: (_with(X, 2, 3e38 * 10),), ValueError, "float32"),
+    Case("decision-unfitted", lambda c, X: EmbeddingClassifier().decision_function(X), ONLY_X, NotFittedError, "not fitted"),
+    # -- add_classes and partial_fit -------------------------------------------------------
+    Case("add-known-class", lambda c, X, y: c.add_classes(X, y), lambda X, y, _: (X[:10], y[:10]), ValueError, "new classes only; already known"),
+    Case("add-other-label-type", lambda c, X, y: c.add_classes(X, y), lambda X, y, _: (X[:10], np.array(["new"] * 10)), ValueError, "change the type of classes_"),
+    Case("add-lengths", lambda c, X, y: c.add_classes(X, y), lambda X, y, _: (X[:10], y[:9] + 10), ValueError, "inconsistent numbers of samples"),
+    Case("add-nan", lambda c, X, y: c.add_classes(X, y), lambda X, y, _: (_with(X[:10], 0, np.nan), y[:10] + 10), ValueError, "NaN"),
+    Case("add-continuous", lambda c, X, y: c.add_classes(X, y), lambda X, y, _: (X[:10], y[:10] + 10.5), ValueError, "continuous"),
+    Case("add-unfitted", lambda c, X, y: EmbeddingClassifier().add_classes(X, y), X_Y, NotFittedError, "not fitted"),
+    Case("partial-fit-unknown-label", lambda c, X, y: c.partial_fit(X, y), lambda X, y, _: (X[:10], y[:10] + 10), ValueError, "labels the model was not built for"),
+    Case("partial-fit-first-without-classes", lambda c, X, y: EmbeddingClassifier().partial_fit(X, y), X_Y, ValueError, "classes must be passed on the first call"),
+    # -- save and load ---------------------------------------------------------------------
+    Case("load-truncated", lambda c, p: EmbeddingClassifier.load(p), lambda X, y, t: (_saved(_fitted(X, y), t, lambda b: b[: len(b) // 2]),), ValueError, "not a readable sk-embed model file"),
+    Case("load-flipped-byte", lambda c, p: EmbeddingClassifier.load(p), lambda X, y, t: (_saved(_fitted(X, y), t, lambda b: b[:-3000] + bytes([b[-3000] ^ 1]) + b[-2999:]),), ValueError, "damaged|not a readable"),
+    Case("load-not-a-model", lambda c, p: EmbeddingClassifier.load(p), lambda X, y, t: (_torch_file(t),), ValueError, "not a model written by save"),
+    Case("load-missing", lambda c, p: EmbeddingClassifier.load(p), lambda X, y, t: (t / "absent.skem",), FileNotFoundError, "absent.skem"),
+    Case("save-unfitted", lambda c, p: EmbeddingClassifier().save(p), lambda X, y, t: (t / "m.skem",), NotFittedError, "not fitted"),
+    # -- metrics ---------------------------------------------------------------------------
+    Case("metric-open-set-unfitted", lambda c, X: metrics.open_set_auroc(EmbeddingClassifier(), X, X), ONLY_X, NotFittedError, "not fitted"),
+    Case("metric-open-set-features", lambda c, X: metrics.open_set_auroc(c, X, X[:, :5]), ONLY_X, ValueError, "5 features"),
+    Case("metric-silhouette-one-class", lambda c, X, y: metrics.silhouette(X, np.zeros_like(y)), X_Y, ValueError, "Number of labels is 1"),
+    Case("metric-knn-nan", lambda c, X, y: metrics.knn_accuracy(X, y, _with(X, 0, np.nan), y), X_Y, ValueError, "NaN"),
+    Case("metric-few-shot-too-many-ways", lambda c, X, y: metrics.few_shot_accuracy(X, y, n_way=20, k_shot=5), X_Y, ValueError, "20-way episodes need 20 classes"),
+    Case("metric-compactness-one-class", lambda c, X, y: metrics.compactness_ratio(X, np.zeros_like(y)), X_Y, ValueError, "at least two classes"),
+    # -- the command -----------------------------------------------------------------------
+    Case("cli-unknown-loss", lambda c, a: cli(a), lambda X, y, t: (["bench", "--losses", "nope", "--out", str(t)],), CLIExit, "(?s)status 2: usage.*--losses: invalid choice: 'nope'"),
+    Case("cli-unknown-dataset", lambda c, a: cli(a), lambda X, y, t: (["bench", "--dataset", "imagenet", "--out", str(t)],), CLIExit, "invalid choice: 'imagenet'"),
+    Case("cli-zero-dims", lambda c, a: cli(a), lambda X, y, t: (["bench", "--dims", "0", "--out", str(t)],), CLIExit, "--dims: 0 is below 1"),
+    Case("cli-negative-epochs", lambda c, a: cli(a), lambda X, y, t: (["bench", "--max-epochs", "-1"],), CLIExit, "--max-epochs: -1 is below 0"),
+    Case("cli-missing-files", lambda c, a: cli(a), lambda X, y, t: (["bench", "--dataset", "mnist", "--data-dir", str(t), "--losses", "softmax", "--no-baselines", "--quiet", "--out", str(t)],), CLIExit, "status 1: sk-embed bench: error: mnist: the files"),
+    Case("cli-no-command", lambda c, a: cli(a), lambda X, y, t: ([],), CLIExit, "(?s)status 2: .*arguments are required: command"),
+]  # fmt: skip
+
+
+def _fitted(X, y):
+    return EmbeddingClassifier(**QUICK).fit(X, y)
+
+
+def _torch_file(tmp_path):
+    path = tmp_path / "weights.pt"
+    torch.save({"weight": torch.zeros(2, 2)}, path)
+    return path
+
+
+def _snapshot(value):
+    if hasattr(value, "read_bytes"):  # a path: the file's bytes, if any
+        return value.read_bytes() if value.exists() else None
+    if sp.issparse(value):
+        return value.toarray()
+    return copy.deepcopy(value)
+
+
+def _same(a, b):
+    if isinstance(a, np.ndarray):
+        return a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+    return a == b
+
+
+@pytest.fixture(scope="module")
+def fitted_model(digits):
+    X, y = digits
+    mask = y < 5
+    X, y = X[mask][:300], y[mask][:300]
+    return _fitted(X, y), X, y
+
+
+def test_the_table_is_long_enough():
+    assert len(CASES) >= 40 and len({case.id for case in CASES}) == len(CASES)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_fault(case, fitted_model, tmp_path):
+    model, X, y = fitted_model
+    clf = copy.deepcopy(model)
+    before = clf.predict(X)
+    inputs = case.inputs(X.copy(), y.copy(), tmp_path)
+    kept = [_snapshot(value) for value in inputs]
+    with pytest.raises(case.error, match=case.match):
+        case.call(clf, *inputs)
+    for value, snapshot in zip(inputs, kept):  # the caller's input is as it was
+        assert _same(_snapshot(value), snapshot)
+    np.testing.assert_array_equal(clf.predict(X), before)  # the fitted model is intact
+    assert clf.n_features_in_ == 64 and list(clf.classes_) == [0, 1, 2, 3, 4]
+
+
+LABELS = {
+    "str": lambda y: np.array(["zero", "one", "two", "three", "four"])[y],
+    "bool": lambda y: y < 2,
+    "float": lambda y: y.astype(float),
+    "negative": lambda y: y - 5,
+    "mixed-list": lambda y: [1 if v < 2 else "a" for v in y],
+    "mixed-object": lambda y: np.array([1 if v < 2 else "a" for v in y], dtype=object),
+    "none-and-str": lambda y: np.array([None if v < 2 else "a" for v in y], dtype=object),
+    "tuples": lambda y: [(v, 0) for v in y],
+    "huge-ints": lambda y: [2**70 + int(v) for v in y],
+}
+
+
+@pytest.mark.parametrize("kind", LABELS)
+def test_labels_are_taken_or_refused_as_scikit_learn_does(fitted_model, kind):
+    from sklearn.linear_model import LogisticRegression
+
+    _, X, y = fitted_model
+    labels = LABELS[kind](y)
+    outcomes = []
+    for estimator in (LogisticRegression(max_iter=20), EmbeddingClassifier(**QUICK)):
+        try:
+            estimator.fit(X, labels)
+            outcomes.append(("fitted", estimator.classes_.tolist(), estimator.classes_.dtype))
+        except Exception as exc:  # noqa: BLE001 - the outcome is compared, whatever it is
+            outcomes.append((type(exc), str(exc)))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_images_of_another_shape_are_named_at_predict(digits):
+    X, y = digits
+    images = X[:200].reshape(-1, 8, 8)
+    clf = EmbeddingClassifier(backbone="cnn", max_epochs=1, tol=None).fit(images, y[:200])
+    with pytest.raises(ValueError, match=r"samples of shape \(4, 16\), but EmbeddingClassifier "
+                                         r"was fitted on samples of shape \(8, 8\) \(images"):  # fmt: skip
+        clf.predict(X[:5].reshape(-1, 4, 16))
