@@ -153,9 +153,19 @@ class TensorBatches:
         counts = torch.bincount(self.y)
         return int(((counts + k - 1) // k).sum()) * k
 
+    def _starts(self, n):
+        """Where the batches of ``n`` rows start. Training never gets a last batch of one
+        sample (BatchNorm cannot train on it, a pair loss finds no pair in it): it joins
+        the batch before."""
+        if self.drop_last:
+            return list(range(0, n // self.batch_size * self.batch_size, self.batch_size))
+        starts = list(range(0, n, self.batch_size))
+        if self.shuffle and len(starts) > 1 and n - starts[-1] == 1:
+            starts.pop()
+        return starts
+
     def __len__(self):
-        n = self._n_rows()
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return len(self._starts(self._n_rows()))
 
     def _order(self):
         """Row order of one epoch: shuffled, or shuffled groups of K same-class rows."""
@@ -181,6 +191,9 @@ class TensorBatches:
         if self.shuffle:
             order = self._order().to(X.device)
             X, y = X[order], y[order]
-        stop = len(self) * self.batch_size
-        for start in range(0, min(stop, len(X)), self.batch_size):
-            yield X[start : start + self.batch_size], y[start : start + self.batch_size]
+        starts = self._starts(len(X))
+        ends = (
+            [*starts[1:], len(X)] if not self.drop_last else [s + self.batch_size for s in starts]
+        )
+        for start, end in zip(starts, ends):
+            yield X[start:end], y[start:end]

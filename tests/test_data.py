@@ -4,6 +4,7 @@ import pytest
 import torch
 from torch.utils.data import Subset
 
+from sk_embed import EmbeddingClassifier
 from sk_embed._data import TensorBatches, TensorDataset
 
 
@@ -63,3 +64,22 @@ def test_balanced_batches_are_p_classes_by_k_samples():
         seen += xb.squeeze(1).long().tolist()
     assert set(seen) == set(range(len(y)))  # every sample at least once
     assert len(seen) == (3 + 2 + 1 + 3) * 4
+
+
+def test_training_never_gets_a_last_batch_of_one_sample(digits):
+    n = 129
+    ds = TensorDataset(
+        torch.arange(n, dtype=torch.float32)[:, None], torch.zeros(n, dtype=torch.long)
+    )
+    train = TensorBatches(
+        ds, batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(0)
+    )
+    sizes = [len(xb) for xb, _ in train]
+    assert sizes == [64, 65] and len(train) == 2
+    seen = torch.cat([xb for xb, _ in train]).flatten().sort().values
+    assert torch.equal(seen, torch.arange(n, dtype=torch.float32))  # every sample once
+    assert [len(xb) for xb, _ in TensorBatches(ds, batch_size=64)] == [64, 64, 1]  # inference
+    # the case that made torch's BatchNorm raise: 129 samples in batches of 64
+    X, y = digits
+    clf = EmbeddingClassifier(backbone__batch_norm=True, max_epochs=2, tol=None)
+    assert clf.fit(X[:n], y[:n]).score(X[:n], y[:n]) > 0.2
