@@ -206,6 +206,7 @@ LABELS = {
 }
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("kind", LABELS)
 def test_labels_are_taken_or_refused_as_scikit_learn_does(fitted_model, kind):
     from sklearn.linear_model import LogisticRegression
