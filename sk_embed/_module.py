@@ -34,6 +34,7 @@ class EmbeddingModule(nn.Module):
         self.encoder = encoder
         self.activation = activation
         self.head = head
+        self.decoder = None  # a training-only decoder (sk_embed._reserve), if any
 
     def embed(self, x):
         """The raw embedding ``z`` of a batch.

@@ -14,11 +14,12 @@ from types import SimpleNamespace
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback
 from skorch.dataset import ValidSplit
 
 from ._data import TensorBatches, TensorDataset, _tensors
+from ._fastpath import FastEventsMixin
 from ._module import EmbeddingModule, seeded
+from ._reserve import ReserveMixin
 from ._routing import resolve_optimizer
 from ._training import SCHEDULES, DivergenceCheck, Standardize, Stopper, warn_unconverged
 from .backbones import ACTIVATIONS, build_backbone, check_backbone_output
@@ -29,7 +30,7 @@ from .losses import Loss, get_technique
 REPORTED = ("n_iter_", "loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_")
 
 
-class EmbeddingNet(NeuralNet):
+class EmbeddingNet(FastEventsMixin, ReserveMixin, NeuralNet):
     """skorch's loop for an :class:`EmbeddingModule`, with a criterion that also sees the
     embedding and the head.
 
@@ -59,6 +60,9 @@ class EmbeddingNet(NeuralNet):
     validation_fraction : float, default=0.1
     lr_schedule : str, default="plateau"
         A key of :data:`~sk_embed._training.SCHEDULES`.
+    reserve_classes : int, default=0
+    reconstruction : float, default=0.0
+        Forward-compatible training (:mod:`sk_embed._reserve`), in a fresh fit.
     **kwargs
         skorch's arguments and the routed options. Defaults: Adam, no validation split,
         shuffled tensor batches (class-balanced where the technique asks for it).
@@ -89,6 +93,8 @@ class EmbeddingNet(NeuralNet):
         early_stopping=False,
         validation_fraction=0.1,
         lr_schedule="plateau",
+        reserve_classes=0,
+        reconstruction=0.0,
         optimizer=torch.optim.Adam,
         train_split=None,
         iterator_train=TensorBatches,
@@ -108,6 +114,8 @@ class EmbeddingNet(NeuralNet):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.lr_schedule = lr_schedule
+        self.reserve_classes = reserve_classes
+        self.reconstruction = reconstruction
         if early_stopping:
             if train_split is not None:
                 raise ValueError(
@@ -144,9 +152,12 @@ class EmbeddingNet(NeuralNet):
             self.backbone, self.input_shape, self.n_components, self.get_params_for("backbone")
         )
         check_backbone_output(encoder, torch.zeros(2, *self.input_shape), self.n_components)
-        head = technique.build_head(self.n_components, self.n_classes, self.get_params_for("loss"))
+        head = technique.build_head(
+            self.n_components, self.head_classes(), self.get_params_for("loss")
+        )
         scaler = Standardize(self.input_shape) if self.standardize else None
         self.module_ = EmbeddingModule(encoder, ACTIVATIONS[self.activation](), head, scaler)
+        self.module_.decoder = self.decoder()
         return self
 
     def initialize_criterion(self):
@@ -158,7 +169,7 @@ class EmbeddingNet(NeuralNet):
         """
         technique = get_technique(self.technique)
         self.criterion_ = technique.build_loss(
-            self.n_components, self.n_classes, self.get_params_for("loss")
+            self.n_components, self.head_classes(), self.get_params_for("loss")
         )
         return self
 
@@ -223,6 +234,7 @@ class EmbeddingNet(NeuralNet):
                 self.iterator_train__generator = torch.Generator().manual_seed(self.seed)
                 self.initialize()
             self.continuing_ = not fresh
+            self.reserving_ = fresh and bool(self.reserve_classes or self.reconstruction)
             self.partial_fit(X, y, epochs=epochs, **fit_params)
         return self
 
@@ -358,7 +370,8 @@ class EmbeddingNet(NeuralNet):
         head.fit_points(z, _tensors(train)[1].cpu())
         scores, _ = self.forward(valid, training=False)
         _, y_valid = _tensors(valid)
-        return float((scores.argmax(1) == y_valid.cpu()).float().mean())
+        known = scores[:, : self.n_classes]  # not the reserved classes
+        return float((known.argmax(1) == y_valid.cpu()).float().mean())
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """The one step after training: the head places the class positions it computes
@@ -376,6 +389,8 @@ class EmbeddingNet(NeuralNet):
             skorch's other values.
         """
         _, z = self.forward(X, training=False)
+        if self.reserving_:
+            self.release_reserve()
         self.module_.head.fit_points(z, torch.as_tensor(y, dtype=torch.long))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
@@ -395,7 +410,10 @@ class EmbeddingNet(NeuralNet):
             A scalar.
         """
         scores, z = y_pred
-        return self.criterion_(scores, z, y_true.to(scores.device), self.module_.head)
+        loss = self.criterion_(scores, z, y_true.to(scores.device), self.module_.head)
+        if training and self.reserving_ and self.reconstruction:
+            loss = loss + self.reconstruction_loss(z, X)
+        return loss
 
     def infer_dataset(self, X):
         """``(scores, z)`` of a whole input tensor, in eval mode, on the CPU.
@@ -410,40 +428,3 @@ class EmbeddingNet(NeuralNet):
         z : tensor of shape (n, n_components)
         """
         return self.forward(TensorDataset(X), training=False)
-
-    # -- skorch's per-batch overhead -------------------------------------------------------
-
-    def _set_training(self, training=True):
-        if self.module_.training != training or self.criterion_.training != training:
-            super()._set_training(training)
-
-    def initialize_callbacks(self):
-        """skorch's callbacks, and an empty table of who listens to which event.
-
-        Returns
-        -------
-        self
-        """
-        super().initialize_callbacks()
-        self._listeners = {}
-        return self
-
-    def notify(self, method_name, **cb_kwargs):
-        """Call the net's own hook, then only the callbacks that override it.
-
-        Parameters
-        ----------
-        method_name : str
-            The event, e.g. ``"on_batch_end"``.
-        **cb_kwargs
-            The event's values.
-        """
-        listeners = self._listeners.get(method_name)
-        if listeners is None:
-            base = getattr(Callback, method_name)
-            listeners = self._listeners[method_name] = [
-                cb for _, cb in self.callbacks_ if getattr(type(cb), method_name) is not base
-            ]
-        getattr(self, method_name)(self, **cb_kwargs)  # the net's own hook keeps history
-        for cb in listeners:
-            getattr(cb, method_name)(self, **cb_kwargs)

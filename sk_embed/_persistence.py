@@ -199,6 +199,7 @@ class PersistenceMixin:
         net = self._new_net(len(self.classes_), model["seed"], self._options())
         with seeded(model["seed"], net.device):
             net.initialize()
+        net.release_reserve()  # built with what training alone uses
         net.module_.load_state_dict(payload["module"])
         net.criterion_.load_state_dict(payload["criterion"])
         net.history_ = History(model["history"])

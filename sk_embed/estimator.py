@@ -42,6 +42,7 @@ from .losses import get_technique
 _NET_PARAMS = (
     "backbone", "activation", "standardize", "tol", "n_iter_no_change", "early_stopping",
     "validation_fraction", "lr_schedule", "lr", "max_epochs", "batch_size", "device", "verbose",
+    "reserve_classes", "reconstruction",
 )  # fmt: skip
 
 
@@ -115,6 +116,12 @@ class EmbeddingClassifier(
         improvement (of the monitored value, by ``tol``); ``"cosine"`` anneals it to 0
         over ``max_epochs``; ``"constant"`` leaves it to the optimizer (and to your own
         schedule in ``callbacks``).
+    reserve_classes : int, default=0
+        Room for classes to come (``add_classes``): train with this many virtual classes
+        that mixes of two known classes belong to (docs/open_set.md). 0 is off.
+    reconstruction : float, default=0.0
+        Weight of a training-only decoder's reconstruction of the input, so the embedding
+        keeps what new classes may need. 0 is off.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, shuffling and everything random in training; two
         fits with the same integer give identical embeddings on CPU. The caller's
@@ -185,6 +192,8 @@ class EmbeddingClassifier(
         "lr": [Interval(Real, 0, np.inf, closed="neither")],
         "lr_schedule": [StrOptions(set(SCHEDULES))],
         "warm_start": ["boolean"],
+        "reserve_classes": [Interval(Integral, 0, None, closed="left")],
+        "reconstruction": [Interval(Real, 0, np.inf, closed="left")],
         "random_state": ["random_state"],
         "device": [str, torch.device],
         "verbose": ["verbose"],
@@ -208,6 +217,8 @@ class EmbeddingClassifier(
         lr=1e-2,
         lr_schedule="plateau",
         warm_start=False,
+        reserve_classes=0,
+        reconstruction=0.0,
         random_state=None,
         device="cpu",
         verbose=0,
@@ -228,6 +239,8 @@ class EmbeddingClassifier(
         self.lr = lr
         self.lr_schedule = lr_schedule
         self.warm_start = warm_start
+        self.reserve_classes = reserve_classes
+        self.reconstruction = reconstruction
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -264,14 +277,10 @@ class EmbeddingClassifier(
 
     def _check_sample_shape(self, shape):
         if shape != self.input_shape_:
+            images = " (images: pass the same height, width and channels)" * (len(shape) > 1)
             raise ValueError(
-                f"X has samples of shape {shape}, but {type(self).__name__} was fitted on "
-                f"samples of shape {self.input_shape_}"
-                + (
-                    " (images: pass the same height, width and channels)."
-                    if len(self.input_shape_) > 1
-                    else "."
-                )
+                f"X has samples of shape {shape}, but {type(self).__name__} "
+                f"was fitted on samples of shape {self.input_shape_}{images}."
             )
 
     def _tensor(self, X):

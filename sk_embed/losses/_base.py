@@ -151,14 +151,34 @@ class Head(nn.Module):
             f"{type(self).__name__} cannot place new classes; its technique's file says how"
         )
 
+    def keep_classes(self, n):
+        """Keep the first ``n`` classes only (reserved classes are dropped this way).
+
+        A head's class rows are its own parameters and buffers whose first dimension is
+        ``n_classes``; :meth:`add_classes` grows them, this cuts them.
+
+        Parameters
+        ----------
+        n : int
+        """
+        own = [*self.named_parameters(recurse=False), *self.named_buffers(recurse=False)]
+        for name, tensor in own:
+            if tensor.dim() and tensor.shape[0] == self.n_classes:
+                self._set_rows(name, tensor.detach()[:n].clone())
+        self.n_classes = n
+
     def _grow(self, name, rows):
         """Append ``rows`` to the class-indexed parameter or buffer ``name``."""
         old = getattr(self, name)
-        grown = torch.cat([old.detach(), rows.to(old)])
+        self._set_rows(name, torch.cat([old.detach(), rows.to(old)]))
+
+    def _set_rows(self, name, rows):
+        """Replace the class-indexed parameter or buffer ``name`` by ``rows``."""
+        old = getattr(self, name)
         if isinstance(old, nn.Parameter):
-            setattr(self, name, nn.Parameter(grown, requires_grad=old.requires_grad))
+            setattr(self, name, nn.Parameter(rows, requires_grad=old.requires_grad))
         else:
-            setattr(self, name, grown)
+            setattr(self, name, rows)
 
 
 class LinearHead(Head):
