@@ -17,6 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 from new_classes import KNOWN, VARIANTS, _draws, _split  # noqa: E402
 
 from sk_embed import EmbeddingClassifier  # noqa: E402
@@ -44,6 +45,14 @@ def main():
         plot_embedding(clf, X_test, y_test, ax=ax, title=(
             f"{args.loss}, {options}\nnew classes 6-9: {clf.score(X_test[new], y_test[new]):.2f}"
             f", known 0-5: {clf.score(X_test[~new], y_test[~new]):.2f}"))  # fmt: skip
+        ax.set_xlabel("embedding dimension 1")
+        ax.set_ylabel("embedding dimension 2")
+    colours = plt.get_cmap("tab10")  # plot_embedding's colours, in the order of classes_
+    handles = [
+        Line2D([], [], ls="", marker="o", color=colours(c), label=f"{c}" + " (new)" * (c >= KNOWN))
+        for c in range(10)
+    ]
+    axes[-1].legend(handles=handles, title="digit", loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
