@@ -12,8 +12,13 @@ from pathlib import Path
 
 
 def _bench(args):
+    import torch
+
     from . import benchmark
     from .plotting import plot_comparison
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
 
     start = time.perf_counter()
     rows, models = benchmark.run(
@@ -184,6 +189,13 @@ def build_parser():
         "--dpi", type=_int_at_least(1), default=110, help="figure resolution (default: 110)"
     )
     bench.add_argument("--quiet", action="store_true", help="no progress bar")
+    bench.add_argument(
+        "--threads",
+        type=_int_at_least(1),
+        default=None,
+        help="torch threads per fit (default: torch's, one per core); on a machine other "
+        "work shares, fewer threads than cores is much faster",
+    )
     bench.set_defaults(func=_bench)
     return parser
 

@@ -141,7 +141,7 @@ class EmbeddingClassifier(
         The class labels, in the order of the columns of ``predict_proba``.
     n_features_in_ : int
         Number of features (``X.shape[1]``) seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when X was a DataFrame with string column names.
     input_shape_ : tuple of int
         Shape of one training sample (``X.shape[1:]``).
@@ -295,7 +295,7 @@ class EmbeddingClassifier(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, *image_shape)
+        X : array-like of shape (n_samples, n_features) or (n_samples, H, W) or (n_samples, C, H, W)
             Training inputs: rows of features, or images for image backbones. Cast to
             float32; standardized inside the network unless ``standardize=False``.
         y : array-like of shape (n_samples,)
