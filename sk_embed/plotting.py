@@ -128,6 +128,9 @@ def plot_embedding(
         ax.set_ylim(lo[1], hi[1])
     ax.set_title(title if title is not None else clf.loss, fontsize=9)
     ax.tick_params(labelsize=6)
+    axes = ("z1", "z2", "z3")[:dim] if dim > 1 else ("z", "class")
+    for setter, label in zip((ax.set_xlabel, ax.set_ylabel, getattr(ax, "set_zlabel", None)), axes):
+        setter(label, fontsize=7, labelpad=1)
     return ax
 
 
@@ -165,7 +168,14 @@ def plot_comparison(panels, *, ncols=None, panel_size=3.0, **kwargs):
         dim = (estimator[-1] if hasattr(estimator, "steps") else estimator).n_components
         ax = fig.add_subplot(nrows, ncols, slots[key] + 1, projection="3d" if dim == 3 else None)
         plot_embedding(estimator, X, y, ax=ax, title=f"{key[1]} ({key[0]})", **kwargs)
-    fig.tight_layout()
+    classes = (estimator[-1] if hasattr(estimator, "steps") else estimator).classes_
+    colors = _colors(len(classes))
+    handles = [
+        plt.Line2D([], [], ls="", marker="o", color=colors[i], label=str(c))
+        for i, c in enumerate(classes.tolist())
+    ]
+    fig.legend(handles=handles, title="class", loc="center right", fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1 - 0.9 / (panel_size * ncols + 0.9), 1))
     return fig
 
 
