@@ -51,7 +51,7 @@ def _bench(args):
         panels = {
             (dataset, method): model
             for (dataset, method, d, seed), model in models.items()
-            if d == dim and seed == args.seeds[0] and method not in benchmark.BASELINES
+            if d == dim and seed == args.seeds[0]
         }
         if panels and dim in (1, 2, 3):
             fig = plot_comparison(panels)

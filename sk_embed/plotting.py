@@ -31,16 +31,19 @@ def plot_embedding(
     max_points=3000,
     random_state=0,
 ):
-    """Draw the embedded space of a fitted ``EmbeddingClassifier``.
+    """Draw the embedded space of a fitted ``EmbeddingClassifier``, or of any fitted
+    transformer (PCA, NCA, UMAP, ...).
 
     2-D: samples coloured by class, the class centers (black-edged), the decision
     regions in the background, the unit circle when the embedding lies on it (angular
     techniques), and density contours for techniques whose scores are log-densities
     (``soc``). 3-D: a 3-D scatter with the centers. 1-D: the embedding against the class.
+    For a transformer without class centers, the centers are the mean embedding of each
+    class among the drawn samples, and there are no regions or contours.
 
     Parameters
     ----------
-    estimator : fitted EmbeddingClassifier (or a Pipeline ending in one)
+    estimator : fitted EmbeddingClassifier or transformer (or a Pipeline ending in one)
     X, y : the samples to draw and their labels
     ax : matplotlib Axes, optional (a 3-D one for 3-D embeddings); created if None
     title : str, optional
@@ -64,11 +67,15 @@ def plot_embedding(
     if len(Z) > max_points:
         keep = np.random.default_rng(random_state).choice(len(Z), max_points, replace=False)
         Z, y = Z[keep], y[keep]
-    classes = clf.classes_
+    own = hasattr(clf, "class_centers_")  # an EmbeddingClassifier: its classes and centers
+    classes = clf.classes_ if own else np.unique(y)
     colors = _colors(len(classes))
     index = {c: i for i, c in enumerate(classes.tolist())}
     point_colors = [colors[index[c]] if c in index else (0.5, 0.5, 0.5, 1) for c in y.tolist()]
-    centers = np.asarray(clf.class_centers_)
+    centers = (
+        np.asarray(clf.class_centers_) if own else np.stack([Z[y == c].mean(0) for c in classes])
+    )
+    regions = regions and own
     dim = Z.shape[1]
     if ax is None:
         fig = plt.figure(figsize=(5, 5))
@@ -87,7 +94,7 @@ def plot_embedding(
         lo, hi = np.r_[Z2, centers[:, :2]].min(0), np.r_[Z2, centers[:, :2]].max(0)
         pad = 0.08 * (hi - lo) + 1e-6
         lo, hi = lo - pad, hi + pad
-        densities = clf.scores_are_log_densities_
+        densities = own and clf.scores_are_log_densities_
         if dim == 2 and (regions or densities):
             gx, gy = np.meshgrid(
                 np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
@@ -126,7 +133,9 @@ def plot_embedding(
         )
         ax.set_xlim(lo[0], hi[0])
         ax.set_ylim(lo[1], hi[1])
-    ax.set_title(title if title is not None else clf.loss, fontsize=9)
+    ax.set_title(
+        title if title is not None else getattr(clf, "loss", type(clf).__name__), fontsize=9
+    )
     ax.tick_params(labelsize=6)
     axes = ("z1", "z2", "z3")[:dim] if dim > 1 else ("z", "class")
     for setter, label in zip((ax.set_xlabel, ax.set_ylabel, getattr(ax, "set_zlabel", None)), axes):
@@ -141,7 +150,8 @@ def plot_comparison(panels, *, ncols=None, panel_size=3.0, **kwargs):
     ----------
     panels : dict
         ``{(row, column): (estimator, X, y)}``, e.g. rows = datasets, columns =
-        techniques; the labels become the panel titles.
+        techniques (or baseline transformers); the labels become the panel titles. One
+        legend maps the classes of all panels to their colours.
     ncols : int, optional
         Panels per line. Default: one line per row label, or lines of 4 when there is a
         single row label (one dataset).
@@ -165,10 +175,10 @@ def plot_comparison(panels, *, ncols=None, panel_size=3.0, **kwargs):
     nrows = -(-(max(slots.values()) + 1) // ncols)
     fig = plt.figure(figsize=(panel_size * ncols, panel_size * nrows))
     for key, (estimator, X, y) in panels.items():
-        dim = (estimator[-1] if hasattr(estimator, "steps") else estimator).n_components
+        dim = np.asarray(estimator.transform(X[:2])).shape[1]
         ax = fig.add_subplot(nrows, ncols, slots[key] + 1, projection="3d" if dim == 3 else None)
         plot_embedding(estimator, X, y, ax=ax, title=f"{key[1]} ({key[0]})", **kwargs)
-    classes = (estimator[-1] if hasattr(estimator, "steps") else estimator).classes_
+    classes = np.unique(np.concatenate([np.asarray(y) for _, _, y in panels.values()]))
     colors = _colors(len(classes))
     handles = [
         plt.Line2D([], [], ls="", marker="o", color=colors[i], label=str(c))
