@@ -4,6 +4,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from sk_embed import EmbeddingClassifier  # noqa: E402
@@ -51,3 +52,19 @@ def test_plot_comparison_grid(small, tmp_path):
         "regression (b)",
     ]
     plt.close("all")
+
+
+def test_a_plain_transformer_is_drawn_with_centers_from_its_samples(small):
+    from sklearn.decomposition import PCA
+
+    X, y = small
+    pca = PCA(2).fit(X)
+    ax = plot_embedding(pca, X, y)
+    assert ax.get_title() == "PCA"
+    centers = ax.collections[-1].get_offsets()  # the black-edged centers, drawn last
+    Z = pca.transform(X)
+    np.testing.assert_allclose(centers, [Z[y == c].mean(0) for c in np.unique(y)], rtol=1e-6)
+    clf = EmbeddingClassifier(max_epochs=2, tol=None, random_state=0).fit(X, y)
+    fig = plot_comparison({("digits", "PCA"): (pca, X, y), ("digits", "softmax"): (clf, X, y)})
+    legend = fig.legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == [str(c) for c in np.unique(y)]
