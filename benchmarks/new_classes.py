@@ -133,6 +133,10 @@ def main():
     )
     args = parser.parse_args()
     params = dict(_param(p) for p in args.set)
+    clash = set(params) & set().union(*(VARIANTS[v] for v in args.variants))
+    if clash:
+        parser.error(f"--set {', '.join(sorted(clash))} is what a variant sets; drop one")
+    variants = sorted(args.variants, key=lambda v: v != "defaults")  # the time reference first
     for shots in args.shots:
         print(f"\n{shots} samples of each new class\n")
         print(
@@ -143,11 +147,11 @@ def main():
         print(_row("pixels (nearest mean)", 64, pixels(shots, args.draws)).replace("nan", "-"))
         for dim in args.dims:
             for loss in args.losses:
-                reference = None
-                for variant in args.variants:
+                reference = np.nan  # without a defaults row, no time ratio
+                for variant in variants:
                     options = {**params, **VARIANTS[variant]}
                     rows = run(loss, dim, shots, args.seeds, args.draws, options)
-                    if reference is None:
+                    if variant == "defaults":
                         reference = rows[:, 4].mean()
                     name = loss if variant == "defaults" else f"{loss}, {variant}"
                     print(_row(name, dim, rows, reference), flush=True)

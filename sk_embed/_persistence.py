@@ -73,6 +73,14 @@ def _labels(array, what):
     return {"dtype": "object" if array.dtype.kind == "O" else array.dtype.str, "values": values}
 
 
+def _json_scalar(value):
+    """numpy scalars (in the history and fitted attributes) as Python numbers; anything
+    else JSON cannot hold is an error, never a string in its place."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"save cannot store {value!r} ({type(value).__name__}) as JSON.")
+
+
 def _digest(model, tensors):
     sha = hashlib.sha256(model.encode())
     for part in ("module", "criterion"):
@@ -119,9 +127,7 @@ class PersistenceMixin:
             "seed": self.net_.seed,
             "history": self.net_.history_.to_list(),
         }
-        text = json.dumps(
-            model, default=lambda v: v.item() if isinstance(v, np.generic) else str(v)
-        )
+        text = json.dumps(model, default=_json_scalar)
         tensors = {
             "module": {k: v.detach().cpu() for k, v in self.net_.module_.state_dict().items()},
             "criterion": {

@@ -332,7 +332,7 @@ class EmbeddingClassifier(
         self._n_features_out = self.n_components
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self.net_ = self._new_net(len(self.classes_), seed, options)
-        y_t = torch.as_tensor(y_encoded, dtype=torch.long, device=self.device)
+        y_t = torch.as_tensor(y_encoded, dtype=torch.long, device=self.net_.device)
         self.net_.train(TensorDataset(self._tensor(X), y_t), y_encoded, fresh=True, epochs=epochs)
         self.class_centers_ = self._numpy(self.net_.module_.head.centers)
         for name in REPORTED:
