@@ -87,8 +87,13 @@ def plot_embedding(
         )
         ax.set_yticks(range(len(classes)), [str(c) for c in classes])
     elif dim == 3:
-        ax.scatter(Z[:, 0], Z[:, 1], Z[:, 2], c=point_colors, s=4, alpha=0.6)
-        ax.scatter(*centers.T, c=colors, s=80, edgecolors="k", linewidths=1.5)
+        ax.scatter(Z[:, 0], Z[:, 1], Z[:, 2], c=point_colors, s=6, alpha=0.6, depthshade=False)
+        ax.scatter(*centers.T, c=colors, s=70, edgecolors="k", linewidths=1.2, depthshade=False)
+        # The axes' units mean little: three ticks each keep the labels from overlapping,
+        # and a smaller box leaves room for the axis names inside the panel.
+        for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+            axis.set_major_locator(plt.MaxNLocator(3))
+        ax.set_box_aspect(None, zoom=0.85)
     else:
         Z2 = Z[:, :2]
         lo, hi = np.r_[Z2, centers[:, :2]].min(0), np.r_[Z2, centers[:, :2]].max(0)
@@ -134,7 +139,9 @@ def plot_embedding(
         ax.set_xlim(lo[0], hi[0])
         ax.set_ylim(lo[1], hi[1])
     ax.set_title(
-        title if title is not None else getattr(clf, "loss", type(clf).__name__), fontsize=9
+        title if title is not None else getattr(clf, "loss", type(clf).__name__),
+        fontsize=9,
+        y=0.93 if dim == 3 else None,  # down to the shrunk 3-D box
     )
     ax.tick_params(labelsize=6)
     axes = ("z1", "z2", "z3")[:dim] if dim > 1 else ("z", "class")
@@ -143,7 +150,7 @@ def plot_embedding(
     return ax
 
 
-def plot_comparison(panels, *, ncols=None, panel_size=3.0, **kwargs):
+def plot_comparison(panels, *, ncols=None, panel_size=None, **kwargs):
     """A grid of embedded spaces, like the seed paper's overview figure.
 
     Parameters
@@ -155,8 +162,9 @@ def plot_comparison(panels, *, ncols=None, panel_size=3.0, **kwargs):
     ncols : int, optional
         Panels per line. Default: one line per row label, or lines of 4 when there is a
         single row label (one dataset).
-    panel_size : float
-        Inches per panel.
+    panel_size : float, optional
+        Inches per panel. Default: 3.0, or 4.0 when a panel is 3-D (a 3-D panel needs
+        the room for its three axes).
     **kwargs
         Passed to :func:`plot_embedding`.
 
@@ -173,10 +181,13 @@ def plot_comparison(panels, *, ncols=None, panel_size=3.0, **kwargs):
     if len(rows) == 1 or ncols != len(cols):  # fill the grid line by line
         slots = {key: i for i, key in enumerate(sorted(panels, key=slots.get))}
     nrows = -(-(max(slots.values()) + 1) // ncols)
+    dims = {key: np.asarray(est.transform(X[:2])).shape[1] for key, (est, X, _) in panels.items()}
+    if panel_size is None:
+        panel_size = 4.0 if 3 in dims.values() else 3.0
     fig = plt.figure(figsize=(panel_size * ncols, panel_size * nrows))
     for key, (estimator, X, y) in panels.items():
-        dim = np.asarray(estimator.transform(X[:2])).shape[1]
-        ax = fig.add_subplot(nrows, ncols, slots[key] + 1, projection="3d" if dim == 3 else None)
+        projection = "3d" if dims[key] == 3 else None
+        ax = fig.add_subplot(nrows, ncols, slots[key] + 1, projection=projection)
         plot_embedding(estimator, X, y, ax=ax, title=f"{key[1]} ({key[0]})", **kwargs)
     classes = np.unique(np.concatenate([np.asarray(y) for _, _, y in panels.values()]))
     colors = _colors(len(classes))

@@ -68,3 +68,21 @@ def test_a_plain_transformer_is_drawn_with_centers_from_its_samples(small):
     fig = plot_comparison({("digits", "PCA"): (pca, X, y), ("digits", "softmax"): (clf, X, y)})
     legend = fig.legends[0]
     assert [t.get_text() for t in legend.get_texts()] == [str(c) for c in np.unique(y)]
+
+
+def test_3d_panels_are_larger_with_few_ticks_that_do_not_overlap(small):
+    from sklearn.decomposition import PCA
+
+    X, y = small
+    panels = {("d", f"pca{i}"): (PCA(3).fit(X * (10**i)), X * (10**i), y) for i in range(3)}
+    fig = plot_comparison(panels)
+    assert tuple(fig.get_size_inches()) == (12.0, 4.0)  # 4-inch panels when one is 3-D
+    fig.canvas.draw()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+            ticks = [t for t in axis.get_ticklocs() if axis.get_view_interval()[0] <= t]
+            assert 2 <= len(ticks) <= 4
+    flat = plot_comparison({("d", "pca"): (PCA(2).fit(X), X, y)})
+    assert tuple(flat.get_size_inches()) == (3.0, 3.0)
+    assert tuple(plot_comparison(panels, panel_size=2.0).get_size_inches()) == (6.0, 2.0)
+    plt.close("all")
