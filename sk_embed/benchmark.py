@@ -159,9 +159,9 @@ def run(
         Embedding dimensions.
     seeds : iterable of int
         ``random_state`` of each fit.
-    baselines : bool, default=True
-        Also score the :data:`BASELINES`, each run the usual way; LDA only where
-        ``dim < n_classes``.
+    baselines : bool or iterable of str, default=True
+        Also score the :data:`BASELINES` (all with True, those named otherwise), each
+        run the usual way; LDA only where ``dim < n_classes``.
     backbone : str, default="mlp"
         ``"mlp"`` fits on flattened rows, image backbones on the images.
     max_epochs : int, optional
@@ -186,6 +186,15 @@ def run(
     from tqdm.auto import tqdm
 
     losses = available_losses() if losses == "all" else list(losses)
+    if isinstance(baselines, str):
+        baselines = [baselines]
+    names = list(BASELINES) if baselines is True else list(baselines or [])
+    unknown = [name for name in names if name not in BASELINES]
+    if unknown:
+        raise ValueError(
+            f"Unknown baseline(s) {unknown}; available: {sorted(BASELINES)}."
+            + (f" {BASELINES_SKIPPED}" if BASELINES_SKIPPED else "")
+        )
     data = [_datasets.load(d, data_dir=data_dir) if isinstance(d, str) else d for d in datasets]
     plan = []
     for d in data:
@@ -193,12 +202,11 @@ def run(
         for dim in dims:
             for seed in seeds:
                 plan += [(d, "technique", loss, dim, seed) for loss in losses]
-                if baselines:
-                    plan += [
-                        (d, "baseline", name, dim, seed)
-                        for name in BASELINES
-                        if name != "LDA" or dim < n_classes
-                    ]
+                plan += [
+                    (d, "baseline", name, dim, seed)
+                    for name in names
+                    if name != "LDA" or dim < n_classes
+                ]
     if max_epochs is not None:
         estimator_params["max_epochs"] = max_epochs
     rows, models = [], {}

@@ -59,3 +59,13 @@ def test_summarize_means_and_minima_per_group():
         {"method": "a", "dim": 2, "accuracy": pytest.approx(0.85), "min_accuracy": 0.8, "n": 2},
         {"method": "b", "dim": 2, "accuracy": 0.5, "min_accuracy": 0.5, "n": 1},
     ]
+
+
+def test_benchmark_run_picks_baselines_by_name_and_refuses_unknown_ones():
+    data = datasets.synthetic(n_classes=3, n_per_class=40)
+    rows = benchmark.run([data], losses=[], dims=[2], baselines=["NCA", "PCA"])
+    assert [r["method"] for r in rows] == ["NCA", "PCA"]
+    assert [r["method"] for r in benchmark.run([data], losses=[], baselines="PCA")] == ["PCA"]
+    assert benchmark.run([data], losses=[], baselines=False) == []
+    with pytest.raises(ValueError, match=r"Unknown baseline\(s\) \['tSNE'\]; available: "):
+        benchmark.run([data], losses=[], baselines=["PCA", "tSNE"])
