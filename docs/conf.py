@@ -5,6 +5,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.abspath(".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # gallery_order
 import sk_embed  # noqa: E402
 
 project = "sk-embed"
@@ -34,6 +35,7 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": "/plot_",
+    "within_subsection_order": "gallery_order.gallery_order",
     "abort_on_example_error": True,
     "download_all_examples": False,
     "show_memory": False,

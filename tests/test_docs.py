@@ -31,3 +31,87 @@ def test_the_site_builds_with_an_api_page_per_public_name_and_every_figure(tmp_p
     for example in examples:
         page = (out / "auto_examples" / f"{example.stem}.html").read_text()
         assert re.search(rf"sphx_glr_{example.stem}_\d+\.png", page), example.name
+
+
+def _markdown_rows(text):
+    """``{method: {column: cell}}`` for every Markdown table row in ``text`` (the last
+    header seen names the columns)."""
+    rows, header = [], None
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.strip().startswith("|") or set(cells[0]) <= {"-"}:
+            continue
+        if cells[0] in ("method", "dataset"):
+            header = cells
+        elif header is not None and len(cells) == len(header):
+            rows.append(dict(zip(header, cells)))
+    return rows
+
+
+def _demo_table():
+    """The committed ``make demo`` table of docs/benchmarks.md, by (method, dim)."""
+    rows = _markdown_rows((ROOT / "docs" / "benchmarks.md").read_text())
+    return {(r["method"], r["dim"]): r for r in rows if "dim" in r}
+
+
+@pytest.mark.parametrize(
+    "example, dim",
+    [
+        ("plot_compare_techniques", "2"),
+        ("plot_angular_margins", "2"),
+        ("plot_baselines", "2"),
+        ("plot_compare_3d", "3"),
+    ],
+)
+def test_gallery_tables_are_the_committed_demo_table(example, dim, tmp_path):
+    """The examples run ``make demo``'s code on its split: every number they print must
+    be in docs/benchmarks.md digit for digit, or that page (and the README excerpt) is
+    stale. Runs the example on its own, as a user would."""
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / f"{example}.py")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "MPLBACKEND": "Agg"},
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    printed = _markdown_rows(run.stdout)
+    assert printed, run.stdout
+    demo = _demo_table()
+    for row in printed:
+        committed = demo[(row["method"], dim)]
+        for column in ("accuracy", "knn_accuracy", "silhouette", "map_at_r"):
+            if column in row:
+                assert row[column] == committed[column], (row["method"], column)
+
+
+def test_readme_excerpt_is_the_committed_demo_table():
+    demo = _demo_table()
+    readme = _markdown_rows((ROOT / "README.md").read_text())
+    names = {"accuracy": "accuracy", "kNN accuracy": "knn_accuracy"}
+    names.update({"silhouette": "silhouette", "MAP@R": "map_at_r"})
+    assert len(readme) >= 3
+    for row in readme:
+        method = row["method"].split(" (")[0]  # "NCA (scikit-learn)" is the table's NCA
+        committed = demo[(method, row["dim"])]
+        for column, key in names.items():
+            assert row[column] == committed[key], (method, column)
+
+
+def test_guide_and_readme_figures_come_from_the_gallery():
+    """No figure is committed by hand: the guide shows the images the gallery draws, and
+    every one it names is an example's figure."""
+    committed = subprocess.run(
+        ["git", "ls-files", "docs", "README.md"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.split()
+    assert not [f for f in committed if f.endswith((".png", ".svg", ".jpg", ".gif"))]
+    pages = [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
+    named = set()
+    for page in pages:
+        for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)|\{image\}\s+(\S+)", page.read_text()):
+            path = next(p for p in image if p)
+            match = re.search(r"sphx_glr_(plot_\w+?)_\d{3}\.png$", path)
+            assert match, f"{page.name}: {path} is not a gallery figure"
+            named.add(match.group(1))
+    stems = {p.stem for p in (ROOT / "examples").glob("plot_*.py")}
+    assert named and named <= stems

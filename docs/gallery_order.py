@@ -1,0 +1,21 @@
+"""The order of the example gallery: the pictures that choose a technique first, then
+tuning, use in a pipeline, and the open set. An example missing here goes last."""
+
+ORDER = [
+    "plot_compare_techniques.py",
+    "plot_angular_margins.py",
+    "plot_compare_3d.py",
+    "plot_baselines.py",
+    "plot_margin_search.py",
+    "plot_embedding_size.py",
+    "plot_pipeline_knn.py",
+    "plot_decision_regions.py",
+    "plot_open_set_new_classes.py",
+    "plot_new_classes_2d.py",
+]
+
+
+def gallery_order(filename):
+    """Sort key of an example's file name for sphinx-gallery."""
+    name = str(filename).rsplit("/", 1)[-1]
+    return (ORDER.index(name), name) if name in ORDER else (len(ORDER), name)
