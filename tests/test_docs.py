@@ -115,3 +115,15 @@ def test_guide_and_readme_figures_come_from_the_gallery():
             named.add(match.group(1))
     stems = {p.stem for p in (ROOT / "examples").glob("plot_*.py")}
     assert named and named <= stems
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/getting_started.md"])
+def test_the_code_a_newcomer_copies_runs(page):
+    """The Python blocks of the README and the getting-started page run as written, one
+    after the other in one namespace, as a reader pastes them (the guide's other blocks
+    are fragments of their page's text)."""
+    blocks = re.findall(r"^```python\n(.*?)^```", (ROOT / page).read_text(), re.S | re.M)
+    assert blocks
+    namespace = {}
+    for block in blocks:
+        exec(compile(block, page, "exec"), namespace)
