@@ -49,6 +49,10 @@ def test_the_site_builds_with_every_api_page_figure_and_the_demo_numbers(tmp_pat
     for example in examples:
         page = (site / "auto_examples" / f"{example.stem}.html").read_text()
         assert re.search(rf"sphx_glr_{example.stem}_\d+\.png", page), example.name
+    linked = re.findall(r"\(docs/_build/html/([^)#]+)", (ROOT / "README.md").read_text())
+    assert "index.html" in linked
+    for path in linked:  # the README's links and figure point into the built site
+        assert (site / path).exists(), path
     demo = _demo_table()
     for example, dim in DEMO_EXAMPLES.items():
         rst = ROOT / "docs" / "auto_examples" / f"{example}.rst"
