@@ -6,6 +6,7 @@ ORDER = [
     "plot_angular_margins.py",
     "plot_compare_3d.py",
     "plot_baselines.py",
+    "plot_umap.py",
     "plot_margin_search.py",
     "plot_embedding_size.py",
     "plot_pipeline_knn.py",

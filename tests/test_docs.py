@@ -70,6 +70,7 @@ DEMO_EXAMPLES = {
     "plot_compare_techniques": "2",
     "plot_angular_margins": "2",
     "plot_baselines": "2",
+    "plot_umap": "2",
     "plot_compare_3d": "3",
 }
 

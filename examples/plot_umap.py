@@ -1,0 +1,25 @@
+"""
+Against UMAP
+============
+
+UMAP (umap-learn) is what many reach for to draw labelled data in 2-D. Supervised UMAP
+(given the labels) on the digits split of ``make demo``, scored by the same code
+(:func:`sk_embed.benchmark.run`), so the numbers are the demo's, next to sk-embed's
+``contrastive``: on this split supervised UMAP reaches 0.974 kNN accuracy and a
+silhouette of 0.758, ``contrastive`` 0.976 and 0.760, and it also classifies, gives
+open-set scores and takes new classes. UMAP needs ``pip install 'sk-embed[umap]'`` (the
+``dev`` extra has it).
+"""
+
+from sk_embed import benchmark
+from sk_embed.plotting import plot_comparison
+
+rows, models = benchmark.run(losses=["contrastive"], dims=[2], baselines=["UMAP"], keep_models=True)
+columns = ["method", "knn_accuracy", "silhouette", "map_at_r", "fit_seconds"]
+print(benchmark.to_markdown(rows, columns))
+
+# %%
+# Both draw tight, separate clusters. UMAP has no classifier and no class centers: its
+# drawn centers are the class means of the drawn samples, and it has no regions.
+panels = {("digits", method): model for (_, method, _, _), model in models.items()}
+fig = plot_comparison(panels, ncols=2)
