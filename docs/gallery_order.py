@@ -1,6 +1,8 @@
 """The order of the example gallery: the pictures that choose a technique first, then
 tuning, use in a pipeline, and the open set. An example missing here goes last."""
 
+from pathlib import Path
+
 ORDER = [
     "plot_compare_techniques.py",
     "plot_angular_margins.py",
@@ -18,5 +20,5 @@ ORDER = [
 
 def gallery_order(filename):
     """Sort key of an example's file name for sphinx-gallery."""
-    name = str(filename).rsplit("/", 1)[-1]
+    name = Path(filename).name
     return (ORDER.index(name), name) if name in ORDER else (len(ORDER), name)

@@ -76,8 +76,8 @@ DEMO_EXAMPLES = {
 
 
 def _markdown_rows(text):
-    """``{method: {column: cell}}`` for every Markdown table row in ``text`` (the last
-    header seen names the columns)."""
+    """Every Markdown table row in ``text`` as a ``{column: cell}`` dict (the last header
+    seen names the columns)."""
     rows, header = [], None
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -99,8 +99,12 @@ def _demo_table():
 def test_readme_excerpt_is_the_committed_demo_table():
     demo = _demo_table()
     readme = _markdown_rows((ROOT / "README.md").read_text())
-    names = {"accuracy": "accuracy", "kNN accuracy": "knn_accuracy"}
-    names.update({"silhouette": "silhouette", "MAP@R": "map_at_r"})
+    names = {
+        "accuracy": "accuracy",
+        "kNN accuracy": "knn_accuracy",
+        "silhouette": "silhouette",
+        "MAP@R": "map_at_r",
+    }
     assert len(readme) >= 3
     for row in readme:
         method = row["method"].split(" (")[0]  # "NCA (scikit-learn)" is the table's NCA
