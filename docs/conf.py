@@ -39,7 +39,7 @@ sphinx_gallery_conf = {
     "abort_on_example_error": True,
     "download_all_examples": False,
     "show_memory": False,
-    "reset_modules": ("matplotlib",),
+    "reset_modules": ("matplotlib", "gallery_quick.reset_max_epochs"),
 }
 
 html_theme = "pydata_sphinx_theme"

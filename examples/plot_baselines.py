@@ -4,7 +4,7 @@ What a practitioner would try instead: PCA, LDA and NCA
 
 The 2-D projections of labelled data that scikit-learn gives, fitted on standardized
 rows of the same digits split as ``make demo`` and scored by the same code
-(:func:`sk_embed.benchmark.run`), so the numbers are the demo's; sk-embed's
+(:func:`sk_embed.benchmark.run`, one seed; the benchmarks page has three); sk-embed's
 ``contrastive`` technique is drawn next to them. UMAP has :ref:`its own example
 <sphx_glr_auto_examples_plot_umap.py>`.
 """

@@ -7,10 +7,11 @@ softmax classifier, an angular margin (``cosface``), the center loss, two metric
 (``contrastive``, ``triplet``), fixed targets (``regression``) and self-organizing
 Gaussian classes (``soc``). Each is fitted on the digits training split of ``make demo``
 (70/30, stratified, seed 0) and drawn on the held-out split: the decision regions, the
-class centers and, for ``soc``, the class densities. The table is computed by the same
-code as ``make demo`` (:func:`sk_embed.benchmark.run`), so its numbers are the demo's
-2-D rows; the other four techniques are in :ref:`the angular-margin example
-<sphx_glr_auto_examples_plot_angular_margins.py>`.
+class centers and, for ``soc``, the class densities. The table is one run (seed 0) of
+the code of ``make demo`` (:func:`sk_embed.benchmark.run`); the benchmarks page gives
+the mean and spread over three seeds, and a single run of some techniques at 2-D moves
+by a few points with the seed or the machine. The other four techniques are in
+:ref:`the angular-margin example <sphx_glr_auto_examples_plot_angular_margins.py>`.
 """
 
 from sk_embed import benchmark

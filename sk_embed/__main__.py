@@ -6,9 +6,24 @@ import argparse
 import csv
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
+
+
+def _write_rows(path, rows, columns):
+    """``rows``' ``columns``, in order, as ``path``.csv and ``path``.json (NaN as null)."""
+    rows = [{c: row[c] for c in columns} for row in rows]
+    with open(f"{path}.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    clean = [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        for row in rows
+    ]
+    Path(f"{path}.json").write_text(json.dumps(clean, indent=2) + "\n")
 
 
 def _bench(args):
@@ -17,11 +32,11 @@ def _bench(args):
     from . import benchmark
     from .plotting import plot_comparison
 
-    if args.threads is not None:
+    if args.threads is not None and args.jobs == 1:
         torch.set_num_threads(args.threads)
 
     start = time.perf_counter()
-    rows, models = benchmark.run(
+    runs, models = benchmark.run(
         datasets=args.dataset,
         losses="all" if args.losses == ["all"] else args.losses,
         dims=args.dims,
@@ -31,19 +46,17 @@ def _bench(args):
         max_epochs=args.max_epochs,
         data_dir=args.data_dir,
         progress=not args.quiet,
-        keep_models=True,
+        keep_models="first_seed",
+        n_jobs=args.jobs,
+        threads=args.threads,
     )
+    rows = benchmark.summarize(runs)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "results.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=benchmark.COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    clean = [
-        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-        for row in rows
-    ]
-    (out / "results.json").write_text(json.dumps(clean, indent=2) + "\n")
+    columns = [c for name in benchmark.SUMMARY_COLUMNS for c in (name, f"{name}_std")]
+    columns = [c for c in columns if c in rows[0]] if rows else benchmark.SUMMARY_COLUMNS
+    _write_rows(out / "results", rows, columns)
+    _write_rows(out / "runs", runs, benchmark.COLUMNS)
     table = benchmark.to_markdown(rows)
     note = "" if args.no_baselines else benchmark.BASELINES_SKIPPED
     figures = []
@@ -51,22 +64,28 @@ def _bench(args):
         panels = {
             (dataset, method): model
             for (dataset, method, d, seed), model in models.items()
-            if d == dim and seed == args.seeds[0]
+            if d == dim
         }
         if panels and dim in (1, 2, 3):
             fig = plot_comparison(panels)
             name = f"comparison_{dim}d.png"
             fig.savefig(out / name, dpi=args.dpi)
             figures.append(name)
+    spread = (
+        f"mean ± standard deviation over the {len(args.seeds)} seeds"
+        if len(args.seeds) > 1
+        else "one seed, so no spread"
+    )
     md = [
         "# sk-embed benchmark",
         "",
         f"datasets: {', '.join(args.dataset)}; dims: {', '.join(map(str, args.dims))}; "
         f"seeds: {', '.join(map(str, args.seeds))}; backbone: {args.backbone}; "
-        f"max_epochs: {args.max_epochs or 'default'}. Scores on the held-out split; "
-        "`accuracy` is the technique's own prediction (LDA's classifier for LDA; the other "
-        "baselines do not classify), the others score the embedding (kNN with k=5, "
-        "retrieval against the training embeddings).",
+        f"max_epochs: {args.max_epochs or 'default'}. Scores on the held-out split, "
+        f"{spread} (each seed's row is in runs.csv); `accuracy` is the technique's own "
+        "prediction (LDA's classifier for LDA; the other baselines do not classify), the "
+        "others score the embedding (kNN with k=5, retrieval against the training "
+        f"embeddings). Figures: seed {args.seeds[0]}.",
         "",
         table,
         "",
@@ -78,7 +97,7 @@ def _bench(args):
     if note:
         print(note)
     print(
-        f"\nwrote {out}/results.csv, results.json, results.md"
+        f"\nwrote {out}/results.csv, results.json, results.md, runs.csv, runs.json"
         + "".join(f", {f}" for f in figures)
         + f" in {time.perf_counter() - start:.0f} s"
     )
@@ -156,8 +175,15 @@ def build_parser():
         "--seeds",
         nargs="+",
         type=_int_at_least(0),
-        default=[0],
-        help="training seeds, one row each (default: 0)",
+        default=[0, 1, 2],
+        help="training seeds: results.csv gives each score's mean and standard deviation "
+        "over them, runs.csv one row per seed (default: 0 1 2)",
+    )
+    bench.add_argument(
+        "--jobs",
+        type=_int_at_least(1),
+        default=os.cpu_count() or 1,
+        help="runs fitted at a time, each in its own process (default: one per core)",
     )
     bench.add_argument(
         "--max-epochs",
@@ -193,8 +219,8 @@ def build_parser():
         "--threads",
         type=_int_at_least(1),
         default=None,
-        help="torch threads per fit (default: torch's, one per core); on a machine other "
-        "work shares, fewer threads than cores is much faster",
+        help="torch threads per fit (default: the cores shared out among the jobs); on a "
+        "machine other work shares, fewer threads than cores is much faster",
     )
     bench.set_defaults(func=_bench)
     return parser

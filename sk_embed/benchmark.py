@@ -133,6 +133,32 @@ def _score(name, kind, model, data, dim, seed, X_train, X_test):
     return row, model
 
 
+def _run_one(task, backbone, estimator_params, threads, keep_model):
+    """Fit and score one planned run; ``threads`` caps torch's and BLAS's threads."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    d, kind, name, dim, seed = task
+    flat = backbone == "mlp" or kind == "baseline"
+    X_train = _rows(d.X_train) if flat else d.X_train
+    X_test = _rows(d.X_test) if flat else d.X_test
+    if kind == "technique":
+        model = EmbeddingClassifier(
+            loss=name, n_components=dim, backbone=backbone, random_state=seed, **estimator_params
+        )
+    else:
+        model = BASELINES[name](dim, seed)
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        with threadpool_limits(threads):
+            row, model = _score(name, kind, model, d, dim, seed, X_train, X_test)
+    finally:
+        torch.set_num_threads(before)
+    return row, ((model, X_test, d.y_test) if keep_model else None)
+
+
 def run(
     datasets=("digits",),
     losses="all",
@@ -145,6 +171,8 @@ def run(
     data_dir=None,
     progress=False,
     keep_models=False,
+    n_jobs=None,
+    threads=None,
     **estimator_params,
 ):
     """Fit and score every (dataset, technique, dimension, seed).
@@ -170,19 +198,31 @@ def run(
         Where the downloadable datasets are (see :mod:`sk_embed.datasets`).
     progress : bool, default=False
         Show a tqdm progress bar over the runs.
-    keep_models : bool, default=False
-        Also return the fitted models, ``{(dataset, method, dim, seed): (model, X_test)}``.
+    keep_models : bool or "first_seed", default=False
+        Also return the fitted models, ``{(dataset, method, dim, seed): (model, X_test,
+        y_test)}``; ``"first_seed"`` keeps those of the first seed only.
+    n_jobs : int, optional
+        Runs fitted at a time, each in its own process (joblib); None or 1 fits them
+        one after the other in this process. -1 is one per core.
+    threads : int, optional
+        torch (and BLAS) threads per run. Default: torch's when ``n_jobs`` is None or 1,
+        else the cores shared out among the jobs, so parallel runs do not oversubscribe
+        the cores (a fit's floats depend on its thread count).
     **estimator_params
         More ``EmbeddingClassifier`` parameters for every technique.
 
     Returns
     -------
     rows : list of dict
-        One per run, with the keys in ``COLUMNS``: ``accuracy`` is the technique's own
-        held-out accuracy (NaN for the baselines, which do not classify), and every
-        embedding score of :func:`sk_embed.metrics.embedding_scores` on the test split.
-    models : dict, only with ``keep_models=True``
+        One per run, in the planned order whatever ``n_jobs``, with the keys in
+        ``COLUMNS``: ``accuracy`` is the technique's own held-out accuracy (NaN for the
+        baselines, which do not classify), and every embedding score of
+        :func:`sk_embed.metrics.embedding_scores` on the test split.
+    models : dict, only with ``keep_models``
     """
+    import os
+
+    from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
     losses = available_losses() if losses == "all" else list(losses)
@@ -195,6 +235,7 @@ def run(
             f"Unknown baseline(s) {unknown}; available: {sorted(BASELINES)}."
             + (f" {BASELINES_SKIPPED}" if BASELINES_SKIPPED else "")
         )
+    seeds = list(seeds)
     data = [_datasets.load(d, data_dir=data_dir) if isinstance(d, str) else d for d in datasets]
     plan = []
     for d in data:
@@ -209,25 +250,43 @@ def run(
                 ]
     if max_epochs is not None:
         estimator_params["max_epochs"] = max_epochs
-    rows, models = [], {}
-    for d, kind, name, dim, seed in tqdm(plan, disable=not progress, desc="sk-embed bench"):
-        flat = backbone == "mlp" or kind == "baseline"
-        X_train = _rows(d.X_train) if flat else d.X_train
-        X_test = _rows(d.X_test) if flat else d.X_test
-        if kind == "technique":
-            model = EmbeddingClassifier(
-                loss=name,
-                n_components=dim,
-                backbone=backbone,
-                random_state=seed,
-                **estimator_params,
-            )
-        else:
-            model = BASELINES[name](dim, seed)
-        row, model = _score(name, kind, model, d, dim, seed, X_train, X_test)
-        rows.append(row)
-        if keep_models:
-            models[(d.name, name, dim, seed)] = (model, X_test, d.y_test)
+    cores = os.cpu_count() or 1
+    jobs = cores if n_jobs == -1 else (n_jobs or 1)
+    jobs = max(1, min(jobs, len(plan)))
+    if threads is None and jobs > 1:
+        threads = max(1, cores // jobs)
+
+    def keep(task):
+        return keep_models is True or (keep_models == "first_seed" and task[4] == seeds[0])
+
+    bar = tqdm(total=len(plan), disable=not progress, desc="sk-embed bench")
+    if jobs == 1:
+        results = []
+        for task in plan:
+            results.append(_run_one(task, backbone, estimator_params, threads, keep(task)))
+            bar.update()
+    else:
+        # UMAP first: its first fit in a process compiles numba code (about 20 s), so
+        # each worker pays that at the start instead of ending the run on it, and
+        # loky's leak check (memory measured after a worker's first task) does not
+        # restart a worker, and compile again, when the compiler's memory comes later.
+        order = sorted(range(len(plan)), key=lambda i: not plan[i][2].startswith("UMAP"))
+        parallel = Parallel(n_jobs=jobs, return_as="generator")
+        results = [None] * len(plan)
+        done = parallel(
+            delayed(_run_one)(plan[i], backbone, estimator_params, threads, keep(plan[i]))
+            for i in order
+        )
+        for i, result in zip(order, done):
+            results[i] = result
+            bar.update()
+    bar.close()
+    rows = [row for row, _ in results]
+    models = {
+        (task[0].name, task[2], task[3], task[4]): kept
+        for task, (_, kept) in zip(plan, results)
+        if kept is not None
+    }
     return (rows, models) if keep_models else rows
 
 
@@ -237,8 +296,10 @@ def to_markdown(rows, columns=None, digits=3):
     Parameters
     ----------
     rows : list of dict
+        Rows of :func:`run`, or of :func:`summarize`: a column whose ``<column>_std``
+        is in the row shows as ``mean ± sd``.
     columns : list of str, optional
-        Default: :data:`COLUMNS`.
+        Default: :data:`COLUMNS`, or :data:`SUMMARY_COLUMNS` for summarized rows.
     digits : int, default=3
         Floats are rounded to this many decimals; NaN shows as an en dash.
 
@@ -246,22 +307,31 @@ def to_markdown(rows, columns=None, digits=3):
     -------
     str
     """
-    columns = columns or COLUMNS
+    if columns is None:
+        columns = SUMMARY_COLUMNS if rows and "seeds" in rows[0] else COLUMNS
+
+    def cell(row, c):
+        v = row.get(c, "")
+        if not isinstance(v, float):
+            return str(v)
+        if np.isnan(v):
+            return "–"
+        sd = row.get(f"{c}_std", np.nan)
+        return f"{v:.{digits}f}" + ("" if np.isnan(sd) else f" ± {sd:.{digits}f}")
+
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in rows:
-        cells = []
-        for c in columns:
-            v = row.get(c, "")
-            if isinstance(v, float):
-                cells.append("–" if np.isnan(v) else f"{v:.{digits}f}")
-            else:
-                cells.append(str(v))
-        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["| " + " | ".join(cell(row, c) for c in columns) + " |" for row in rows]
     return "\n".join(lines)
 
 
-def summarize(rows, by=("dataset", "method", "dim"), columns=("accuracy", "silhouette")):
-    """Mean (and worst) of some columns over the rows that share the ``by`` keys.
+#: The scores :func:`summarize` averages over seeds by default.
+SCORES = ["accuracy", *METRICS, "fit_seconds", "transform_seconds"]
+#: The columns of a summarized row (each score also has ``<score>_std``).
+SUMMARY_COLUMNS = ["dataset", "method", "kind", "dim", "seeds", *SCORES]
+
+
+def summarize(rows, by=("dataset", "method", "kind", "dim"), columns=SCORES):
+    """Mean, standard deviation and worst of the scores over the rows that share ``by``.
 
     Parameters
     ----------
@@ -269,14 +339,16 @@ def summarize(rows, by=("dataset", "method", "dim"), columns=("accuracy", "silho
         Rows of :func:`run`, e.g. one per seed.
     by : tuple of str
         The keys that identify a group.
-    columns : tuple of str
-        The columns to average; each also gets ``min_<column>``.
+    columns : sequence of str
+        The columns to average.
 
     Returns
     -------
     list of dict
-        One per group, in the order groups first appear, with the ``by`` keys, the
-        means, the minima and ``n`` (rows in the group).
+        One per group, in the order groups first appear: the ``by`` keys, ``seeds``
+        (the number of rows in the group), and per column its mean,
+        ``<column>_std``, the sample standard deviation (``ddof=1``; NaN for one row or
+        a column that is NaN, as the baselines' ``accuracy``), and ``min_<column>``.
     """
     groups = {}
     for row in rows:
@@ -284,11 +356,12 @@ def summarize(rows, by=("dataset", "method", "dim"), columns=("accuracy", "silho
     out = []
     for key, members in groups.items():
         summary = dict(zip(by, key))
+        summary["seeds"] = len(members)
         for c in columns:
-            values = [float(m[c]) for m in members]
-            summary[c] = float(np.mean(values))
-            summary[f"min_{c}"] = float(np.min(values))
-        summary["n"] = len(members)
+            values = np.array([float(m[c]) for m in members])
+            summary[c] = float(values.mean())
+            summary[f"{c}_std"] = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
+            summary[f"min_{c}"] = float(values.min())
         out.append(summary)
     return out
 
@@ -297,6 +370,8 @@ __all__ = [
     "BASELINES",
     "BASELINES_SKIPPED",
     "COLUMNS",
+    "SCORES",
+    "SUMMARY_COLUMNS",
     "Unsupervised",
     "run",
     "summarize",

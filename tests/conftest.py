@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
@@ -25,6 +27,17 @@ def small(digits):
     return X[mask][:300], y[mask][:300]
 
 
+@pytest.fixture(scope="session")
+def seed():
+    """The training seed of the tests marked ``quality``: 0, or ``SK_EMBED_TEST_SEED``.
+
+    ``benchmarks/quality_margins.py`` runs those tests over several seeds, both torch
+    kernel sets and one and two threads, and reads what each records with
+    ``record_property``: the margins asserted there come from that spread.
+    """
+    return int(os.environ.get("SK_EMBED_TEST_SEED", "0"))
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
@@ -33,8 +46,6 @@ def rng():
 def pytest_configure(config):
     # Under pytest-xdist each worker is one process: give each one torch thread, so
     # two workers on two cores do not oversubscribe them (OpenMP threads spin-wait).
-    import os
-
     import torch
 
     if os.environ.get("PYTEST_XDIST_WORKER"):

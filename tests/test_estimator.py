@@ -21,14 +21,19 @@ from sk_embed import EmbeddingClassifier, available_losses
 QUICK = dict(max_epochs=3, tol=None, random_state=0)
 
 
+@pytest.mark.quality
 @pytest.mark.parametrize(
     "loss", sorted(set(available_losses()) - {"softmax", "normalized_softmax"})
 )
-def test_held_out_accuracy_with_defaults_in_2d(digits_split, loss):
+def test_held_out_accuracy_with_defaults_in_2d(digits_split, loss, seed, record_property):
     """Every technique beyond the softmax pair reaches 0.88 on digits in 2-D."""
     X_train, X_test, y_train, y_test = digits_split
-    clf = EmbeddingClassifier(loss=loss, random_state=0).fit(X_train, y_train)
-    assert clf.score(X_test, y_test) >= 0.88
+    clf = EmbeddingClassifier(loss=loss, random_state=seed).fit(X_train, y_train)
+    accuracy = clf.score(X_test, y_test)
+    record_property("accuracy", float(accuracy))
+    # benchmarks/quality_margins.py (3 seeds x {native, default kernels} x {1, 2}
+    # threads): the lowest technique is cosface, 0.917 to 0.959; the others 0.939 to 0.980.
+    assert accuracy >= 0.88
 
 
 def test_grid_search_over_the_loss_itself(small):
@@ -38,11 +43,14 @@ def test_grid_search_over_the_loss_itself(small):
     assert [p["loss"] for p in search.cv_results_["params"]] == losses
 
 
-def test_default_accuracy_on_digits(digits_split):
+@pytest.mark.quality
+def test_default_accuracy_on_digits(digits_split, seed, record_property):
     """Defaults (softmax, 2-D) on the 70/30 digits split reach >= 0.85 held out."""
     X_train, X_test, y_train, y_test = digits_split
-    clf = EmbeddingClassifier(random_state=0).fit(X_train, y_train)
-    assert clf.score(X_test, y_test) >= 0.85
+    clf = EmbeddingClassifier(random_state=seed).fit(X_train, y_train)
+    accuracy = clf.score(X_test, y_test)
+    record_property("accuracy", float(accuracy))
+    assert accuracy >= 0.85  # 0.946 to 0.952 (benchmarks/quality_margins.py, 12 runs)
     Z = clf.transform(X_test)
     assert Z.shape == (len(X_test), 2)
     assert clf.class_centers_.shape == (10, 2)
@@ -117,20 +125,27 @@ def test_grid_over_loss_itself(small):
     assert search.best_params_["loss"] in ("softmax", "normalized_softmax")
 
 
-def test_pipeline_as_transform_step_then_knn(small):
+@pytest.mark.quality
+def test_pipeline_as_transform_step_then_knn(small, seed, record_property):
     X, y = small
+    quick = dict(QUICK, random_state=seed)
     pipe = make_pipeline(
-        StandardScaler(), EmbeddingClassifier(n_components=4, **QUICK), KNeighborsClassifier()
+        StandardScaler(), EmbeddingClassifier(n_components=4, **quick), KNeighborsClassifier()
     ).fit(X, y)
-    assert pipe.score(X, y) > 0.8
+    accuracy = pipe.score(X, y)
+    record_property("accuracy", float(accuracy))
+    assert accuracy > 0.8  # 0.997 to 1.000 (benchmarks/quality_margins.py, 12 runs)
     assert pipe[:-1].transform(X).shape == (len(X), 4)
 
 
-def test_cross_val_score(small):
+@pytest.mark.quality
+def test_cross_val_score(small, seed, record_property):
     X, y = small
     scores = cross_val_score(
-        EmbeddingClassifier(max_epochs=10, tol=None, random_state=0), X, y, cv=3
+        EmbeddingClassifier(max_epochs=10, tol=None, random_state=seed), X, y, cv=3
     )
+    record_property("min_score", float(scores.min()))
+    # the lowest fold 0.740 to 0.790 (benchmarks/quality_margins.py, 12 runs)
     assert scores.shape == (3,) and np.all(scores > 0.5)
 
 

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -31,6 +32,11 @@ def test_command_end_to_end(tmp_path, capsys):
             "2",
             "--max-epochs",
             "2",
+            "--seeds",
+            "0",
+            "1",
+            "--jobs",
+            "2",
             "--no-baselines",
             "--quiet",
             "--out",
@@ -39,14 +45,24 @@ def test_command_end_to_end(tmp_path, capsys):
             "40",
         ]
     )
-    for name in ("results.csv", "results.json", "results.md", "comparison_2d.png"):
+    for name in ("results.csv", "results.json", "results.md", "runs.csv", "comparison_2d.png"):
         assert (out / name).stat().st_size > 0, name
     rows = json.loads((out / "results.json").read_text())
-    assert [r["method"] for r in rows] == ["softmax", "cosface"]
-    assert (out / "results.csv").read_text().splitlines()[0].startswith("dataset,method,kind")
+    assert [(r["method"], r["seeds"]) for r in rows] == [("softmax", 2), ("cosface", 2)]
+    runs = json.loads((out / "runs.json").read_text())
+    assert [(r["method"], r["seed"]) for r in runs] == [
+        (m, s) for s in (0, 1) for m in ("softmax", "cosface")
+    ]
+    for score in ("accuracy", "knn_accuracy", "silhouette", "map_at_r"):
+        values = [r[score] for r in runs if r["method"] == "cosface"]
+        assert rows[1][score] == pytest.approx(sum(values) / 2)
+        assert rows[1][f"{score}_std"] == pytest.approx(abs(values[0] - values[1]) / 2**0.5)
+    header = (out / "results.csv").read_text().splitlines()[0]
+    assert header.startswith("dataset,method,kind,dim,seeds,accuracy,accuracy_std,knn_accuracy,")
     assert "![comparison_2d.png](comparison_2d.png)" in (out / "results.md").read_text()
     assert _not_blank(out / "comparison_2d.png")
-    assert "| digits | cosface |" in capsys.readouterr().out
+    assert "| digits | cosface | technique | 2 | 2 | 0." in capsys.readouterr().out
+    assert " ± " in (out / "results.md").read_text()
 
 
 def test_help_explains_every_option():
@@ -61,6 +77,8 @@ def test_help_explains_every_option():
         "--losses",
         "--dims",
         "--seeds",
+        "--jobs",
+        "--threads",
         "--max-epochs",
         "--backbone",
         "--no-baselines",

@@ -89,13 +89,16 @@ def known_unknown(digits_split):
     return X_train, X_test, y_train, y_test
 
 
+@pytest.mark.quality
 @pytest.mark.parametrize("loss", ["soc", "cosface"])
-def test_open_set_auroc_on_held_out_digits(known_unknown, loss):
+def test_open_set_auroc_on_held_out_digits(known_unknown, loss, seed, record_property):
     """Fit on 0-5; score_samples separates known from unknown test digits (10-D)."""
     X_train, X_test, y_train, y_test = known_unknown
-    clf = EmbeddingClassifier(loss, n_components=10, random_state=0)
+    clf = EmbeddingClassifier(loss, n_components=10, random_state=seed)
     clf.fit(X_train[y_train < 6], y_train[y_train < 6])
-    assert open_set_auroc(clf, X_test[y_test < 6], X_test[y_test >= 6]) >= 0.85
+    auroc = open_set_auroc(clf, X_test[y_test < 6], X_test[y_test >= 6])
+    record_property("auroc", float(auroc))
+    assert auroc >= 0.85  # 0.915 to 0.976 (benchmarks/quality_margins.py, 12 runs)
 
 
 def test_open_set_auroc_on_raw_scores():

@@ -160,14 +160,33 @@ def test_same_seed_same_model_with_early_stopping(small):
     assert fits[0].validation_scores_ == fits[1].validation_scores_
 
 
-def test_predictions_do_not_depend_on_the_input_units(digits_split):
+@pytest.mark.quality
+def test_predictions_do_not_depend_on_the_input_units(digits_split, seed, record_property):
     X_train, X_test, y_train, y_test = digits_split
-    params = dict(max_epochs=15, tol=None, random_state=0)
+    params = dict(max_epochs=15, tol=None, random_state=seed)
     raw = EmbeddingClassifier(**params).fit(X_train, y_train)
     moved = EmbeddingClassifier(**params).fit(100 * X_train + 5, y_train)
+    # What the network sees is the same up to float rounding, in one run on one machine
+    # (a feature constant in training keeps its units: it is only centered, as
+    # scikit-learn's StandardScaler does, and some test digits have ink there):
+    varying = X_train.std(0) > 0
+    seen = [
+        clf.net_.module_.scaler(torch.tensor(X, dtype=torch.float32))[:, varying]
+        for clf, X in ((raw, X_test), (moved, 100 * X_test + 5))
+    ]
+    torch.testing.assert_close(seen[0], seen[1], atol=1e-4, rtol=0)
+    # ... but 15 epochs make that rounding another model, so its predictions are held to
+    # bounds with room under the spread measured by benchmarks/quality_margins.py (3
+    # seeds x {native, default kernels} x {1, 2} threads): agreement 0.907 to 0.998
+    # (0.883 seen on another CPU), held-out accuracy 0.900 to 0.954.
     agree = np.mean(raw.predict(X_test) == moved.predict(100 * X_test + 5))
-    assert agree >= 0.9  # two trainings apart by float rounding: the hard samples may differ
-    assert moved.score(100 * X_test + 5, y_test) >= 0.85
+    accuracy = raw.score(X_test, y_test), moved.score(100 * X_test + 5, y_test)
+    record_property("agree", float(agree))
+    record_property("accuracy_raw", float(accuracy[0]))
+    record_property("accuracy_moved", float(accuracy[1]))
+    record_property("accuracy_gap", float(abs(accuracy[0] - accuracy[1])))
+    assert agree >= 0.8
+    assert min(accuracy) >= 0.85
 
 
 def test_standardization_lives_in_the_module_and_can_be_turned_off(small):

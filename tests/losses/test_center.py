@@ -61,14 +61,16 @@ def test_center_loss_does_not_move_centers_outside_training():
 QUICK = {"max_epochs": 3, "tol": None, "random_state": 0}
 
 
-def test_center_loss_is_more_compact_than_softmax(digits_split):
+@pytest.mark.quality
+def test_center_loss_is_more_compact_than_softmax(digits_split, seed, record_property):
     """The seed paper's claim, on the held-out embedding in 2-D."""
     X_train, X_test, y_train, y_test = digits_split
     sil = {}
     for loss in ("softmax", "center"):
-        clf = EmbeddingClassifier(loss=loss, random_state=0).fit(X_train, y_train)
+        clf = EmbeddingClassifier(loss=loss, random_state=seed).fit(X_train, y_train)
         sil[loss] = silhouette(clf.transform(X_test), y_test)
-    assert sil["center"] > sil["softmax"]
+    record_property("silhouette_gain", float(sil["center"] - sil["softmax"]))
+    assert sil["center"] > sil["softmax"]  # by 0.196 to 0.271 (quality_margins.py, 12 runs)
 
 
 def test_center_loss_centers_and_normalized_variant(small):

@@ -104,17 +104,27 @@ def test_soc_finite(kind, n, one_class, learn_scale):
     assert all(p.grad is None or torch.isfinite(p.grad).all() for p in head.parameters())
 
 
-def test_soc_accuracy_rises_with_the_embedding_size(digits_split):
+@pytest.mark.quality
+def test_soc_accuracy_rises_with_the_embedding_size(digits_split, seed, record_property):
     X_train, X_test, y_train, y_test = digits_split
     acc = {
-        dim: EmbeddingClassifier("soc", n_components=dim, random_state=0)
+        dim: EmbeddingClassifier("soc", n_components=dim, random_state=seed)
         .fit(X_train, y_train)
         .score(X_test, y_test)
         for dim in (1, 3, 10)
     }
-    assert acc[1] < acc[3] < acc[10]
-    softmax = EmbeddingClassifier("softmax", n_components=10, random_state=0)
-    assert acc[10] >= softmax.fit(X_train, y_train).score(X_test, y_test) - 0.015
+    softmax = EmbeddingClassifier("softmax", n_components=10, random_state=seed)
+    softmax_acc = softmax.fit(X_train, y_train).score(X_test, y_test)
+    record_property("gain_1_to_3", float(acc[3] - acc[1]))
+    record_property("gain_3_to_10", float(acc[10] - acc[3]))
+    record_property("soc10_minus_softmax10", float(acc[10] - softmax_acc))
+    # benchmarks/quality_margins.py (3 seeds x {native, default kernels} x {1, 2}
+    # threads): 1 -> 3 gains 0.117 to 0.200; 3 -> 10 only 0.002 to 0.022 (digits at 3-D
+    # are nearly solved), so 10-D is held to "no worse than 3-D" within one point;
+    # soc at 10-D minus softmax at 10-D: +0.006 to +0.026.
+    assert acc[3] - acc[1] >= 0.05
+    assert acc[10] >= acc[3] - 0.01
+    assert acc[10] >= softmax_acc - 0.015
 
 
 def test_soc_surface(small):
@@ -142,6 +152,7 @@ COSFACE_IMPRINTING = (
 )
 
 
+@pytest.mark.quality
 @pytest.mark.parametrize(
     "loss, options",
     [
@@ -152,7 +163,7 @@ COSFACE_IMPRINTING = (
         ("cosface", {"reserve_classes": 15}),
     ],
 )
-def test_add_classes_on_held_out_digits(known_unknown, loss, options):
+def test_add_classes_on_held_out_digits(known_unknown, loss, options, seed, record_property):
     """Fit on 0-5 (32-D), add 6-9 from 5 samples each: the new classes are recognised far
     above chance (1/10) and the known ones keep most of their accuracy. The target of
     the new-classes work (0.85 and 3 points) is not met; docs/open_set.md has the
@@ -164,13 +175,20 @@ def test_add_classes_on_held_out_digits(known_unknown, loss, options):
     few = np.concatenate(
         [rng.choice(np.flatnonzero(y_train == c), 5, replace=False) for c in range(6, 10)]
     )
-    clf = EmbeddingClassifier(loss, n_components=32, random_state=0, **options)
+    clf = EmbeddingClassifier(loss, n_components=32, random_state=seed, **options)
     clf.fit(X_train[y_train < 6], y_train[y_train < 6])
     known, unknown = y_test < 6, y_test >= 6
     before = clf.score(X_test[known], y_test[known])
     clf.add_classes(X_train[few], y_train[few])
-    assert clf.score(X_test[unknown], y_test[unknown]) >= 0.3
-    assert before - clf.score(X_test[known], y_test[known]) <= 0.06
+    new = clf.score(X_test[unknown], y_test[unknown])
+    drop = before - clf.score(X_test[known], y_test[known])
+    record_property("new_accuracy", float(new))
+    record_property("known_drop", float(drop))
+    # benchmarks/quality_margins.py (3 seeds x {native, default kernels} x {1, 2}
+    # threads): soc new 0.528 to 0.561, drop 0.009 to 0.018; cosface with reserve_classes
+    # new 0.593 to 0.706, drop 0.012 to 0.031; cosface's defaults drop 0.445 to 0.825.
+    assert new >= 0.3
+    assert drop <= 0.06
 
 
 def test_soc_new_means_move_in_their_own_units():
