@@ -21,7 +21,14 @@ from ._fastpath import FastEventsMixin
 from ._module import EmbeddingModule, seeded
 from ._reserve import ReserveMixin
 from ._routing import resolve_optimizer
-from ._training import SCHEDULES, DivergenceCheck, Standardize, Stopper, warn_unconverged
+from ._training import (
+    SCHEDULES,
+    DivergenceCheck,
+    Standardize,
+    Stopper,
+    warn_collapsed,
+    warn_unconverged,
+)
 from .backbones import ACTIVATIONS, build_backbone, check_backbone_output
 from .losses import Loss, get_technique
 
@@ -375,7 +382,9 @@ class EmbeddingNet(FastEventsMixin, ReserveMixin, NeuralNet):
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """The one step after training: the head places the class positions it computes
-        from the training embeddings (:meth:`~sk_embed.losses.Head.fit_points`).
+        from the training embeddings (:meth:`~sk_embed.losses.Head.fit_points`). Then a
+        fit of at least ``n_iter_no_change`` epochs that learned nothing warns
+        (:func:`~sk_embed._training.warn_collapsed`).
 
         Parameters
         ----------
@@ -391,7 +400,14 @@ class EmbeddingNet(FastEventsMixin, ReserveMixin, NeuralNet):
         _, z = self.forward(X, training=False)
         if self.reserving_:
             self.release_reserve()
-        self.module_.head.fit_points(z, torch.as_tensor(y, dtype=torch.long))
+        y = torch.as_tensor(y, dtype=torch.long)
+        head = self.module_.head
+        head.fit_points(z, y)
+        if not self.interrupted_:
+            with torch.no_grad():
+                scores = head(z.to(self.device))
+            what = f"loss={self.technique!r}"
+            warn_collapsed(what, self.lr, scores, y, self.n_iter_, self.n_iter_no_change)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The technique's loss of ``(scores, z)`` against the labels, given the head.

@@ -23,6 +23,9 @@ _CONSTANT = 1e-6
 # nearly constant one (an image's border pixel) is not blown up into a large input.
 # Measured against no floor and one global scale in docs/robustness.md.
 _FLOOR = 0.3
+# A fit's training accuracy must get this fraction of the way from always answering the
+# most frequent class to perfect, else it learned nothing (warn_collapsed).
+_LEARNED = 0.1
 
 
 def stats_shape(input_shape):
@@ -298,6 +301,56 @@ class DivergenceCheck:
             f"{len(losses)} (epoch 1: {losses[0]:.3g}; largest weight {weight:.3g}, "
             f"{start:.3g} at the start). Lower lr (now {lr:g}), or check X for extreme values."
         )
+
+
+def warn_collapsed(what, lr, scores, y, epochs, min_epochs):
+    """Warn when a fit learned nothing: the model answers its own training data hardly
+    better than always answering the most frequent class.
+
+    That is where a collapsed fit ends (every sample embedded alike, or a loss stuck at
+    ln C): the stopping rule sees a flat loss and calls it converged. Any model that
+    learned something beats the most frequent class on the data it was trained on.
+
+    Parameters
+    ----------
+    what : str
+        Names the technique, e.g. ``"loss='sphereface'"``.
+    lr : float
+        The initial learning rate, named in the message.
+    scores : tensor of shape (n, n_classes)
+        The fitted model's class scores of the training samples.
+    y : tensor of shape (n,)
+        Their encoded labels.
+    epochs : int
+        Epochs this fit ran; fits shorter than ``min_epochs`` are not judged (a
+        ``partial_fit`` step, a deliberately short fit).
+    min_epochs : int
+
+    Returns
+    -------
+    bool
+        Whether it warned.
+    """
+    if epochs < min_epochs or len(y) == 0:
+        return False
+    y = y.to(scores.device)
+    accuracy = float((scores.argmax(1) == y).float().mean())
+    majority = float(torch.bincount(y).max()) / len(y)
+    # Learning nothing is not only answering one class: also a tenth of the way from it
+    # to perfect (0.19 for 10 balanced classes, 0.55 for 2), which no model that trained
+    # for n_iter_no_change epochs stays below on its own training data.
+    if accuracy > majority + _LEARNED * (1 - majority):
+        return False
+    warnings.warn(
+        f"{what} with lr={lr:g} did not learn: after {epochs} epochs the model answers "
+        f"its own training data with accuracy {accuracy:.3f}, no better than always "
+        f"answering the most frequent class ({majority:.3f}); the embedding has "
+        "collapsed. Try a lower lr (e.g. a tenth), standardize=True, or another "
+        "technique or backbone.",
+        ConvergenceWarning,
+        stacklevel=5,
+    )
+    return True
 
 
 def warn_unconverged(what, epochs, monitored, tol):

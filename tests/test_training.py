@@ -16,7 +16,15 @@ from torch import nn
 
 from sk_embed import EmbeddingClassifier, available_losses
 from sk_embed._data import TensorDataset
-from sk_embed._training import SCHEDULES, PlateauLR, Standardize, Stopper, cosine_lr, stats_shape
+from sk_embed._training import (
+    SCHEDULES,
+    PlateauLR,
+    Standardize,
+    Stopper,
+    cosine_lr,
+    stats_shape,
+    warn_collapsed,
+)
 
 # -- the pieces ------------------------------------------------------------------------
 
@@ -49,6 +57,25 @@ def test_schedules():
     lrs = [plateau(1.0, epoch, 100, stale) for epoch, stale in enumerate([0, 1, 2, 3, 4, 0, 3])]
     assert lrs == pytest.approx([1.0, 1.0, 1.0, 0.1, 0.1, 0.1, 0.01])
     assert set(SCHEDULES) == {"constant", "plateau", "cosine"}
+
+
+def test_a_model_that_learned_nothing_is_told_apart_from_one_that_learned():
+    y = torch.tensor([0] * 50 + [1] * 30 + [2] * 20)
+    one_class = torch.zeros(100, 3)
+    one_class[:, 0] = 1.0  # always the most frequent class: accuracy 0.5
+    with pytest.warns(ConvergenceWarning, match=r"loss='x' with lr=0\.5 did not learn.*"
+                      r"accuracy 0\.500.*most frequent class \(0\.500\)"):  # fmt: skip
+        assert warn_collapsed("loss='x'", 0.5, one_class, y, epochs=10, min_epochs=10)
+    barely = one_class.clone()
+    barely[50:54] = torch.tensor([0.0, 2.0, 0.0])  # 0.54: under a tenth of the way to 1.0
+    with pytest.warns(ConvergenceWarning, match="did not learn"):
+        assert warn_collapsed("loss='x'", 0.5, barely, y, epochs=10, min_epochs=10)
+    learned = one_class.clone()
+    learned[50:57] = torch.tensor([0.0, 2.0, 0.0])  # 0.57: past it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not warn_collapsed("loss='x'", 0.5, learned, y, epochs=10, min_epochs=10)
+        assert not warn_collapsed("loss='x'", 0.5, one_class, y, epochs=9, min_epochs=10)
 
 
 @pytest.mark.parametrize(
