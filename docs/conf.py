@@ -45,6 +45,8 @@ sphinx_gallery_conf = {
 html_theme = "pydata_sphinx_theme"
 html_title = "sk-embed"
 html_theme_options = {"navigation_with_keys": False}
+html_static_path = ["_static"]
+html_css_files = ["tables.css"]
 
 # scikit-learn's own plumbing on the estimator (metadata-routing setters, ``score``)
 # is documented by scikit-learn, with references into its own site.
