@@ -78,7 +78,7 @@ class IncrementalMixin:
         check_consistent_length(X, y)
         columns = self._columns[self._encode_known(y, self.classes_)]
         for name in _ONGOING:
-            setattr(self.net_, name, getattr(self, name))
+            setattr(self.net_, name, self._net_value(name))
         y_t = torch.as_tensor(columns, dtype=torch.long, device=self.net_.device)
         before = {name: getattr(self, name) for name in ("n_iter_", "loss_curve_")}
         self.net_.train(TensorDataset(self._tensor(X), y_t), columns, fresh=False, epochs=epochs)

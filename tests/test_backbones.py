@@ -2,8 +2,10 @@
 
 import pytest
 import torch
+from torch import nn
 
-from sk_embed.backbones import CNN, MLP, build_backbone
+from sk_embed import EmbeddingClassifier
+from sk_embed.backbones import BACKBONES, CNN, CUSTOM_LR, MLP, build_backbone
 
 
 @pytest.mark.parametrize("shape", [(8, 8), (1, 28, 28), (3, 32, 32), (2, 7, 9)])
@@ -46,3 +48,20 @@ def test_mlp_batch_norm_and_dropout_are_optional_layers():
     assert not torch.equal(a, net(x))  # dropout draws masks in training
     net.eval()
     torch.testing.assert_close(net(x), net(x))
+
+
+def test_the_default_learning_rate_is_the_backbones_own(digits):
+    """``lr=None``: 1e-2 for the mlp, 1e-3 for the cnn and modules of one's own (the
+    cnn collapses at 1e-2 on 28x28 images; docs/robustness.md); an explicit lr wins."""
+    X, y = digits
+    X, y = X[:120], y[:120]
+    quick = dict(max_epochs=1, tol=None, random_state=0)
+    mlp = EmbeddingClassifier(**quick).fit(X, y)
+    cnn = EmbeddingClassifier(backbone="cnn", **quick).fit(X.reshape(-1, 8, 8), y)
+    own = EmbeddingClassifier(backbone=nn.Linear(64, 2), standardize=False, **quick).fit(X, y)
+    set_ = EmbeddingClassifier(backbone="cnn", lr=0.05, **quick).fit(X.reshape(-1, 8, 8), y)
+    assert mlp.lr is None and cnn.lr is None  # the parameter stays as given
+    lrs = [clf.history_[:, "lr"][0] for clf in (mlp, cnn, own, set_)]
+    assert lrs == [BACKBONES["mlp"].lr, BACKBONES["cnn"].lr, CUSTOM_LR, 0.05]
+    assert lrs[:3] == [1e-2, 1e-3, 1e-3]
+    assert BACKBONES["resnet18"].lr == 1e-3
