@@ -80,6 +80,14 @@ def run(jobs, tasks, threads):
     return Parallel(n_jobs=jobs)(calls)
 
 
+def run_tagged(args, tagged, key):
+    """Run ``(tag, task)`` pairs; each row gets its tag under ``key``."""
+    rows = run(args.jobs, [task for _, task in tagged], args.threads)
+    for (tag, _), row in zip(tagged, rows):
+        row[key] = tag
+    return rows
+
+
 def baselines(args):
     names = ["NCA", "LDA"] + [n for n in benchmark.BASELINES if n.startswith("UMAP")]
     if benchmark.BASELINES_SKIPPED:
@@ -99,9 +107,7 @@ def scalings(args, params):
                     continue
                 for seed in args.seeds:
                     tasks.append((scaling, (method, tr, te, y_train, y_test, dim, seed, params)))
-    rows = run(args.jobs, [t for _, t in tasks], args.threads)
-    for (scaling, _), row in zip(tasks, rows):
-        row["scaling"] = scaling
+    rows = run_tagged(args, tasks, "scaling")
     cols = ("accuracy", "knn_accuracy", "silhouette", "fit_seconds", "epochs", "not_converged")
     summary = benchmark.summarize(rows, ("method", "dim", "scaling"), cols)
     for dim in args.dims:
@@ -138,7 +144,7 @@ def scalings(args, params):
 
 
 def tabular(args, params):
-    tasks, names = [], []
+    tasks = []
     for name, loader in TABULAR.items():
         X, y = loader(return_X_y=True)
         X_train, X_test, y_train, y_test = split(X, y)
@@ -146,11 +152,8 @@ def tabular(args, params):
             if method == "LDA" and len(np.unique(y)) <= 2:
                 continue  # LDA gives at most n_classes - 1 dimensions
             for seed in args.seeds:
-                tasks.append((method, X_train, X_test, y_train, y_test, 2, seed, params))
-                names.append(name)
-    rows = run(args.jobs, tasks, args.threads)
-    for name, row in zip(names, rows):
-        row["dataset"] = name
+                tasks.append((name, (method, X_train, X_test, y_train, y_test, 2, seed, params)))
+    rows = run_tagged(args, tasks, "dataset")
     summary = benchmark.summarize(
         rows, ("method", "dataset"), ("accuracy", "knn_accuracy", "epochs")
     )
@@ -261,16 +264,13 @@ def images(args, params):
     p = {"backbone": "cnn", **params}
     if args.image_max_epochs is not None:
         p.setdefault("max_epochs", args.image_max_epochs)
-    tasks, keys = [], []
+    tasks = []
     for name, make in IMAGES.items():
         tr, te = make(X_train), make(X_test)
         for method in args.losses:
             for seed in args.seeds:
-                tasks.append((method, tr, te, y_train, y_test, 2, seed, p))
-                keys.append(name)
-    rows = run(args.jobs, tasks, args.threads)
-    for name, row in zip(keys, rows):
-        row["images"] = name
+                tasks.append((name, (method, tr, te, y_train, y_test, 2, seed, p)))
+    rows = run_tagged(args, tasks, "images")
     summary = benchmark.summarize(
         rows, ("method", "images"), ("accuracy", "knn_accuracy", "fit_seconds", "epochs")
     )
