@@ -27,13 +27,8 @@ def _write_rows(path, rows, columns):
 
 
 def _bench(args):
-    import torch
-
     from . import benchmark
     from .plotting import plot_comparison
-
-    if args.threads is not None and args.jobs == 1:
-        torch.set_num_threads(args.threads)
 
     start = time.perf_counter()
     runs, models = benchmark.run(

@@ -9,16 +9,20 @@ installed) run on the same split as reference points.
 from __future__ import annotations
 
 import importlib.util
+import os
 import time
 import warnings
 
 import numpy as np
+import torch
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.decomposition import PCA
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.neighbors import NeighborhoodComponentsAnalysis
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from . import datasets as _datasets
 from .estimator import EmbeddingClassifier
@@ -135,9 +139,6 @@ def _score(name, kind, model, data, dim, seed, X_train, X_test):
 
 def _run_one(task, backbone, estimator_params, threads, keep_model):
     """Fit and score one planned run; ``threads`` caps torch's and BLAS's threads."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
     d, kind, name, dim, seed = task
     flat = backbone == "mlp" or kind == "baseline"
     X_train = _rows(d.X_train) if flat else d.X_train
@@ -220,9 +221,6 @@ def run(
         :func:`sk_embed.metrics.embedding_scores` on the test split.
     models : dict, only with ``keep_models``
     """
-    import os
-
-    from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
     losses = available_losses() if losses == "all" else list(losses)
@@ -259,28 +257,20 @@ def run(
     def keep(task):
         return keep_models is True or (keep_models == "first_seed" and task[4] == seeds[0])
 
-    bar = tqdm(total=len(plan), disable=not progress, desc="sk-embed bench")
-    if jobs == 1:
-        results = []
-        for task in plan:
-            results.append(_run_one(task, backbone, estimator_params, threads, keep(task)))
-            bar.update()
-    else:
-        # UMAP first: its first fit in a process compiles numba code (about 20 s), so
-        # each worker pays that at the start instead of ending the run on it, and
-        # loky's leak check (memory measured after a worker's first task) does not
-        # restart a worker, and compile again, when the compiler's memory comes later.
-        order = sorted(range(len(plan)), key=lambda i: not plan[i][2].startswith("UMAP"))
-        parallel = Parallel(n_jobs=jobs, return_as="generator")
-        results = [None] * len(plan)
-        done = parallel(
-            delayed(_run_one)(plan[i], backbone, estimator_params, threads, keep(plan[i]))
-            for i in order
-        )
-        for i, result in zip(order, done):
-            results[i] = result
-            bar.update()
-    bar.close()
+    # UMAP first: its first fit in a process compiles numba code (about 20 s), so each
+    # worker pays that at the start instead of ending the run on it, and loky's leak
+    # check (memory measured after a worker's first task) does not restart a worker,
+    # and compile again, when the compiler's memory comes later. One job runs in this
+    # process, one run after the other (joblib's n_jobs=1).
+    order = sorted(range(len(plan)), key=lambda i: not plan[i][2].startswith("UMAP"))
+    done = Parallel(n_jobs=jobs, return_as="generator")(
+        delayed(_run_one)(plan[i], backbone, estimator_params, threads, keep(plan[i]))
+        for i in order
+    )
+    results = [None] * len(plan)
+    for i, result in tqdm(zip(order, done), total=len(plan), disable=not progress,
+                          desc="sk-embed bench"):  # fmt: skip
+        results[i] = result
     rows = [row for row, _ in results]
     models = {
         (task[0].name, task[2], task[3], task[4]): kept
