@@ -1,4 +1,4 @@
-"""Saving a fitted estimator in a file that loads without running code.
+"""The model file: a fitted estimator saved so that it loads without running code.
 
 The file is a torch archive read back with ``torch.load(weights_only=True)``, whose
 unpickler builds tensors, strings and plain containers only. It holds:
@@ -21,12 +21,8 @@ import warnings
 
 import numpy as np
 import torch
-from sklearn.utils.validation import check_is_fitted
-from skorch.history import History
 
-from ._module import seeded
-from ._net import REPORTED
-from ._routing import OPTIMIZERS
+from ._nn import OPTIMIZERS
 
 FORMAT = "sk-embed-model"
 VERSION = 1
@@ -65,8 +61,24 @@ def _decode(value):
     return value
 
 
-def _labels(array, what):
-    """A label array as ``{"dtype", "values"}``; TypeError for labels JSON cannot hold."""
+def encode_labels(array, what):
+    """A label array as ``{"dtype", "values"}``.
+
+    Parameters
+    ----------
+    array : ndarray
+    what : str
+        Names the array in the error.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    TypeError
+        For labels JSON cannot hold.
+    """
     values = array.tolist()
     if array.dtype.kind not in "biufUO" or not all(isinstance(v, _LABEL_TYPES) for v in values):
         raise TypeError(f"save stores {what} of str, int, float or bool only; got {array.dtype}.")
@@ -90,127 +102,116 @@ def _digest(model, tensors):
     return sha.hexdigest()
 
 
-class PersistenceMixin:
-    """``save`` and ``load`` for :class:`~sk_embed.EmbeddingClassifier`."""
+def encode_params(params):
+    """Constructor parameters as JSON values.
 
-    def save(self, path):
-        """Write the fitted model to ``path``: weights as tensors, everything else as JSON.
+    Parameters
+    ----------
+    params : dict
 
-        :meth:`load` reads it back without running code (no pickle), with identical
-        predictions, for every technique and after ``add_classes``. Not stored: the
-        optimizer's state (``warm_start`` and ``partial_fit`` after a load start a fresh
-        optimizer). Parameters must be JSON values, a named backbone and optimizer; a
-        module or callback object cannot be stored this way (pickle can).
+    Returns
+    -------
+    dict
 
-        Parameters
-        ----------
-        path : str or path-like
+    Raises
+    ------
+    TypeError
+        Naming a parameter JSON cannot hold (a module or callback object).
+    """
+    return {name: _encode(name, value) for name, value in params.items()}
 
-        Returns
-        -------
-        self : EmbeddingClassifier
-        """
-        check_is_fitted(self)
-        params = {k: _encode(k, v) for k, v in self.get_params(deep=False).items()}
-        fitted = {name: getattr(self, name) for name in REPORTED}
-        fitted.update(input_shape_=list(self.input_shape_), n_features_in_=self.n_features_in_)
-        model = {
-            "params": params,
-            "classes": _labels(self.classes_, "classes"),
-            "columns": self._columns.tolist(),
-            "feature_names_in": (
-                _labels(self.feature_names_in_, "feature names")
-                if hasattr(self, "feature_names_in_")
-                else None
-            ),
-            "fitted": fitted,
-            "seed": self.net_.seed,
-            "history": self.net_.history_.to_list(),
-        }
-        text = json.dumps(model, default=_json_scalar)
-        tensors = {
-            "module": {k: v.detach().cpu() for k, v in self.net_.module_.state_dict().items()},
-            "criterion": {
-                k: v.detach().cpu() for k, v in self.net_.criterion_.state_dict().items()
-            },
-        }
-        payload = {"format": FORMAT, "version": VERSION, "model": text, **tensors}
-        payload["sha256"] = _digest(text, tensors)
-        torch.save(payload, os.fspath(path))
-        return self
 
-    @classmethod
-    def load(cls, path, *, device="cpu"):
-        """Read a model written by :meth:`save`, without running code from the file.
+def decode_params(params):
+    """The constructor parameters :func:`encode_params` wrote.
 
-        Parameters
-        ----------
-        path : str or path-like
-        device : str or torch.device, default="cpu"
-            Where the loaded model runs (its ``device`` parameter); a model trained on a
-            GPU loads on a machine without one.
+    Parameters
+    ----------
+    params : dict
 
-        Returns
-        -------
-        EmbeddingClassifier
+    Returns
+    -------
+    dict
+    """
+    return {name: _decode(value) for name, value in params.items()}
 
-        Raises
-        ------
-        ValueError
-            When the file is not a model written by ``save``, is truncated, or was changed
-            after it was written (its checksum does not match).
-        """
-        try:
-            with warnings.catch_warnings():  # torch's remarks on foreign files: we say why
-                warnings.simplefilter("ignore")
-                payload = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
-        except FileNotFoundError:
-            raise
-        except Exception as exc:  # zip errors, refused globals, truncation
-            raise ValueError(
-                f"{os.fspath(path)!r} is not a readable sk-embed model file (truncated, damaged "
-                f"or not written by save): {type(exc).__name__}: {str(exc)[:200]}"
-            ) from None
-        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-            raise ValueError(f"{os.fspath(path)!r} is not a model written by save.")
-        if payload.get("version") != VERSION:
-            raise ValueError(
-                f"{os.fspath(path)!r} is a model file of version {payload.get('version')!r}; "
-                f"this sk-embed reads version {VERSION}."
-            )
-        if not all(isinstance(payload.get(k), t) for k, t in _PARTS.items()) or _digest(
-            payload["model"], payload
-        ) != payload.get("sha256"):
-            raise ValueError(
-                f"{os.fspath(path)!r} was damaged or changed after it was written: its "
-                "checksum does not match its contents."
-            )
-        model = json.loads(payload["model"])
-        estimator = cls(**{k: _decode(v) for k, v in model["params"].items()})
-        estimator.device = device
-        estimator._restore(model, payload)
-        return estimator
 
-    def _restore(self, model, payload):
-        """Set the fitted attributes and rebuild the net from a loaded file's parts."""
-        classes = model["classes"]
-        self.classes_ = np.array(classes["values"], dtype=classes["dtype"])
-        self._columns = np.array(model["columns"], dtype=np.intp)
-        if model["feature_names_in"] is not None:
-            self.feature_names_in_ = np.array(model["feature_names_in"]["values"], dtype=object)
-        for name, value in model["fitted"].items():
-            setattr(self, name, value)
-        self.input_shape_ = tuple(self.input_shape_)
-        self._n_features_out = self.n_components
-        net = self._new_net(len(self.classes_), model["seed"], self._options())
-        with seeded(model["seed"], net.device):
-            net.initialize()
-        net.release_reserve()  # built with what training alone uses
-        net.module_.load_state_dict(payload["module"])
-        net.criterion_.load_state_dict(payload["criterion"])
-        net.history_ = History(model["history"])
-        net.interrupted_ = False
-        for name in REPORTED:
-            setattr(net, name, getattr(self, name))
-        self.net_ = net
-        self.class_centers_ = self._numpy(net.module_.head.centers)[self._columns]
+def decode_labels(labels):
+    """The label array :func:`encode_labels` wrote.
+
+    Parameters
+    ----------
+    labels : dict
+
+    Returns
+    -------
+    ndarray
+    """
+    return np.array(labels["values"], dtype=labels["dtype"])
+
+
+def write(path, model, module_state, criterion_state):
+    """Write a model file.
+
+    Parameters
+    ----------
+    path : str or path-like
+    model : dict
+        JSON-able description of the estimator (parameters, classes, fitted values,
+        the net's history).
+    module_state, criterion_state : dict of tensors
+        State dicts; saved from the CPU.
+    """
+    text = json.dumps(model, default=_json_scalar)
+    tensors = {
+        "module": {k: v.detach().cpu() for k, v in module_state.items()},
+        "criterion": {k: v.detach().cpu() for k, v in criterion_state.items()},
+    }
+    payload = {"format": FORMAT, "version": VERSION, "model": text, **tensors}
+    payload["sha256"] = _digest(text, tensors)
+    torch.save(payload, os.fspath(path))
+
+
+def read(path):
+    """Read a model file written by :func:`write`, without running code from it.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    model : dict
+    module_state, criterion_state : dict of tensors
+
+    Raises
+    ------
+    ValueError
+        When the file is not a model file, is of another version, is truncated, or was
+        changed after it was written (its checksum does not match).
+    """
+    try:
+        with warnings.catch_warnings():  # torch's remarks on foreign files: we say why
+            warnings.simplefilter("ignore")
+            payload = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # zip errors, refused globals, truncation
+        raise ValueError(
+            f"{os.fspath(path)!r} is not a readable sk-embed model file (truncated, damaged "
+            f"or not written by save): {type(exc).__name__}: {str(exc)[:200]}"
+        ) from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{os.fspath(path)!r} is not a model written by save.")
+    if payload.get("version") != VERSION:
+        raise ValueError(
+            f"{os.fspath(path)!r} is a model file of version {payload.get('version')!r}; "
+            f"this sk-embed reads version {VERSION}."
+        )
+    if not all(isinstance(payload.get(k), t) for k, t in _PARTS.items()) or _digest(
+        payload["model"], payload
+    ) != payload.get("sha256"):
+        raise ValueError(
+            f"{os.fspath(path)!r} was damaged or changed after it was written: its "
+            "checksum does not match its contents."
+        )
+    return json.loads(payload["model"]), payload["module"], payload["criterion"]

@@ -1,8 +1,11 @@
-"""``EmbeddingClassifier``: the scikit-learn surface.
+"""``EmbeddingClassifier``: the scikit-learn surface of sk-embed.
 
-Parameters and their constraints, validation, label encoding and fitted attributes. The
-network and its training loop are the skorch side (``_net.py``); everything that differs
-between techniques lives in ``sk_embed/losses/``.
+One class holds what a scikit-learn user meets: the parameters and their constraints,
+validation, the one training path that ``fit``, ``partial_fit`` and ``warm_start`` take,
+``add_classes``, the predict side and the model file. The network and its training loop
+are the torch side (:mod:`sk_embed._nn`, reached through its entry points only); what
+differs between techniques lives in ``sk_embed/losses/``; the label-to-column encoding,
+the routed options and the file format are plain helpers beside this file.
 """
 
 from __future__ import annotations
@@ -16,44 +19,51 @@ from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
     ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
     _fit_context,
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
     check_is_fitted,
     column_or_1d,
     validate_data,
 )
 from torch import nn
 
-from ._data import TensorDataset, check_device, check_float32_range
-from ._incremental import IncrementalMixin
-from ._net import REPORTED, EmbeddingNet
-from ._outputs import EmbeddingOutputsMixin
-from ._params import RoutedParamsMixin, all_or_nothing
-from ._persistence import PersistenceMixin
-from ._training import SCHEDULES
+from . import _persistence
+from ._labels import append_classes, encode_known
+from ._nn import (
+    SCHEDULES,
+    EmbeddingNet,
+    TensorDataset,
+    TrainingRecord,
+    check_device,
+    check_float32_range,
+)
+from ._options import all_or_nothing, is_routed, option_names, routed_options, set_options
 from .backbones import ACTIVATIONS, BACKBONES, default_lr
 from .losses import get_technique
 
-# The estimator's parameters that the net takes as they are.
+# The estimator's parameters that the net takes as they are, and those of them that may
+# change between calls that go on training (warm_start, partial_fit).
 _NET_PARAMS = (
     "backbone", "activation", "standardize", "tol", "n_iter_no_change", "early_stopping",
     "validation_fraction", "lr_schedule", "lr", "max_epochs", "batch_size", "device", "verbose",
     "reserve_classes", "reconstruction",
 )  # fmt: skip
+_ONGOING = ("lr", "max_epochs", "tol", "n_iter_no_change", "lr_schedule", "batch_size", "verbose")
+
+
+def _to_numpy(t, dtype=np.float64):
+    return t.detach().cpu().numpy().astype(dtype, copy=False)
 
 
 class EmbeddingClassifier(
-    PersistenceMixin,
-    IncrementalMixin,
-    RoutedParamsMixin,
-    ClassifierMixin,
-    EmbeddingOutputsMixin,
-    ClassNamePrefixFeaturesOutMixin,
-    BaseEstimator,
+    ClassifierMixin, TransformerMixin, ClassNamePrefixFeaturesOutMixin, BaseEstimator
 ):
     """A deep classifier whose embedded space is designed by the chosen technique.
 
@@ -246,22 +256,75 @@ class EmbeddingClassifier(
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
-        self._set_options(kwargs)
+        set_options(self, kwargs)
 
-    def _options(self):
+    # -- parameters --------------------------------------------------------------------
+
+    def get_params(self, deep=True):
+        """Parameters of the estimator, the routed options (``loss__margin``, ...)
+        included.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Passed to scikit-learn (there are no nested estimators).
+
+        Returns
+        -------
+        params : dict
+        """
+        params = super().get_params(deep=deep)
+        params.update({k: getattr(self, k) for k in option_names(self)})
+        return params
+
+    def set_params(self, **params):
+        """Set parameters, routed options (``loss__margin``, ...) included.
+
+        Parameters
+        ----------
+        **params
+            Constructor parameters and routed options.
+
+        Returns
+        -------
+        self : EmbeddingClassifier
+        """
+        named = set(self._get_param_names())
+        set_options(self, {k: v for k, v in params.items() if is_routed(k, named)})
+        return super().set_params(**{k: v for k, v in params.items() if not is_routed(k, named)})
+
+    def _net_options(self):
         """The routed options, checked; the deprecated ``normalize_weights`` folded in."""
-        options = self._routed_options()
+        options = routed_options(self)
         if self.normalize_weights != "deprecated":
             warnings.warn(
                 "normalize_weights was deprecated in 0.2 and will be removed in 0.4; "
                 "use loss__normalize_weights, an option of the techniques with a linear "
                 "classifier.",
                 FutureWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
             if self.normalize_weights:
                 options.setdefault("loss__normalize_weights", True)
         return options
+
+    def _net_value(self, name):
+        """What the net gets for the estimator's parameter ``name``: its value, with
+        ``lr=None`` resolved to the backbone's own learning rate."""
+        value = getattr(self, name)
+        return default_lr(self.backbone) if name == "lr" and value is None else value
+
+    def _new_net(self, n_classes, seed, options):
+        """An untrained net for this estimator's parameters (fit, and load)."""
+        return EmbeddingNet(
+            technique=self.loss,
+            n_components=self.n_components,
+            n_classes=n_classes,
+            input_shape=self.input_shape_,
+            seed=seed,
+            **{name: self._net_value(name) for name in _NET_PARAMS},
+            **options,
+        )
 
     # -- data --------------------------------------------------------------------------
 
@@ -289,7 +352,7 @@ class EmbeddingClassifier(
         # torch.tensor copies: the user's array is never shared or changed.
         return torch.tensor(X, dtype=torch.float32, device=self.net_.device)
 
-    # -- fit ---------------------------------------------------------------------------
+    # -- training ----------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -307,59 +370,358 @@ class EmbeddingClassifier(
         -------
         self : EmbeddingClassifier
         """
+        return self._fit(X, y, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Train one epoch on ``X, y``, from the current weights once fitted.
+
+        As scikit-learn's ``SGDClassifier`` and ``MLPClassifier``: the first call needs
+        every class in ``classes`` and builds the model (with its input standardization
+        fitted on that first ``X``); later calls go on from the fitted weights and the
+        optimizer's state. No stopping rule applies and no ``ConvergenceWarning`` is given.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+        y : array-like of shape (n_samples,)
+            Labels, all among ``classes`` (first call) or ``classes_``.
+        classes : array-like of shape (n_classes,), optional
+            Every class there will be; required on the first call, ignored afterwards.
+
+        Returns
+        -------
+        self : EmbeddingClassifier
+        """
+        return self._fit(X, y, incremental=True, classes=classes)
+
+    def _fit(self, X, y, *, incremental, classes=None):
+        """The one training path. A fresh fit builds the model; ``partial_fit``
+        (``incremental``, one epoch) and ``fit`` with ``warm_start`` go on training a
+        fitted one on labels of known classes, its history continuing. The estimator is
+        left as it was if anything fails, and an interrupt is raised once the epochs done
+        are kept."""
         with all_or_nothing(self):
-            if self.warm_start and hasattr(self, "net_"):
-                self._train_on(X, y)
+            if hasattr(self, "net_") and (incremental or self.warm_start):
+                X = self._validate_X(X)
+                check_consistent_length(X, y)
+                columns = self._class_columns[encode_known(y, self.classes_)]
+                for name in _ONGOING:
+                    setattr(self.net_, name, self._net_value(name))
+                self.net_.warm_start = True  # skorch's own: go on from the current state
             else:
-                self._fit(X, y)
+                X, columns = self._build(X, y, incremental, classes)
+            y_t = torch.as_tensor(columns, dtype=torch.long, device=self.net_.device)
+            epochs = 1 if incremental else None
+            self.net_.fit(TensorDataset(self._tensor(X), y_t), columns, epochs=epochs)
         if self.net_.interrupted_:  # the epochs done are kept (the net warned): stop loops
             raise KeyboardInterrupt
         return self
 
-    def _fit(self, X, y, classes=None, epochs=None):
+    def _build(self, X, y, incremental, classes):
+        """Validate a fresh fit's data and build its untrained model; returns the
+        validated ``X`` and the labels' network columns."""
+        if incremental and classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit (every class "
+                "there will be)."
+            )
         get_technique(self.loss)
         check_device(self.device)
-        options = self._options()
+        options = self._net_options()
         X, y = validate_data(self, X, y, **self._VALIDATION)
         check_float32_range(X)
         check_classification_targets(y)
         self.classes_ = np.unique(y if classes is None else column_or_1d(classes))
-        y_encoded = self._encode_known(y, self.classes_)
+        columns = encode_known(y, self.classes_)
         if len(self.classes_) < 2:
             raise ValueError(
                 f"y contains only one class ({self.classes_[0]!r}); "
                 f"{type(self).__name__} needs at least two classes."
             )
         self.input_shape_ = X.shape[1:]
-        self._n_features_out = self.n_components
+        # The network's column of each class in classes_ (add_classes appends columns
+        # while classes_ stays sorted).
+        self._class_columns = np.arange(len(self.classes_))
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self.net_ = self._new_net(len(self.classes_), seed, options)
-        y_t = torch.as_tensor(y_encoded, dtype=torch.long, device=self.net_.device)
-        self.net_.train(TensorDataset(self._tensor(X), y_t), y_encoded, fresh=True, epochs=epochs)
-        self.class_centers_ = self._numpy(self.net_.module_.head.centers)
-        for name in REPORTED:
-            setattr(self, name, getattr(self.net_, name))
-        # The network's class columns in the order of classes_ (add_classes appends
-        # columns while classes_ stays sorted).
-        self._columns = np.arange(len(self.classes_))
+        return X, columns
 
-    def _new_net(self, n_classes, seed, options):
-        """An untrained net for this estimator's parameters (fit, and load)."""
-        return EmbeddingNet(
-            technique=self.loss,
-            n_components=self.n_components,
-            n_classes=n_classes,
-            input_shape=self.input_shape_,
-            seed=seed,
-            **{name: self._net_value(name) for name in _NET_PARAMS},
-            **options,
-        )
+    def add_classes(self, X, y):
+        """Add new classes from a few samples each, without retraining the encoder.
 
-    def _net_value(self, name):
-        """What the net gets for the estimator's parameter ``name``: its value, with
-        ``lr=None`` resolved to the backbone's own learning rate."""
-        value = getattr(self, name)
-        return default_lr(self.backbone) if name == "lr" and value is None else value
+        The encoder stays frozen; the technique's head places each new class from its
+        samples' embeddings (imprinted weights, a mean embedding as center, or fitted
+        class means, as the technique's file says). Afterwards ``classes_``,
+        ``predict``, ``predict_proba``, ``decision_function`` and ``class_centers_``
+        cover old and new classes. Refit to train the encoder on them.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            Samples of the new classes only.
+        y : array-like of shape (n_samples,)
+            Their labels; none may be a class the estimator already knows.
+
+        Returns
+        -------
+        self : EmbeddingClassifier
+        """
+        X = self._validate_X(X)
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        check_classification_targets(y)
+        new, local = np.unique(y, return_inverse=True)
+        classes, columns = append_classes(self.classes_, self._class_columns, new)
+        _, z = self.net_.scores_and_embedding(self._tensor(X))
+        local_t = torch.as_tensor(local, dtype=torch.long, device=self.net_.device)
+        self.net_.module_.head.add_classes(z.to(self.net_.device), local_t, len(new))
+        self.classes_, self._class_columns = classes, columns
+        return self
+
+    # -- what a fitted model gives -----------------------------------------------------
+
+    def _scores(self, X):
+        """Class scores (float64, columns in the order of ``classes_``), raw embeddings
+        and the input's dtype."""
+        X = self._validate_X(X)
+        scores, z = self.net_.scores_and_embedding(self._tensor(X))
+        return scores.double()[:, self._class_columns], z, X.dtype
+
+    def decision_function(self, X):
+        """Class scores of the technique's head.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_classes), or (n_samples,) for two classes
+            Columns in the order of ``classes_``; for two classes, score of class 1
+            minus score of class 0.
+        """
+        scores, _, _ = self._scores(X)
+        scores = _to_numpy(scores)
+        return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
+
+    def predict(self, X):
+        """The most likely class of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        scores, _, _ = self._scores(X)
+        return self.classes_[_to_numpy(scores.argmax(dim=1), np.intp)]
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``; rows sum to 1.
+        """
+        scores, z, _ = self._scores(X)
+        return _to_numpy(self.net_.module_.head.proba(scores, z.double()))
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def score_embedding(self, Z):
+        """Class scores of points given directly in the embedded space.
+
+        The scores ``decision_function`` would give to samples that ``transform`` maps
+        to ``Z``: how plots draw decision regions and class densities.
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_points, n_components)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_points, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        Z = check_array(Z, dtype=[np.float32, np.float64])
+        if Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"Z has {Z.shape[1]} columns; the embedded space has {self.n_components}"
+            )
+        head = self.net_.module_.head
+        with torch.no_grad():
+            scores = head(torch.tensor(Z, dtype=torch.float32, device=self.net_.device))
+        return _to_numpy(scores.double()[:, self._class_columns])
+
+    def score_samples(self, X):
+        """Open-set score: how much each sample looks like *some* known class.
+
+        Each technique defines it in its own file: the largest logit (softmax family),
+        the largest cosine (angular), minus the squared distance to the nearest center
+        (center, contrastive, triplet, regression), the largest log-density (soc). Use
+        it with :func:`sk_embed.metrics.open_set_auroc`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Higher means more known.
+        """
+        scores, z, _ = self._scores(X)
+        return _to_numpy(self.net_.module_.head.score_samples(scores, z.double()))
+
+    def transform(self, X):
+        """The embedding of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            Same float dtype as ``X`` (float32 or float64; other inputs give float32).
+        """
+        _, z, dtype = self._scores(X)
+        return _to_numpy(self.net_.module_.head.embed(z), dtype)
+
+    # -- the model file ----------------------------------------------------------------
+
+    def save(self, path):
+        """Write the fitted model to ``path``: weights as tensors, everything else as JSON.
+
+        :meth:`load` reads it back without running code (no pickle), with identical
+        predictions, for every technique and after ``add_classes``. Not stored: the
+        optimizer's state (``warm_start`` and ``partial_fit`` after a load start a fresh
+        optimizer). Parameters must be JSON values, a named backbone and optimizer; a
+        module or callback object cannot be stored this way (pickle can).
+
+        Parameters
+        ----------
+        path : str or path-like
+
+        Returns
+        -------
+        self : EmbeddingClassifier
+        """
+        check_is_fitted(self)
+        record = {f"{name}_": value for name, value in self._record()._asdict().items()}
+        names = getattr(self, "feature_names_in_", None)
+        model = {
+            "params": _persistence.encode_params(self.get_params(deep=False)),
+            "classes": _persistence.encode_labels(self.classes_, "classes"),
+            "columns": self._class_columns.tolist(),
+            "feature_names_in": (
+                None if names is None else _persistence.encode_labels(names, "feature names")
+            ),
+            "fitted": {
+                **record,
+                "input_shape_": list(self.input_shape_),
+                "n_features_in_": self.n_features_in_,
+            },
+            "seed": self.net_.seed,
+            "history": self.net_.history_.to_list(),
+        }
+        module, criterion = self.net_.module_.state_dict(), self.net_.criterion_.state_dict()
+        _persistence.write(path, model, module, criterion)
+        return self
+
+    @classmethod
+    def load(cls, path, *, device="cpu"):
+        """Read a model written by :meth:`save`, without running code from the file.
+
+        Parameters
+        ----------
+        path : str or path-like
+        device : str or torch.device, default="cpu"
+            Where the loaded model runs (its ``device`` parameter); a model trained on a
+            GPU loads on a machine without one.
+
+        Returns
+        -------
+        EmbeddingClassifier
+
+        Raises
+        ------
+        ValueError
+            When the file is not a model written by ``save``, is truncated, or was changed
+            after it was written (its checksum does not match).
+        """
+        model, module, criterion = _persistence.read(path)
+        estimator = cls(**_persistence.decode_params(model["params"]))
+        estimator.device = device
+        estimator.classes_ = _persistence.decode_labels(model["classes"])
+        estimator._class_columns = np.array(model["columns"], dtype=np.intp)
+        if model["feature_names_in"] is not None:
+            names = model["feature_names_in"]["values"]
+            estimator.feature_names_in_ = np.array(names, dtype=object)
+        estimator.input_shape_ = tuple(model["fitted"]["input_shape_"])
+        estimator.n_features_in_ = model["fitted"]["n_features_in_"]
+        net = estimator._new_net(len(estimator.classes_), model["seed"], estimator._net_options())
+        estimator.net_ = net.restore(module, criterion, model["history"])
+        return estimator
+
+    # -- fitted attributes read from the net -------------------------------------------
+
+    def _record(self):
+        check_is_fitted(self)
+        return TrainingRecord.of(self.net_.history_)
+
+    @property
+    def n_iter_(self):
+        """Epochs run (over ``partial_fit`` and ``warm_start`` calls too)."""
+        return self._record().n_iter
+
+    @property
+    def loss_curve_(self):
+        """The training loss of each epoch."""
+        return self._record().loss_curve
+
+    @property
+    def best_loss_(self):
+        """The lowest training loss; None with a validation set."""
+        return self._record().best_loss
+
+    @property
+    def validation_scores_(self):
+        """The validation accuracy of each epoch with ``early_stopping``, else None."""
+        return self._record().validation_scores
+
+    @property
+    def best_validation_score_(self):
+        """The validation accuracy of the epoch whose weights are kept, else None."""
+        return self._record().best_validation_score
+
+    @property
+    def class_centers_(self):
+        """Where each class sits in the embedded space, in the order of ``classes_``."""
+        check_is_fitted(self)
+        return _to_numpy(self.net_.module_.head.centers)[self._class_columns]
 
     @property
     def history_(self):
@@ -372,6 +734,11 @@ class EmbeddingClassifier(
         """Whether ``decision_function`` gives class log-densities (``soc``)."""
         check_is_fitted(self)
         return self.net_.module_.head.log_densities
+
+    @property
+    def _n_features_out(self):  # get_feature_names_out's count, once fitted
+        check_is_fitted(self)
+        return self.n_components
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")

@@ -5,7 +5,7 @@ import torch
 from torch.utils.data import Subset
 
 from sk_embed import EmbeddingClassifier
-from sk_embed._data import TensorBatches, TensorDataset
+from sk_embed._nn.data import TensorBatches, TensorDataset
 
 
 def test_batches_cover_every_sample_once_and_shuffle_per_epoch():

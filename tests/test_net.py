@@ -1,4 +1,4 @@
-"""Tests of sk_embed/_net.py: option routing, building the parts from prefixed
+"""Tests of sk_embed/_nn/net.py: option routing, building the parts from prefixed
 options, and the one-way contract between a technique's head and loss."""
 
 import numpy as np
@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from sk_embed import available_losses
-from sk_embed._data import TensorDataset
-from sk_embed._net import EmbeddingNet
-from sk_embed._routing import is_option
+from sk_embed._nn.data import TensorDataset
+from sk_embed._nn.net import EmbeddingNet
+from sk_embed._nn.options import is_option
 from sk_embed.losses import get_technique
 
 
@@ -64,7 +64,7 @@ def test_the_class_positions_are_placed_after_training():
     X = torch.randn(40, 5)
     y = np.arange(40) % 4
     net = _net().fit(TensorDataset(X, torch.as_tensor(y)), y)
-    _, z = net.infer_dataset(X)
+    _, z = net.scores_and_embedding(X)
     means = torch.stack([z[torch.as_tensor(y) == k].mean(0) for k in range(4)])
     torch.testing.assert_close(net.module_.head.centers, means)
 
@@ -81,7 +81,7 @@ def test_the_loss_only_reads_the_head_and_the_head_never_calls_the_loss(loss):
     head, criterion = get_technique(loss).build(3, 4)
     z = torch.randn(16, 3, requires_grad=True)
     y = torch.arange(16) % 4
-    head.fit_points(z.detach(), y)
+    head.place_centers(z.detach(), y)
     before = _state(head)
     calls = []
     criterion.register_forward_hook(lambda *args: calls.append(1))
@@ -99,7 +99,7 @@ def test_the_loss_only_reads_the_head_and_the_head_never_calls_the_loss(loss):
     head.proba(scores, z.detach())
     head.score_samples(scores, z.detach())
     head.embed(z.detach())
-    head.fit_points(z.detach(), y)
+    head.place_centers(z.detach(), y)
     head.add_classes(z.detach()[:4], torch.tensor([0, 0, 1, 1]), 2)
     assert head.centers.shape == (6, 3)
     assert calls == [1]

@@ -6,7 +6,7 @@ import torch
 from skorch.callbacks import Callback
 
 from sk_embed import EmbeddingClassifier, available_losses
-from sk_embed._reserve import mix_batch
+from sk_embed._nn.reserve import mix_batch
 from sk_embed.losses import get_technique
 
 QUICK = dict(max_epochs=2, tol=None, random_state=0)

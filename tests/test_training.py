@@ -15,8 +15,8 @@ from skorch.dataset import ValidSplit
 from torch import nn
 
 from sk_embed import EmbeddingClassifier, available_losses
-from sk_embed._data import TensorDataset
-from sk_embed._training import (
+from sk_embed._nn.data import TensorDataset
+from sk_embed._nn.training import (
     SCHEDULES,
     PlateauLR,
     Standardize,

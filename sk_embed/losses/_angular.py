@@ -55,13 +55,13 @@ class AngularHead(Head):
         """The unit class directions ``W_j / ||W_j||``."""
         return F.normalize(self.weight.detach(), dim=1)
 
-    def fit_points(self, z, y):
+    def place_centers(self, z, y):
         """Nothing to place: the class directions are the trained weights.
 
         Parameters
         ----------
         z, y : tensor
-            As for :meth:`~sk_embed.losses.Head.fit_points`.
+            As for :meth:`~sk_embed.losses.Head.place_centers`.
         """
 
     def score_samples(self, scores, z):

@@ -11,6 +11,7 @@ A technique overrides only the step that differs from these bases.
 
 from __future__ import annotations
 
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -50,12 +51,23 @@ class Head(nn.Module):
     #: against them at fit).
     _parameter_constraints: dict = {}
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "fit_points" in vars(cls):  # a head written for 0.1: its hook keeps working
+            warnings.warn(
+                f"{cls.__name__}.fit_points: the hook was renamed place_centers in 0.2; "
+                "fit_points will stop being called in 0.4. Rename the method.",
+                FutureWarning,
+                stacklevel=2,
+            )
+            cls.place_centers = vars(cls)["fit_points"]
+
     def __init__(self, n_components, n_classes):
         super().__init__()
         self.n_components = n_components
         self.n_classes = n_classes
         if not isinstance(getattr(type(self), "centers", None), property):
-            # placed by fit_points, unless a subclass derives them from its parameters
+            # placed by place_centers, unless a subclass derives them from its parameters
             self.register_buffer("centers", torch.zeros(n_classes, n_components))
 
     def forward(self, z):  # pragma: no cover - abstract
@@ -102,7 +114,7 @@ class Head(nn.Module):
         """
         return z
 
-    def fit_points(self, z, y):
+    def place_centers(self, z, y):
         """Place the class positions computed from the training embeddings.
 
         Called once after training with the raw training embeddings ``z`` and the
@@ -248,7 +260,7 @@ class DistanceHead(Head):
     For techniques without a classifier layer: ``predict`` is the nearest class center,
     ``decision_function`` the negative squared distances, ``predict_proba`` their
     softmax at ``temperature``. The ``centers`` are the mean training embeddings
-    (:meth:`Head.fit_points`) unless a subclass places them otherwise.
+    (:meth:`Head.place_centers`) unless a subclass places them otherwise.
 
     Parameters
     ----------

@@ -60,13 +60,13 @@ class CenterLossHead(LinearHead):
         sums = torch.zeros_like(self.centers).index_add_(0, y, z)
         self.centers -= self.alpha * ((n * self.centers - sums) / (1 + n))
 
-    def fit_points(self, z, y):
+    def place_centers(self, z, y):
         """Nothing to place: the centers were learned during training.
 
         Parameters
         ----------
         z, y : tensor
-            As for :meth:`~sk_embed.losses.Head.fit_points`.
+            As for :meth:`~sk_embed.losses.Head.place_centers`.
         """
 
     def score_samples(self, scores, z):

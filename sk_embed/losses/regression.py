@@ -54,13 +54,13 @@ class TargetHead(DistanceHead):
         points = make_targets(targets, n_classes, n_components)
         self.centers.copy_(radius * points if isinstance(targets, str) else points)
 
-    def fit_points(self, z, y):
+    def place_centers(self, z, y):
         """Nothing to place: the centers are the fixed targets.
 
         Parameters
         ----------
         z, y : tensor
-            As for :meth:`~sk_embed.losses.Head.fit_points`.
+            As for :meth:`~sk_embed.losses.Head.place_centers`.
         """
 
 

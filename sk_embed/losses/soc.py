@@ -133,13 +133,13 @@ class GaussianHead(Head):
         const = self.n_components * math.log(2 * math.pi) / 2
         return -0.5 * diff.pow(2).sum(-1) - self.log_scales.sum(1).to(x.dtype) - const
 
-    def fit_points(self, z, y):
+    def place_centers(self, z, y):
         """Nothing to place: the means were trained.
 
         Parameters
         ----------
         z, y : tensor
-            As for :meth:`~sk_embed.losses.Head.fit_points`.
+            As for :meth:`~sk_embed.losses.Head.place_centers`.
         """
 
     def add_classes(self, z, y, n_new, steps=100, lr=0.05):

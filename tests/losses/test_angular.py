@@ -162,7 +162,7 @@ def test_angular_head_surface():
     assert torch.allclose(head.embed(z).norm(dim=1), torch.ones(6, dtype=torch.float64))
     centers = head.centers
     assert torch.allclose(centers.norm(dim=1), torch.ones(4, dtype=torch.float64))
-    head.fit_points(z, torch.zeros(6, dtype=torch.long))  # learned: nothing to place
+    head.place_centers(z, torch.zeros(6, dtype=torch.long))  # learned: nothing to place
     assert torch.equal(head.centers, centers)
     raw, _ = get_technique("cosface").build(3, 4, params={"project": False})
     assert torch.equal(raw.embed(z), z)

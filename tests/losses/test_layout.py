@@ -41,7 +41,7 @@ def test_sphere_layout_is_deterministic_given_random_state():
 
 
 def _seeded_regression(seed):
-    from sk_embed._module import seeded
+    from sk_embed._nn.module import seeded
 
     with seeded(seed, "cpu"):
         return get_technique("regression").build(3, 5)

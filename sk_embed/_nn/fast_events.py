@@ -9,9 +9,16 @@ from skorch.callbacks import Callback
 
 
 class FastEventsMixin:
-    """For a skorch ``NeuralNet``: the mode switch and event dispatch without the
-    per-batch overhead."""
+    """For any skorch ``NeuralNet``, in skorch's own style of extension: the mode switch
+    and event dispatch without the per-batch overhead.
 
+    Both are overrides of methods skorch calls on every batch and offers no hook around:
+    ``_set_training`` (private) and ``notify``. tests/test_net.py fails when a skorch
+    release changes either signature, so a new skorch is read before it is trusted.
+    """
+
+    # skorch calls this private method twice per batch; it walks every submodule even
+    # when the mode is already right, which costs more than a small model's step.
     def _set_training(self, training=True):
         if self.module_.training != training or self.criterion_.training != training:
             super()._set_training(training)
@@ -27,6 +34,8 @@ class FastEventsMixin:
         self._listeners = {}
         return self
 
+    # skorch dispatches every event to every callback; most callbacks override few
+    # events, so the calls to inherited no-ops are cut here.
     def notify(self, method_name, **cb_kwargs):
         """Call the net's own hook, then only the callbacks that override it.
 

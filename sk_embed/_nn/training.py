@@ -1,7 +1,7 @@
 """How training adapts to the user's data: input standardization, learning-rate
 schedules and the stopping rule.
 
-These are the pieces :class:`sk_embed._net.EmbeddingNet` runs its epochs with; they hold no
+These are the pieces :class:`sk_embed._nn.net.EmbeddingNet` runs its epochs with; they hold no
 technique-specific code. The measurements behind the defaults are in
 ``docs/robustness.md`` (``benchmarks/robustness.py``).
 """

@@ -1,27 +1,32 @@
-"""The skorch side: the torch module, the ``NeuralNet`` that trains it, and option routing.
+"""The skorch net that trains an :class:`~sk_embed._nn.module.EmbeddingModule`.
 
 The estimator hands the net its structural arguments (technique, backbone, sizes, seed)
 and every routed option as it came (``loss__*``, ``backbone__*``, skorch's own); the net
 builds the module and the criterion from them in ``initialize_module`` /
-``initialize_criterion``, the way skorch builds its parts from prefixed parameters.
+``initialize_criterion``, the way skorch builds its parts from prefixed parameters. Its
+history is the one record of training: :class:`TrainingRecord` reads the estimator's
+per-epoch attributes from it.
 """
 
 from __future__ import annotations
 
 import copy
 import warnings
-from types import SimpleNamespace
+from typing import NamedTuple
 
 import torch
 from skorch import NeuralNet
 from skorch.dataset import ValidSplit
+from skorch.history import History
 
-from ._data import TensorBatches, TensorDataset, _tensors
-from ._fastpath import FastEventsMixin
-from ._module import EmbeddingModule, seeded
-from ._reserve import ReserveMixin
-from ._routing import resolve_optimizer
-from ._training import (
+from ..backbones import ACTIVATIONS, build_backbone, check_backbone_output
+from ..losses import Loss, get_technique
+from .data import TensorBatches, TensorDataset, _tensors
+from .fast_events import FastEventsMixin
+from .module import EmbeddingModule, seeded
+from .options import resolve_optimizer
+from .reserve import Decoder, MixedBatches, reconstruction_error
+from .training import (
     SCHEDULES,
     DivergenceCheck,
     Standardize,
@@ -29,15 +34,55 @@ from ._training import (
     warn_collapsed,
     warn_unconverged,
 )
-from .backbones import ACTIVATIONS, build_backbone, check_backbone_output
-from .losses import Loss, get_technique
-
-#: What :meth:`EmbeddingNet.fit_loop` reports; the estimator copies these as its fitted
-#: attributes.
-REPORTED = ("n_iter_", "loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_")
 
 
-class EmbeddingNet(FastEventsMixin, ReserveMixin, NeuralNet):
+class TrainingRecord(NamedTuple):
+    """What a net's history says about its training, epoch by epoch, over every call
+    that trained it (a fit and the calls that went on from it).
+
+    Attributes
+    ----------
+    n_iter : int
+        Epochs run.
+    loss_curve : list of float
+        The training loss of each epoch.
+    best_loss : float or None
+        The lowest training loss; None when a validation set was monitored.
+    validation_scores : list of float or None
+        The validation accuracy of each epoch, when one was monitored.
+    best_validation_score : float or None
+        The validation accuracy of the epoch whose weights the net kept.
+    """
+
+    n_iter: int
+    loss_curve: list
+    best_loss: float | None
+    validation_scores: list | None
+    best_validation_score: float | None
+
+    @classmethod
+    def of(cls, history):
+        """Read the record from a skorch history.
+
+        Parameters
+        ----------
+        history : skorch.History
+
+        Returns
+        -------
+        TrainingRecord
+        """
+        epochs = [row for row in history if "train_loss" in row and "interrupted" not in row]
+        losses = [float(row["train_loss"]) for row in epochs]
+        if not any("valid_acc" in row for row in epochs):
+            return cls(len(epochs), losses, min(losses) if losses else None, None, None)
+        scores = [row["valid_acc"] for row in epochs]
+        # Each call flags its best epoch so far; the last flag is the kept weights'.
+        kept = [row["valid_acc"] for row in epochs if row.get("valid_acc_best")]
+        return cls(len(epochs), losses, None, scores, kept[-1] if kept else max(scores))
+
+
+class EmbeddingNet(FastEventsMixin, NeuralNet):
     """skorch's loop for an :class:`EmbeddingModule`, with a criterion that also sees the
     embedding and the head.
 
@@ -56,7 +101,7 @@ class EmbeddingNet(FastEventsMixin, ReserveMixin, NeuralNet):
         Seeds initialization and every random draw of training (shuffling included);
         the caller's global RNG state is left as it was.
     standardize : bool, default=True
-        Fit a :class:`~sk_embed._training.Standardize` layer on the training inputs.
+        Fit a :class:`~sk_embed._nn.training.Standardize` layer on the training inputs.
     tol : float or None, default=1e-4
         Stop when the monitored value has not improved by ``tol`` for
         ``n_iter_no_change`` epochs; None runs ``max_epochs`` epochs.
@@ -66,20 +111,24 @@ class EmbeddingNet(FastEventsMixin, ReserveMixin, NeuralNet):
         training data, and restore the best epoch's weights; otherwise the training loss.
     validation_fraction : float, default=0.1
     lr_schedule : str, default="plateau"
-        A key of :data:`~sk_embed._training.SCHEDULES`.
+        A key of :data:`~sk_embed._nn.training.SCHEDULES`.
     reserve_classes : int, default=0
     reconstruction : float, default=0.0
-        Forward-compatible training (:mod:`sk_embed._reserve`), in a fresh fit.
+        Forward-compatible training (:mod:`sk_embed._nn.reserve`), in a fresh fit: the
+        head is built with ``reserve_classes`` extra classes and training batches come
+        with mixes of two classes; a training-only decoder adds ``reconstruction`` times
+        its error to the loss. Both are dropped when the fit ends.
     **kwargs
         skorch's arguments and the routed options. Defaults: Adam, no validation split,
         shuffled tensor batches (class-balanced where the technique asks for it).
 
     Notes
     -----
-    Two per-batch costs of skorch that exceed a small model's own step are cut without
-    changing what happens: the train/eval switch (a walk over every submodule) is
-    skipped when the mode is already right, and callbacks are only called for the
-    events they override.
+    ``fit`` trains from scratch; with skorch's ``warm_start=True`` on an initialized net
+    it goes on from the current weights, the optimizer's state and the input
+    standardization. Either way its random draws are seeded (by ``seed`` and the epochs
+    already run), so a chain of calls is reproducible too. ``fit_loop`` takes
+    ``epochs`` to bound one call (``partial_fit`` runs one).
     """
 
     prefixes_ = [*NeuralNet.prefixes_, "loss", "backbone"]
@@ -144,11 +193,16 @@ class EmbeddingNet(FastEventsMixin, ReserveMixin, NeuralNet):
             **kwargs,
         )
 
+    @property
+    def n_head_classes(self):
+        """How many classes the head is built with: the known ones and the reserved."""
+        return self.n_classes + self.reserve_classes
+
     # -- building the parts from prefixed options --------------------------------------
 
     def initialize_module(self):
         """Build encoder, activation and the technique's head from ``backbone__*`` and
-        ``loss__*``.
+        ``loss__*`` (and the training-only decoder with ``reconstruction``).
 
         Returns
         -------
@@ -160,11 +214,12 @@ class EmbeddingNet(FastEventsMixin, ReserveMixin, NeuralNet):
         )
         check_backbone_output(encoder, torch.zeros(2, *self.input_shape), self.n_components)
         head = technique.build_head(
-            self.n_components, self.head_classes(), self.get_params_for("loss")
+            self.n_components, self.n_head_classes, self.get_params_for("loss")
         )
         scaler = Standardize(self.input_shape) if self.standardize else None
         self.module_ = EmbeddingModule(encoder, ACTIVATIONS[self.activation](), head, scaler)
-        self.module_.decoder = self.decoder()
+        if self.reconstruction:
+            self.module_.decoder = Decoder(self.n_components, self.input_shape)
         return self
 
     def initialize_criterion(self):
@@ -176,7 +231,7 @@ class EmbeddingNet(FastEventsMixin, ReserveMixin, NeuralNet):
         """
         technique = get_technique(self.technique)
         self.criterion_ = technique.build_loss(
-            self.n_components, self.head_classes(), self.get_params_for("loss")
+            self.n_components, self.n_head_classes, self.get_params_for("loss")
         )
         return self
 
@@ -194,38 +249,34 @@ class EmbeddingNet(FastEventsMixin, ReserveMixin, NeuralNet):
         own = [(name, cls()) for name, cls in get_technique(self.technique).callbacks]
         return defaults + own
 
-    # -- training ------------------------------------------------------------------------
-
-    def fit(self, X, y=None, **fit_params):
-        """Train from scratch, seeded; the class positions are placed at the end.
+    def get_iterator(self, dataset, training=False):
+        """skorch's iterator; while a fresh fit reserves classes, training batches come
+        with mixed samples (so the loss and every callback see the same batch).
 
         Parameters
         ----------
-        X : TensorDataset
-        y : ndarray of shape (n,)
-            Encoded labels.
-        **fit_params
-            Passed to skorch.
+        dataset : TensorDataset or Subset of one
+        training : bool
 
         Returns
         -------
-        self
+        iterable of (X, y) batches
         """
-        return self.train(X, y, fresh=True, **fit_params)
+        iterator = super().get_iterator(dataset, training=training)
+        if training and self._reserving and self.reserve_classes:
+            return MixedBatches(iterator, self.n_classes, self.reserve_classes)
+        return iterator
 
-    def train(self, X, y, *, fresh, epochs=None, **fit_params):
-        """Train from scratch (``fresh``) or on from the current weights, seeded.
+    # -- training ------------------------------------------------------------------------
 
-        Going on keeps the weights, the optimizer's state and the input standardization;
-        its random draws are seeded by the seed and the epochs already run, so a chain
-        of calls is reproducible too.
+    def fit(self, X, y=None, epochs=None, **fit_params):
+        """Train, seeded: from scratch, or on from the current state with ``warm_start``.
 
         Parameters
         ----------
         X : TensorDataset
         y : ndarray of shape (n,)
             Encoded labels.
-        fresh : bool
         epochs : int, optional
             Epochs to run at most; default ``max_epochs`` (and a warning when the
             stopping rule has not ended training by then).
@@ -236,17 +287,19 @@ class EmbeddingNet(FastEventsMixin, ReserveMixin, NeuralNet):
         -------
         self
         """
+        fresh = not (self.warm_start and self.initialized_)
         with seeded(self.seed + (0 if fresh else len(self.history)), self.device):
             if fresh:
                 self.iterator_train__generator = torch.Generator().manual_seed(self.seed)
                 self.initialize()
-            self.continuing_ = not fresh
-            self.reserving_ = fresh and bool(self.reserve_classes or self.reconstruction)
+            # Forward-compatible training belongs to a fresh fit; going on trains without.
+            self._continuing = not fresh
+            self._reserving = fresh and bool(self.reserve_classes or self.reconstruction)
             self.partial_fit(X, y, epochs=epochs, **fit_params)
         return self
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        """Fit the input standardization on the training inputs.
+        """Fit the input standardization on the training inputs of a fresh fit.
 
         Parameters
         ----------
@@ -259,17 +312,19 @@ class EmbeddingNet(FastEventsMixin, ReserveMixin, NeuralNet):
         **kwargs
             skorch's other values.
         """
-        if isinstance(self.module_.scaler, Standardize) and not self.continuing_:
+        if isinstance(self.module_.scaler, Standardize) and not self._continuing:
             self.module_.scaler.fit(X.X)
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         """Run epochs until the stopping rule or ``epochs`` (``max_epochs``) ends it.
 
-        The schedule sets each epoch's learning rate; the monitored value (training loss,
-        or validation accuracy) goes to the :class:`~sk_embed._training.Stopper`; a
-        diverged loss raises. Sets :data:`REPORTED`, ``converged_`` and ``interrupted_``
-        (a ``KeyboardInterrupt`` ends the loop and is reported, not raised here); warns
-        when ``epochs`` ran out first.
+        Each epoch: the schedule sets the learning rate, the steps run, and the history
+        records the training loss (and the validation accuracy, and whether it is the
+        best so far). The monitored value goes to the
+        :class:`~sk_embed._nn.training.Stopper`; a diverged loss raises. With a
+        validation set, the best epoch's weights are restored at the end. Sets
+        ``converged_`` and ``interrupted_`` (a ``KeyboardInterrupt`` ends the loop and is
+        reported, not raised here); warns when ``epochs`` ran out first.
 
         Parameters
         ----------
@@ -299,33 +354,51 @@ class EmbeddingNet(FastEventsMixin, ReserveMixin, NeuralNet):
                 f"{self.validation_fraction} of the {len(X)} training samples, which fails "
                 f"here: {error} Raise validation_fraction, or fit without early_stopping."
             ) from error
-        run = SimpleNamespace(
-            events={"dataset_train": train, "dataset_valid": valid},
-            iterator=self.get_iterator(train, training=True),
-            iterator_valid=None if valid is None else self.get_iterator(valid, training=False),
-            stopper=Stopper(self.tol, self.n_iter_no_change, higher_is_better=valid is not None),
-            schedule=SCHEDULES[self.lr_schedule](),
-            fit_params=fit_params,
-            losses=[],
-            scores=[],
-        )
-        stopper, losses, scores, best_state = run.stopper, run.losses, run.scores, None
-        self.interrupted_ = False
+        events = {"dataset_train": train, "dataset_valid": valid}
+        iterator = self.get_iterator(train, training=True)
+        iterator_valid = None if valid is None else self.get_iterator(valid, training=False)
+        stopper = Stopper(self.tol, self.n_iter_no_change, higher_is_better=valid is not None)
+        schedule = SCHEDULES[self.lr_schedule]()
         diverged = DivergenceCheck(self.module_, f"loss={self.technique!r}")
+        losses, best_state, rows_before = [], None, len(self.history)
+        self.interrupted_ = False
         try:
             for epoch in range(epochs):
-                lr = self._run_epoch(epoch, epochs, run)
+                lr = schedule(self.lr, epoch, epochs, stopper.stale)
+                for group in self.optimizer_.param_groups:
+                    group["lr"] = lr
+                self.notify("on_epoch_begin", **events)
+                self.run_single_epoch(
+                    iterator, training=True, prefix="train", step_fn=self.train_step, **fit_params
+                )
+                self.history.record("lr", lr)
+                if iterator_valid is not None:  # skorch's valid_loss, the monitored accuracy
+                    self.run_single_epoch(
+                        iterator_valid,
+                        training=False,
+                        prefix="valid",
+                        step_fn=self.validation_step,
+                        **fit_params,
+                    )
+                    self.history.record("valid_acc", self._accuracy(train, valid))
+                self.notify("on_epoch_end", **events)  # skorch's scoring records train_loss
+                losses.append(float(self.history[-1, "train_loss"]))
                 diverged(losses, lr)
                 if valid is None:
                     stopper.update(losses[-1], epoch)
-                elif stopper.update(scores[-1], epoch):
-                    best_state = copy.deepcopy(self.module_.state_dict())
+                else:
+                    improved = stopper.update(self.history[-1, "valid_acc"], epoch)
+                    self.history.record("valid_acc_best", improved)
+                    if improved:
+                        best_state = copy.deepcopy(self.module_.state_dict())
                 if stopper.done:
                     break
         except KeyboardInterrupt:
             # Keep the epochs done (skorch would swallow the interrupt); the estimator
             # re-raises it once the model is complete, so loops and searches stop.
             self.interrupted_ = True
+            if len(self.history) > rows_before + len(losses):  # an epoch begun, not done
+                self.history.record("interrupted", True)
             warnings.warn(
                 f"fit was interrupted after {len(losses)} epochs; the model trained so far "
                 "is kept (usable, not converged).",
@@ -334,57 +407,29 @@ class EmbeddingNet(FastEventsMixin, ReserveMixin, NeuralNet):
             )
         if best_state is not None:
             self.module_.load_state_dict(best_state)
-        self.n_iter_ = len(losses)
-        self.loss_curve_ = losses
-        self.best_loss_ = None if valid is not None else (min(losses) if losses else None)
-        self.validation_scores_ = scores if valid is not None else None
-        self.best_validation_score_ = stopper.best_value if scores else None
+        self._epochs_run = len(losses)
         self.converged_ = stopper.done or self.tol is None
         if bounded and not self.converged_ and epochs > 0 and not self.interrupted_:
             monitored = "validation accuracy" if valid is not None else "training loss"
             warn_unconverged(f"loss={self.technique!r}", epochs, monitored, self.tol)
         return self
 
-    def _run_epoch(self, epoch, epochs, run):
-        """One epoch of ``run`` (the loop's state): set the learning rate, train, validate,
-        record the loss (and accuracy); returns the learning rate."""
-        lr = run.schedule(self.lr, epoch, epochs, run.stopper.stale)
-        for group in self.optimizer_.param_groups:
-            group["lr"] = lr
-        self.notify("on_epoch_begin", **run.events)
-        self.run_single_epoch(
-            run.iterator, training=True, prefix="train", step_fn=self.train_step, **run.fit_params
-        )
-        self.history.record("lr", lr)
-        if run.iterator_valid is not None:  # skorch's valid_loss, then the monitored accuracy
-            self.run_single_epoch(
-                run.iterator_valid,
-                training=False,
-                prefix="valid",
-                step_fn=self.validation_step,
-                **run.fit_params,
-            )
-            run.scores.append(self._accuracy(*run.events.values()))
-            self.history.record("valid_acc", run.scores[-1])
-        self.notify("on_epoch_end", **run.events)  # skorch's scoring records train_loss
-        run.losses.append(float(self.history[-1, "train_loss"]))
-        return lr
-
     def _accuracy(self, train, valid):
         """Held-out accuracy with the class positions placed from ``train`` as at the end."""
         head = self.module_.head
         _, z = self.forward(train, training=False)
-        head.fit_points(z, _tensors(train)[1].cpu())
+        head.place_centers(z, _tensors(train)[1].cpu())
         scores, _ = self.forward(valid, training=False)
         _, y_valid = _tensors(valid)
         known = scores[:, : self.n_classes]  # not the reserved classes
         return float((known.argmax(1) == y_valid.cpu()).float().mean())
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
-        """The one step after training: the head places the class positions it computes
-        from the training embeddings (:meth:`~sk_embed.losses.Head.fit_points`). Then a
-        fit of at least ``n_iter_no_change`` epochs that learned nothing warns
-        (:func:`~sk_embed._training.warn_collapsed`).
+        """The one step after training: drop what only a reserving fit uses, and let the
+        head place the class positions it computes from the training embeddings
+        (:meth:`~sk_embed.losses.Head.place_centers`). Then a fit of at least
+        ``n_iter_no_change`` epochs that learned nothing warns
+        (:func:`~sk_embed._nn.training.warn_collapsed`).
 
         Parameters
         ----------
@@ -398,19 +443,26 @@ class EmbeddingNet(FastEventsMixin, ReserveMixin, NeuralNet):
             skorch's other values.
         """
         _, z = self.forward(X, training=False)
-        if self.reserving_:
-            self.release_reserve()
+        if self._reserving:
+            self.drop_reserve()
         y = torch.as_tensor(y, dtype=torch.long)
         head = self.module_.head
-        head.fit_points(z, y)
+        head.place_centers(z, y)
         if not self.interrupted_:
             with torch.no_grad():
                 scores = head(z.to(self.device))
             what = f"loss={self.technique!r}"
-            warn_collapsed(what, self.lr, scores, y, self.n_iter_, self.n_iter_no_change)
+            warn_collapsed(what, self.lr, scores, y, self._epochs_run, self.n_iter_no_change)
+
+    def drop_reserve(self):
+        """Drop the virtual classes and the decoder: what prediction never uses."""
+        self.module_.head.keep_classes(self.n_classes)
+        self.module_.decoder = None
+        self._reserving = False
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """The technique's loss of ``(scores, z)`` against the labels, given the head.
+        """The technique's loss of ``(scores, z)`` against the labels, given the head
+        (plus the weighted reconstruction error while a fresh fit reconstructs).
 
         Parameters
         ----------
@@ -427,11 +479,11 @@ class EmbeddingNet(FastEventsMixin, ReserveMixin, NeuralNet):
         """
         scores, z = y_pred
         loss = self.criterion_(scores, z, y_true.to(scores.device), self.module_.head)
-        if training and self.reserving_ and self.reconstruction:
-            loss = loss + self.reconstruction_loss(z, X)
+        if training and self._reserving and self.reconstruction:
+            loss = loss + self.reconstruction * reconstruction_error(self.module_, z, X)
         return loss
 
-    def infer_dataset(self, X):
+    def scores_and_embedding(self, X):
         """``(scores, z)`` of a whole input tensor, in eval mode, on the CPU.
 
         Parameters
@@ -444,3 +496,26 @@ class EmbeddingNet(FastEventsMixin, ReserveMixin, NeuralNet):
         z : tensor of shape (n, n_components)
         """
         return self.forward(TensorDataset(X), training=False)
+
+    def restore(self, module_state, criterion_state, history):
+        """Rebuild a trained net from its saved parts (the estimator's ``load``).
+
+        Parameters
+        ----------
+        module_state, criterion_state : dict of tensors
+            State dicts of the trained module and criterion.
+        history : list of dict
+            The trained net's history.
+
+        Returns
+        -------
+        self
+        """
+        with seeded(self.seed, self.device):
+            self.initialize()
+        self.drop_reserve()  # it was built with what training alone uses
+        self.module_.load_state_dict(module_state)
+        self.criterion_.load_state_dict(criterion_state)
+        self.history_ = History(history)
+        self.interrupted_ = False
+        return self

@@ -24,7 +24,7 @@ class EmbeddingModule(nn.Module):
     head : Head
         The technique's head.
     scaler : nn.Module, optional
-        The input's standardization (:class:`~sk_embed._training.Standardize`); none by
+        The input's standardization (:class:`~sk_embed._nn.training.Standardize`); none by
         default.
     """
 
@@ -34,7 +34,7 @@ class EmbeddingModule(nn.Module):
         self.encoder = encoder
         self.activation = activation
         self.head = head
-        self.decoder = None  # a training-only decoder (sk_embed._reserve), if any
+        self.decoder = None  # a training-only decoder (sk_embed._nn.reserve), if any
 
     def embed(self, x):
         """The raw embedding ``z`` of a batch.

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._training import Standardize
+from .training import Standardize
 
 
 class Decoder(nn.Module):
@@ -110,60 +110,24 @@ class MixedBatches:
             yield mix_batch(X, y, self.n_known, self.n_virtual)
 
 
-class ReserveMixin:
-    """For :class:`~sk_embed._net.EmbeddingNet`: the two options above. The net sets
-    ``reserving_`` while a fresh fit trains with them."""
+def reconstruction_error(module, z, X):
+    """The decoder's mean squared error on ``X``, the input centered and divided by one
+    common scale (so the loud features weigh as they do in the input).
 
-    def head_classes(self):
-        """How many classes the head is built with: the known ones and the reserved.
+    Parameters
+    ----------
+    module : EmbeddingModule
+        With a ``decoder``, and its input scaler.
+    z : tensor of shape (n, n_components)
+    X : tensor of shape (n, ...)
 
-        Returns
-        -------
-        int
-        """
-        return self.n_classes + self.reserve_classes
-
-    def decoder(self):
-        """The training-only decoder, or None without ``reconstruction``.
-
-        Returns
-        -------
-        Decoder or None
-        """
-        if not self.reconstruction:
-            return None
-        return Decoder(self.n_components, self.input_shape)
-
-    def get_iterator(self, dataset, training=False):
-        """skorch's iterator; while reserving, training batches come with mixed samples
-        (so the loss and every callback see the same batch)."""
-        iterator = super().get_iterator(dataset, training=training)
-        if training and self.reserving_ and self.reserve_classes:
-            return MixedBatches(iterator, self.n_classes, self.reserve_classes)
-        return iterator
-
-    def reconstruction_loss(self, z, X):
-        """``reconstruction`` times the decoder's mean squared error on ``X`` (part of
-        the training loss, so of ``loss_curve_`` and the stopping rule).
-
-        Parameters
-        ----------
-        z : tensor of shape (n, n_components)
-        X : tensor of shape (n, ...)
-
-        Returns
-        -------
-        tensor
-            A scalar.
-        """
-        target = X.flatten(1).to(z.dtype)
-        scaler = self.module_.scaler
-        if isinstance(scaler, Standardize):  # centered, one common scale
-            target = (target - scaler.mean.flatten()) / scaler.scale.pow(2).mean().sqrt()
-        return self.reconstruction * F.mse_loss(self.module_.decoder(z), target)
-
-    def release_reserve(self):
-        """Drop the virtual classes and the decoder: what prediction never uses."""
-        self.module_.head.keep_classes(self.n_classes)
-        self.module_.decoder = None
-        self.reserving_ = False
+    Returns
+    -------
+    tensor
+        A scalar.
+    """
+    target = X.flatten(1).to(z.dtype)
+    scaler = module.scaler
+    if isinstance(scaler, Standardize):  # centered, one common scale
+        target = (target - scaler.mean.flatten()) / scaler.scale.pow(2).mean().sqrt()
+    return F.mse_loss(module.decoder(z), target)

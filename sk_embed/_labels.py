@@ -1,0 +1,96 @@
+"""Labels and the network's class columns.
+
+The estimator's ``classes_`` are sorted, as scikit-learn's are; the network's output
+columns are in the order the classes came (the fitted ones, then each ``add_classes``
+call's). ``columns[i]`` is the network column of ``classes_[i]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
+
+
+def encode_known(y, classes):
+    """The index in ``classes`` of each label; every label must be one of ``classes``.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+    classes : ndarray of shape (n_classes,)
+        Sorted.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+
+    Raises
+    ------
+    ValueError
+        Naming the labels that are not classes.
+    """
+    y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    unknown = np.setdiff1d(np.unique(y), classes)
+    if len(unknown):
+        raise ValueError(
+            f"y has labels the model was not built for: {unknown.tolist()!r}; the classes "
+            f"are {classes.tolist()!r} (add_classes adds new ones)."
+        )
+    return np.searchsorted(classes, y)
+
+
+def append_classes(classes, columns, new):
+    """The classes and their columns once the network has grown a column per new class.
+
+    Parameters
+    ----------
+    classes : ndarray of shape (n_classes,)
+        Sorted.
+    columns : ndarray of shape (n_classes,)
+        The network column of each class.
+    new : ndarray of shape (n_new,)
+        Sorted new labels, none of them in ``classes``; their columns follow the others.
+
+    Returns
+    -------
+    classes, columns : ndarray of shape (n_classes + n_new,)
+
+    Raises
+    ------
+    ValueError
+        When a label is known already, or is of another type than ``classes``.
+    """
+    _check_label_kind(classes, new)
+    known = new[np.isin(new, classes)]
+    if len(known):
+        raise ValueError(f"add_classes adds new classes only; already known: {known.tolist()!r}")
+    by_column = np.concatenate([classes[np.argsort(columns)], new])
+    columns = np.argsort(by_column, kind="stable")
+    return by_column[columns], columns
+
+
+# Label kinds that mix without changing what predict returns.
+_KINDS = {
+    "b": "bool",
+    "i": "number",
+    "u": "number",
+    "f": "number",
+    "U": "str",
+    "S": "str",
+    "O": "str",
+}
+
+
+def _check_label_kind(classes, new):
+    """Refuse new labels that would turn ``classes`` into another type (ints into
+    strings, say): ``predict`` would then silently return other labels for known classes."""
+    kind = _KINDS.get(classes.dtype.kind)
+    merged = _KINDS.get(np.concatenate([classes, new]).dtype.kind)
+    if kind != merged:
+        raise ValueError(
+            f"add_classes got labels of type {new.dtype} for a model whose classes are of type "
+            f"{classes.dtype}; adding them would change the type of classes_ and of what "
+            "predict returns. Pass labels of the same type as classes_."
+        )

@@ -1,0 +1,24 @@
+"""The torch and skorch side of the estimator: the network, its training loop and its
+data path.
+
+The estimator imports this package's entry points only (the names below); nothing here
+imports the estimator.
+"""
+
+from .data import TensorDataset, check_device, check_float32_range
+from .net import EmbeddingNet, TrainingRecord
+from .options import OPTIMIZERS, OPTION_PREFIXES, PASS_THROUGH, is_option
+from .training import SCHEDULES
+
+__all__ = [
+    "OPTIMIZERS",
+    "OPTION_PREFIXES",
+    "PASS_THROUGH",
+    "SCHEDULES",
+    "EmbeddingNet",
+    "TensorDataset",
+    "TrainingRecord",
+    "check_device",
+    "check_float32_range",
+    "is_option",
+]
