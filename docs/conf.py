@@ -26,7 +26,8 @@ myst_heading_anchors = 3
 suppress_warnings = ["myst.header"]  # pages start at their own heading level
 
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+templates_path = ["_templates"]  # the estimator's page lists its methods first
+autodoc_default_options = {"members": True}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 
@@ -48,9 +49,9 @@ html_theme_options = {"navigation_with_keys": False}
 html_static_path = ["_static"]
 html_css_files = ["tables.css"]
 
-# scikit-learn's own plumbing on the estimator (metadata-routing setters, ``score``)
-# is documented by scikit-learn, with references into its own site.
-_SKLEARN_PLUMBING = ("score", "get_metadata_routing")
+# scikit-learn's metadata-routing plumbing on the estimator is documented by
+# scikit-learn, with references into its own site.
+_SKLEARN_PLUMBING = ("get_metadata_routing",)
 
 
 def _skip_sklearn_plumbing(app, what, name, obj, skip, options):

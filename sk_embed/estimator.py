@@ -610,6 +610,39 @@ class EmbeddingClassifier(
         _, z, dtype = self._scores(X)
         return _to_numpy(self.net_.module_.head.embed(z), dtype)
 
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of :meth:`predict` on ``X`` against ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+        y : array-like of shape (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), optional
+            Weights of the samples in the mean.
+
+        Returns
+        -------
+        score : float
+        """
+        return super().score(X, y, sample_weight=sample_weight)
+
+    def set_output(self, *, transform=None):
+        """Choose the container ``transform`` and ``fit_transform`` return.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            ``"pandas"`` or ``"polars"`` give a DataFrame whose columns are
+            :meth:`get_feature_names_out`; ``"default"`` a NumPy array; None leaves the
+            choice as it is.
+
+        Returns
+        -------
+        self : EmbeddingClassifier
+        """
+        return super().set_output(transform=transform)
+
     # -- the model file ----------------------------------------------------------------
 
     def save(self, path):

@@ -57,6 +57,18 @@ def test_the_site_builds_with_every_api_page_and_figure(tmp_path):
     for name in sk_embed.__all__:
         if name != "__version__":
             assert (site / "generated" / f"sk_embed.{name}.html").exists(), name
+    # The estimator's page has an entry for every method a user calls (scikit-learn's
+    # metadata-routing setters excepted), each with Parameters / Returns where it has any.
+    page = (site / "generated" / "sk_embed.EmbeddingClassifier.html").read_text()
+    documented = set(re.findall(r'id="sk_embed\.EmbeddingClassifier\.(\w+)"', page))
+    methods = {
+        name
+        for name, member in inspect.getmembers(sk_embed.EmbeddingClassifier, callable)
+        if not name.startswith("_") and not name.endswith("_request")
+        and name != "get_metadata_routing"
+    }  # fmt: skip
+    assert {"predict", "transform", "add_classes", "save", "load", "partial_fit"} <= methods
+    assert methods <= documented, sorted(methods - documented)
     examples = sorted((ROOT / "examples").glob("plot_*.py"))
     assert len(examples) >= 6
     for example in examples:

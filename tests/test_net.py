@@ -8,7 +8,7 @@ import torch
 from sk_embed import available_losses
 from sk_embed._nn.data import TensorDataset
 from sk_embed._nn.net import EmbeddingNet
-from sk_embed._nn.options import is_option
+from sk_embed._nn.routing import is_option
 from sk_embed.losses import get_technique
 
 
@@ -103,3 +103,50 @@ def test_the_loss_only_reads_the_head_and_the_head_never_calls_the_loss(loss):
     head.add_classes(z.detach()[:4], torch.tensor([0, 0, 1, 1]), 2)
     assert head.centers.shape == (6, 3)
     assert calls == [1]
+
+
+# skorch's private methods the net overrides (sk_embed/_nn/fast_events.py) and the
+# public ones whose behaviour it builds on: a skorch release that changes one of these
+# signatures must be read before it is trusted.
+SKORCH_SIGNATURES = {
+    "_set_training": "(self, training=True)",
+    "notify": "(self, method_name, **cb_kwargs)",
+    "fit": "(self, X, y=None, **fit_params)",
+    "partial_fit": "(self, X, y=None, classes=None, **fit_params)",
+    "fit_loop": "(self, X, y=None, epochs=None, *, _routing_method='fit', **fit_params)",
+}
+
+
+@pytest.mark.parametrize("name", SKORCH_SIGNATURES)
+def test_the_skorch_methods_the_net_builds_on_keep_their_signature(name):
+    import inspect
+
+    from skorch import NeuralNet
+
+    assert str(inspect.signature(getattr(NeuralNet, name))) == SKORCH_SIGNATURES[name]
+
+
+def test_training_record_counts_the_epochs_done_and_the_kept_weights():
+    from skorch.history import History
+
+    from sk_embed._nn.net import TrainingRecord
+
+    history = History()
+    for loss, acc, best in [(1.0, 0.5, True), (0.5, 0.7, True), (0.4, 0.6, False)]:
+        history.new_epoch()
+        history.record("train_loss", loss)
+        history.record("valid_acc", acc)
+        history.record("valid_acc_best", best)
+    history.new_epoch()  # a second call: its first epoch is its best so far
+    history.record("train_loss", 0.3)
+    history.record("valid_acc", 0.65)
+    history.record("valid_acc_best", True)
+    history.new_epoch()  # interrupted during its end: not an epoch done
+    history.record("train_loss", 0.2)
+    history.record("interrupted", True)
+    record = TrainingRecord.of(history)
+    assert record.n_iter == 4 and record.loss_curve == [1.0, 0.5, 0.4, 0.3]
+    assert record.validation_scores == [0.5, 0.7, 0.6, 0.65]
+    assert record.best_validation_score == 0.65 and record.best_loss is None
+    without = TrainingRecord.of(History([{"train_loss": 2.0}, {"train_loss": 1.5}]))
+    assert without == TrainingRecord(2, [2.0, 1.5], 1.5, None, None)

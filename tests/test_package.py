@@ -27,23 +27,91 @@ def test_import_is_light():
     assert sk_embed.benchmark.run  # submodules load on first use
 
 
-def test_estimator_is_the_scikit_learn_surface_only():
-    source = (PACKAGE / "estimator.py").read_text()
-    tree = ast.parse(source)
-    imported = {
-        alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    } | {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert not any(name.split(".")[0] == "skorch" for name in imported)
-    bases = {
-        getattr(b, "id", getattr(b, "attr", None))
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ClassDef)
-        for b in node.bases
+def _imports(path, module):
+    """The absolute names that ``path`` (module ``module``) imports from, and the names
+    it imports that may be submodules (``from . import losses``)."""
+    tree = ast.parse(path.read_text())
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names, maybe = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            names.add(base)
+            maybe.update(f"{base}.{alias.name}" for alias in node.names)
+    return names, maybe
+
+
+def _import_graph():
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[module] = _imports(path, module)
+    return {module: names | (maybe & set(found)) for module, (names, maybe) in found.items()}
+
+
+# The estimator's side of the package: the scikit-learn surface and its plain helpers.
+ESTIMATOR_SIDE = {
+    "sk_embed.estimator", "sk_embed._labels", "sk_embed._options", "sk_embed._persistence",
+}  # fmt: skip
+PUBLIC_USERS = {"sk_embed.metrics", "sk_embed.plotting", "sk_embed.benchmark"}
+
+
+def _within(name, module):
+    return name == module or name.startswith(module + ".")
+
+
+def _layer_violations(graph):
+    """(importer, imported, rule) for every import that crosses the layers."""
+    found = []
+    for module, imported in graph.items():
+        for name in imported:
+            if not (_within(name, "sk_embed") or _within(name, "skorch")):
+                continue
+            if module in ESTIMATOR_SIDE and _within(name, "skorch"):
+                found.append((module, name, "the estimator's side does not import skorch"))
+            if module in ESTIMATOR_SIDE and name.startswith("sk_embed._nn."):
+                found.append((module, name, "the estimator imports the torch side's entry only"))
+            if _within(module, "sk_embed._nn") and (
+                name in ESTIMATOR_SIDE or name == "sk_embed"
+            ):
+                found.append((module, name, "the torch side does not import the estimator"))
+            if (_within(module, "sk_embed.losses") or module == "sk_embed.backbones") and (
+                name in ESTIMATOR_SIDE or _within(name, "sk_embed._nn") or name == "sk_embed"
+            ):
+                found.append((module, name, "techniques and backbones import neither side"))
+            private = any(part.startswith("_") for part in name.split(".")[1:])
+            if module in PUBLIC_USERS and _within(name, "sk_embed") and private:
+                found.append((module, name, "metrics, plotting and benchmark use the public surface"))
+    return sorted(found)
+
+
+def test_layers():
+    graph = _import_graph()
+    assert {"sk_embed.estimator", "sk_embed._nn.net", "sk_embed.losses.softmax"} <= set(graph)
+    assert _layer_violations(graph) == []
+
+
+def test_layer_check_finds_a_crossing():
+    graph = {
+        "sk_embed.estimator": {"skorch", "sk_embed._nn.net"},
+        "sk_embed._nn.net": {"sk_embed.estimator"},
+        "sk_embed.losses.center": {"sk_embed._nn"},
+        "sk_embed.plotting": {"sk_embed._labels"},
     }
-    assert "NeuralNet" not in bases
+    rules = {rule for _, _, rule in _layer_violations(graph)}
+    assert len(rules) == 5
+
+
+def test_the_estimator_is_made_of_scikit_learn_classes_only():
+    from sk_embed import EmbeddingClassifier
+
+    assert all(base.__module__.startswith("sklearn.") for base in EmbeddingClassifier.__bases__)
 
 
 def _public_modules():

@@ -170,6 +170,18 @@ def test_early_stopping_keeps_the_best_epoch(small):
     assert held_out == pytest.approx(clf.best_validation_score_)
 
 
+def test_warm_start_continues_the_validation_record(small):
+    X, y = small
+    clf = EmbeddingClassifier(
+        max_epochs=3, tol=None, early_stopping=True, warm_start=True, random_state=0
+    ).fit(X, y)
+    first = list(clf.validation_scores_)
+    clf.set_params(max_epochs=2).fit(X, y)
+    assert clf.n_iter_ == 5 and clf.validation_scores_[:3] == first
+    # the weights kept are the second call's best epoch
+    assert clf.best_validation_score_ == max(clf.validation_scores_[3:])
+
+
 def test_early_stopping_refuses_a_train_split_too(small):
     X, y = small
     clf = EmbeddingClassifier(early_stopping=True, train_split=ValidSplit(5), max_epochs=1)
@@ -302,6 +314,17 @@ def test_keyboard_interrupt_keeps_the_epochs_done_warns_and_is_raised(small):
     assert clf.n_iter_ == 2
     assert clf.predict(X).shape == (len(X),)
     assert np.isfinite(clf.class_centers_).all()
+
+
+def test_an_interrupted_fit_saves_and_loads_its_epochs_done(small, tmp_path):
+    X, y = small
+    clf = EmbeddingClassifier(max_epochs=50, callbacks=[_InterruptAt(3)], random_state=0)
+    with pytest.warns(RuntimeWarning), pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    clf.set_params(callbacks=None)  # a callback object cannot be saved
+    clf.save(tmp_path / "m.skembed")
+    loaded = EmbeddingClassifier.load(tmp_path / "m.skembed")
+    assert loaded.n_iter_ == 2 and loaded.loss_curve_ == clf.loss_curve_
 
 
 def test_keyboard_interrupt_stops_a_grid_search(small):

@@ -7,7 +7,7 @@ imports the estimator.
 
 from .data import TensorDataset, check_device, check_float32_range
 from .net import EmbeddingNet, TrainingRecord
-from .options import OPTIMIZERS, OPTION_PREFIXES, PASS_THROUGH, is_option
+from .routing import OPTIMIZERS, OPTION_PREFIXES, PASS_THROUGH, is_option
 from .training import SCHEDULES
 
 __all__ = [

@@ -24,7 +24,7 @@ from ..losses import Loss, get_technique
 from .data import TensorBatches, TensorDataset, _tensors
 from .fast_events import FastEventsMixin
 from .module import EmbeddingModule, seeded
-from .options import resolve_optimizer
+from .routing import resolve_optimizer
 from .reserve import Decoder, MixedBatches, reconstruction_error
 from .training import (
     SCHEDULES,
