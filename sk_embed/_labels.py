@@ -8,6 +8,7 @@ call's). ``columns[i]`` is the network column of ``classes_[i]``.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
@@ -69,6 +70,54 @@ def append_classes(classes, columns, new):
     by_column = np.concatenate([classes[np.argsort(columns)], new])
     columns = np.argsort(by_column, kind="stable")
     return by_column[columns], columns
+
+
+def class_weights(class_weight, classes, y, incremental=False):
+    """The weight of each class, as ``compute_class_weight`` gives it, checked.
+
+    Parameters
+    ----------
+    class_weight : dict, "balanced" or None
+    classes : ndarray of shape (n_classes,)
+        Sorted.
+    y : ndarray of shape (n_samples,)
+        The labels they are computed from (``"balanced"``).
+    incremental : bool, default=False
+        Whether ``y`` is a first ``partial_fit`` call's (named in the error).
+
+    Returns
+    -------
+    ndarray of shape (n_classes,) or None
+        None without ``class_weight``.
+
+    Raises
+    ------
+    ValueError
+        For a class the model does not have, a weight that is negative or not finite,
+        and ``"balanced"`` with a class that ``y`` does not hold.
+    """
+    if class_weight is None:
+        return None
+    if isinstance(class_weight, dict):
+        unknown = [c for c in class_weight if c not in set(classes.tolist())]
+        if unknown:
+            raise ValueError(
+                f"class_weight names classes that y does not have: {unknown!r}; the classes "
+                f"are {classes.tolist()!r}."
+            )
+        values = np.asarray(list(class_weight.values()), dtype=np.float64)
+        if not np.isfinite(values).all() or (values < 0).any():
+            raise ValueError(
+                f"class_weight values must be finite and non-negative; got {class_weight!r}."
+            )
+    missing = np.setdiff1d(classes, y)
+    if class_weight == "balanced" and len(missing):
+        where = "the first partial_fit call's y" if incremental else "y"
+        raise ValueError(
+            f"class_weight='balanced' counts the classes in {where}, which has no sample "
+            f"of {missing.tolist()!r}. Pass every class in that call, or a dict of weights."
+        )
+    return compute_class_weight(class_weight, classes=classes, y=y)
 
 
 # Label kinds that mix without changing what predict returns.

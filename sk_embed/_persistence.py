@@ -31,8 +31,8 @@ _PARTS = {"model": str, "module": dict, "criterion": dict, "sha256": str}
 
 
 def _encode(name, value):
-    """A parameter value as JSON, tuples and optimizer classes tagged; TypeError naming
-    the parameter for anything else."""
+    """A parameter value as JSON, tuples, dicts (``class_weight``: their keys are labels)
+    and optimizer classes tagged; TypeError naming the parameter for anything else."""
     if isinstance(value, (np.generic, torch.device)):
         value = value.item() if isinstance(value, np.generic) else str(value)
     if value is None or isinstance(value, (str, int, float, bool)):
@@ -41,6 +41,8 @@ def _encode(name, value):
         return {"tuple": [_encode(name, v) for v in value]}
     if isinstance(value, list):
         return [_encode(name, v) for v in value]
+    if isinstance(value, dict):
+        return {"dict": [[_encode(name, k), _encode(name, v)] for k, v in value.items()]}
     for key, cls in OPTIMIZERS.items():
         if value is cls:
             return {"optimizer": key}
@@ -57,6 +59,8 @@ def _decode(value):
     if isinstance(value, dict):
         if "tuple" in value:
             return tuple(_decode(v) for v in value["tuple"])
+        if "dict" in value:
+            return {_decode(k): _decode(v) for k, v in value["dict"]}
         return OPTIMIZERS[value["optimizer"]]
     return value
 

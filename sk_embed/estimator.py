@@ -26,6 +26,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
+    _check_sample_weight,
     check_array,
     check_consistent_length,
     check_is_fitted,
@@ -35,7 +36,7 @@ from sklearn.utils.validation import (
 from torch import nn
 
 from . import _persistence
-from ._labels import append_classes, encode_known
+from ._labels import append_classes, class_weights, encode_known
 from ._nn import (
     SCHEDULES,
     EmbeddingNet,
@@ -134,6 +135,14 @@ class EmbeddingClassifier(
     reconstruction : float, default=0.0
         Weight of a training-only decoder's reconstruction of the input, so the embedding
         keeps what new classes may need. 0 is off.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the training objective, as in scikit-learn's
+        ``LogisticRegression``: ``{class: weight}`` (classes left out weigh 1), or
+        ``"balanced"``, ``n_samples / (n_classes * np.bincount(y))``. They multiply
+        ``sample_weight``. They are computed once, by the fit that builds the model
+        (for ``"balanced"``: from its ``y``, which for ``partial_fit`` is the first
+        call's, and must then hold every class); ``partial_fit`` and ``warm_start`` go
+        on with them.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialization, shuffling and everything random in training; two
         fits with the same integer give identical embeddings on CPU. The caller's
@@ -206,6 +215,7 @@ class EmbeddingClassifier(
         "warm_start": ["boolean"],
         "reserve_classes": [Interval(Integral, 0, None, closed="left")],
         "reconstruction": [Interval(Real, 0, np.inf, closed="left")],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
         "random_state": ["random_state"],
         "device": [str, torch.device],
         "verbose": ["verbose"],
@@ -231,6 +241,7 @@ class EmbeddingClassifier(
         warm_start=False,
         reserve_classes=0,
         reconstruction=0.0,
+        class_weight=None,
         random_state=None,
         device="cpu",
         verbose=0,
@@ -253,6 +264,7 @@ class EmbeddingClassifier(
         self.warm_start = warm_start
         self.reserve_classes = reserve_classes
         self.reconstruction = reconstruction
+        self.class_weight = class_weight
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
@@ -355,7 +367,7 @@ class EmbeddingClassifier(
     # -- training ----------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train the network on ``X`` with labels ``y``.
 
         Parameters
@@ -365,15 +377,21 @@ class EmbeddingClassifier(
             float32; standardized inside the network unless ``standardize=False``.
         y : array-like of shape (n_samples,)
             Class labels of any hashable type; at least two classes.
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights of the samples: in the training objective of every
+            technique (a pair or triplet weighs the product of its samples' weights), the
+            standardization statistics, the class positions placed after training and the
+            early-stopping accuracy. They multiply the ``class_weight``. A sample of
+            weight 0 takes no part in training, beyond sharing a batch with others.
 
         Returns
         -------
         self : EmbeddingClassifier
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train one epoch on ``X, y``, from the current weights once fitted.
 
         As scikit-learn's ``SGDClassifier`` and ``MLPClassifier``: the first call needs
@@ -388,14 +406,20 @@ class EmbeddingClassifier(
             Labels, all among ``classes`` (first call) or ``classes_``.
         classes : array-like of shape (n_classes,), optional
             Every class there will be; required on the first call, ignored afterwards.
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative weights of the samples: in the training objective of every
+            technique (a pair or triplet weighs the product of its samples' weights), the
+            standardization statistics, the class positions placed after training and the
+            early-stopping accuracy. They multiply the ``class_weight``. A sample of
+            weight 0 takes no part in training, beyond sharing a batch with others.
 
         Returns
         -------
         self : EmbeddingClassifier
         """
-        return self._fit(X, y, incremental=True, classes=classes)
+        return self._fit(X, y, incremental=True, classes=classes, sample_weight=sample_weight)
 
-    def _fit(self, X, y, *, incremental, classes=None):
+    def _fit(self, X, y, *, incremental, classes=None, sample_weight=None):
         """The one training path. A fresh fit builds the model; ``partial_fit``
         (``incremental``, one epoch) and ``fit`` with ``warm_start`` go on training a
         fitted one on labels of known classes, its history continuing. The estimator is
@@ -405,22 +429,28 @@ class EmbeddingClassifier(
             if hasattr(self, "net_") and (incremental or self.warm_start):
                 X = self._validate_X(X)
                 check_consistent_length(X, y)
-                columns = self._class_columns[encode_known(y, self.classes_)]
+                known = encode_known(y, self.classes_)
                 for name in _ONGOING:
                     setattr(self.net_, name, self._net_value(name))
                 self.net_.warm_start = True  # skorch's own: go on from the current state
             else:
-                X, columns = self._build(X, y, incremental, classes)
-            y_t = torch.as_tensor(columns, dtype=torch.long, device=self.net_.device)
-            epochs = 1 if incremental else None
-            self.net_.fit(TensorDataset(self._tensor(X), y_t), columns, epochs=epochs)
+                X, known = self._build(X, y, incremental, classes)
+            columns = self._class_columns[known]
+            weights = self._training_weights(X, known, sample_weight)
+            device = self.net_.device
+            data = TensorDataset(
+                self._tensor(X),
+                torch.as_tensor(columns, dtype=torch.long, device=device),
+                None if weights is None else torch.tensor(weights, dtype=torch.float32, device=device),
+            )
+            self.net_.fit(data, columns, epochs=1 if incremental else None)
         if self.net_.interrupted_:  # the epochs done are kept (the net warned): stop loops
             raise KeyboardInterrupt
         return self
 
     def _build(self, X, y, incremental, classes):
         """Validate a fresh fit's data and build its untrained model; returns the
-        validated ``X`` and the labels' network columns."""
+        validated ``X`` and each label's index in ``classes_``."""
         if incremental and classes is None:
             raise ValueError(
                 "classes must be passed on the first call to partial_fit (every class "
@@ -433,19 +463,44 @@ class EmbeddingClassifier(
         check_float32_range(X)
         check_classification_targets(y)
         self.classes_ = np.unique(y if classes is None else column_or_1d(classes))
-        columns = encode_known(y, self.classes_)
+        known = encode_known(y, self.classes_)
         if len(self.classes_) < 2:
             raise ValueError(
                 f"y contains only one class ({self.classes_[0]!r}); "
                 f"{type(self).__name__} needs at least two classes."
             )
+        self._class_weights = class_weights(self.class_weight, self.classes_, y, incremental)
         self.input_shape_ = X.shape[1:]
         # The network's column of each class in classes_ (add_classes appends columns
         # while classes_ stays sorted).
         self._class_columns = np.arange(len(self.classes_))
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self.net_ = self._new_net(len(self.classes_), seed, options)
-        return X, columns
+        return X, known
+
+    def _training_weights(self, X, known, sample_weight):
+        """Each sample's training weight (``sample_weight`` times its class's weight),
+        scaled to mean 1; None when neither is given, so an unweighted fit computes as
+        if weights did not exist."""
+        if sample_weight is None and self._class_weights is None:
+            return None
+        if not get_technique(self.loss).takes_sample_weight:
+            raise ValueError(
+                f"loss={self.loss!r} does not weigh samples: its Loss.forward takes no "
+                "sample_weight. Fit without sample_weight and class_weight, or give the "
+                "loss that argument."
+            )
+        weights = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        if self._class_weights is not None:
+            weights = weights * self._class_weights[known]
+        if not weights.any():
+            raise ValueError(
+                "sample_weight (times class_weight) is zero for every sample: there is "
+                "nothing to train on."
+            )
+        return weights / weights.mean()
 
     def add_classes(self, X, y):
         """Add new classes from a few samples each, without retraining the encoder.
@@ -473,6 +528,9 @@ class EmbeddingClassifier(
         check_classification_targets(y)
         new, local = np.unique(y, return_inverse=True)
         classes, columns = append_classes(self.classes_, self._class_columns, new)
+        if self._class_weights is not None:  # new classes weigh 1 if trained on later
+            order = np.argsort(np.concatenate([self.classes_, new]), kind="stable")
+            self._class_weights = np.concatenate([self._class_weights, np.ones(len(new))])[order]
         _, z = self.net_.scores_and_embedding(self._tensor(X))
         local_t = torch.as_tensor(local, dtype=torch.long, device=self.net_.device)
         self.net_.module_.head.add_classes(z.to(self.net_.device), local_t, len(new))
@@ -677,6 +735,7 @@ class EmbeddingClassifier(
                 "input_shape_": list(self.input_shape_),
                 "n_features_in_": self.n_features_in_,
             },
+            "class_weights": None if self._class_weights is None else self._class_weights.tolist(),
             "seed": self.net_.seed,
             "history": self.net_.history_.to_list(),
         }
@@ -715,6 +774,8 @@ class EmbeddingClassifier(
             estimator.feature_names_in_ = np.array(names, dtype=object)
         estimator.input_shape_ = tuple(model["fitted"]["input_shape_"])
         estimator.n_features_in_ = model["fitted"]["n_features_in_"]
+        weights = model.get("class_weights")  # absent from files of models before weights
+        estimator._class_weights = None if weights is None else np.array(weights)
         net = estimator._new_net(len(estimator.classes_), model["seed"], estimator._net_options())
         estimator.net_ = net.restore(module, criterion, model["history"])
         return estimator

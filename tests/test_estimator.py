@@ -367,6 +367,23 @@ EXPECTED_FAILED = {
     ),
 }
 
+# scikit-learn marks this check the same way for MLPClassifier's stochastic solvers.
+SAMPLE_WEIGHT_EQUIVALENCE = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "a sample of weight 2 and the same sample twice land in different shuffled "
+        "mini-batches, so training takes other steps; the outputs agree to about 1e-5 "
+        "and the check's tolerance is 1e-7"
+    ),
+}
+
+PAIRS_PREDICT_NEAREST_MEAN = {
+    "check_class_weight_classifiers": (
+        "the pair techniques predict the nearest class mean: class weights change which "
+        "pairs shape the embedding, not a prior in the decision, so weighing class 0 "
+        "1000 times does not make it predicted 87% of the time on overlapping blobs"
+    ),
+}
+
 
 # As scikit-learn checks its own iterative estimators: a short budget, and the
 # ConvergenceWarning that it gives on the checks' tiny data is expected, as is the
@@ -376,9 +393,11 @@ EXPECTED_FAILED = {
 @pytest.mark.filterwarnings("ignore:.*cannot be met by:UserWarning")
 @parametrize_with_checks(
     [EmbeddingClassifier(loss=loss, max_epochs=20, random_state=0) for loss in available_losses()],
-    expected_failed_checks=lambda est: (
-        {} if est.loss in ("cosface", "arcface") else EXPECTED_FAILED
-    ),
+    expected_failed_checks=lambda est: {
+        **({} if est.loss in ("cosface", "arcface") else EXPECTED_FAILED),
+        **SAMPLE_WEIGHT_EQUIVALENCE,
+        **(PAIRS_PREDICT_NEAREST_MEAN if est.loss in ("contrastive", "triplet") else {}),
+    },
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)

@@ -114,6 +114,8 @@ SKORCH_SIGNATURES = {
     "fit": "(self, X, y=None, **fit_params)",
     "partial_fit": "(self, X, y=None, classes=None, **fit_params)",
     "fit_loop": "(self, X, y=None, epochs=None, *, _routing_method='fit', **fit_params)",
+    "train_step_single": "(self, batch, **fit_params)",
+    "get_loss": "(self, y_pred, y_true, X=None, training=False)",
 }
 
 

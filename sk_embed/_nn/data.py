@@ -68,42 +68,49 @@ def check_device(device):
 
 
 class TensorDataset(Dataset):
-    """Inputs and (optional) encoded labels held as whole tensors.
+    """Inputs, (optional) encoded labels and (optional) sample weights held as whole
+    tensors.
 
     Works as an ordinary map-style dataset too, so skorch's ``train_split`` helpers
     (which wrap it in a ``Subset``) keep working.
     """
 
-    def __init__(self, X, y=None):
+    def __init__(self, X, y=None, sample_weight=None):
         self.X = X
         self.y = y
+        self.sample_weight = sample_weight
 
     def __len__(self):
         return len(self.X)
 
     def __getitem__(self, i):
-        return self.X[i], (self.y[i] if self.y is not None else torch.tensor(0))
+        y = self.y[i] if self.y is not None else torch.tensor(0)
+        return (self.X[i], y) if self.sample_weight is None else (self.X[i], y, self.sample_weight[i])
 
     def tensors(self):
-        """``(X, y)``; ``y`` is a zero placeholder when the dataset has no labels."""
+        """``(X, y, sample_weight)``; ``y`` is a zero placeholder when the dataset has no
+        labels, ``sample_weight`` None when it has no weights."""
         y = self.y if self.y is not None else torch.zeros(len(self.X), dtype=torch.long)
-        return self.X, y.to(self.X.device)
+        w = self.sample_weight
+        return self.X, y.to(self.X.device), None if w is None else w.to(self.X.device)
 
 
 def _tensors(dataset):
+    """``(X, y, sample_weight)`` of a :class:`TensorDataset` or a ``Subset`` of one."""
     if isinstance(dataset, TensorDataset):
         return dataset.tensors()
     if isinstance(dataset, Subset) and isinstance(dataset.dataset, TensorDataset):
-        X, y = dataset.dataset.tensors()
+        X, y, w = dataset.dataset.tensors()
         idx = torch.as_tensor(dataset.indices, dtype=torch.long, device=X.device)
-        return X[idx], y[idx]
+        return X[idx], y[idx], None if w is None else w[idx]
     raise TypeError(
         f"TensorBatches needs a TensorDataset (or a Subset of one), got {type(dataset).__name__}"
     )
 
 
 class TensorBatches:
-    """Iterate over ``(X_batch, y_batch)`` slices of a :class:`TensorDataset`.
+    """Iterate over ``(X_batch, y_batch)`` slices of a :class:`TensorDataset`, or
+    ``(X_batch, y_batch, sample_weight_batch)`` when the dataset has weights.
 
     It takes the place of skorch's ``iterator_train`` / ``iterator_valid``; the
     ``iterator_train__*`` arguments of the estimator reach it.
@@ -123,6 +130,9 @@ class TensorBatches:
         groups of ``K`` samples of one class (``P x K``), so every batch holds positive
         pairs. Each epoch covers every sample at least once; a class whose size is not
         a multiple of ``K`` fills its last group with its own samples again.
+    sample_weights : bool, default=True
+        Yield the dataset's sample weights with each batch, when it has them. The net's
+        prediction and validation batches leave them out (skorch's steps take pairs).
     """
 
     def __init__(
@@ -133,8 +143,11 @@ class TensorBatches:
         generator=None,
         drop_last=False,
         samples_per_class=None,
+        sample_weights=True,
     ):
-        self.X, self.y = _tensors(dataset)
+        self.X, self.y, self.sample_weight = _tensors(dataset)
+        if not sample_weights:
+            self.sample_weight = None
         self.shuffle = shuffle
         self.generator = generator
         self.drop_last = drop_last
@@ -187,13 +200,12 @@ class TensorBatches:
         return groups[torch.randperm(len(groups), generator=self.generator)].reshape(-1)
 
     def __iter__(self):
-        X, y = self.X, self.y
+        parts = [self.X, self.y] if self.sample_weight is None else [self.X, self.y, self.sample_weight]
         if self.shuffle:
-            order = self._order().to(X.device)
-            X, y = X[order], y[order]
-        starts = self._starts(len(X))
-        ends = (
-            [*starts[1:], len(X)] if not self.drop_last else [s + self.batch_size for s in starts]
-        )
+            order = self._order().to(self.X.device)
+            parts = [part[order] for part in parts]
+        n = len(parts[0])  # class-balanced orders repeat rows to fill their groups
+        starts = self._starts(n)
+        ends = [*starts[1:], n] if not self.drop_last else [s + self.batch_size for s in starts]
         for start, end in zip(starts, ends):
-            yield X[start:end], y[start:end]
+            yield tuple(part[start:end] for part in parts)

@@ -20,7 +20,7 @@ from skorch.dataset import ValidSplit
 from skorch.history import History
 
 from ..backbones import ACTIVATIONS, build_backbone, check_backbone_output
-from ..losses import Loss, get_technique
+from ..losses import Loss, get_technique, weighted_mean
 from .data import TensorBatches, TensorDataset, _tensors
 from .fast_events import FastEventsMixin
 from .module import EmbeddingModule, seeded
@@ -180,6 +180,7 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
                 )
             train_split = ValidSplit(validation_fraction, stratified=True, random_state=seed)
         kwargs.setdefault("iterator_train__shuffle", True)
+        kwargs.setdefault("iterator_valid__sample_weights", False)
         kwargs.setdefault(
             "iterator_train__samples_per_class", get_technique(technique).samples_per_class
         )
@@ -313,7 +314,7 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
             skorch's other values.
         """
         if isinstance(self.module_.scaler, Standardize) and not self._continuing:
-            self.module_.scaler.fit(X.X)
+            self.module_.scaler.fit(X.X, X.sample_weight)
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         """Run epochs until the stopping rule or ``epochs`` (``max_epochs``) ends it.
@@ -414,15 +415,24 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
             warn_unconverged(f"loss={self.technique!r}", epochs, monitored, self.tol)
         return self
 
+    def _place_centers(self, z, y, sample_weight):
+        """The head's step after training; a weighted fit passes its weights."""
+        weights = {} if sample_weight is None else {"sample_weight": sample_weight.cpu()}
+        self.module_.head.place_centers(z, y.cpu(), **weights)
+
     def _accuracy(self, train, valid):
-        """Held-out accuracy with the class positions placed from ``train`` as at the end."""
-        head = self.module_.head
+        """Held-out accuracy (weighted, in a weighted fit) with the class positions placed
+        from ``train`` as at the end."""
         _, z = self.forward(train, training=False)
-        head.place_centers(z, _tensors(train)[1].cpu())
+        _, y_train, w_train = _tensors(train)
+        self._place_centers(z, y_train, w_train)
         scores, _ = self.forward(valid, training=False)
-        _, y_valid = _tensors(valid)
+        _, y_valid, w_valid = _tensors(valid)
         known = scores[:, : self.n_classes]  # not the reserved classes
-        return float((known.argmax(1) == y_valid.cpu()).float().mean())
+        correct = (known.argmax(1) == y_valid.cpu()).float()
+        if w_valid is None:
+            return float(correct.mean())
+        return float(weighted_mean(correct, w_valid.cpu()))
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """The one step after training: drop what only a reserving fit uses, and let the
@@ -447,7 +457,7 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
             self.drop_reserve()
         y = torch.as_tensor(y, dtype=torch.long)
         head = self.module_.head
-        head.place_centers(z, y)
+        self._place_centers(z, y, X.sample_weight)
         if not self.interrupted_:
             with torch.no_grad():
                 scores = head(z.to(self.device))
@@ -460,7 +470,31 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         self.module_.decoder = None
         self._reserving = False
 
-    def get_loss(self, y_pred, y_true, X=None, training=False):
+    def train_step_single(self, batch, **fit_params):
+        """skorch's step, for batches that carry sample weights too.
+
+        Parameters
+        ----------
+        batch : tuple
+            ``(X, y)``, or ``(X, y, sample_weight)`` in a weighted fit.
+        **fit_params
+            Passed to the module.
+
+        Returns
+        -------
+        dict
+            ``{"loss": loss, "y_pred": y_pred}``.
+        """
+        if len(batch) == 2:
+            return super().train_step_single(batch, **fit_params)
+        self._set_training(True)
+        Xi, yi, wi = batch
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True, sample_weight=wi)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def get_loss(self, y_pred, y_true, X=None, training=False, sample_weight=None):
         """The technique's loss of ``(scores, z)`` against the labels, given the head
         (plus the weighted reconstruction error while a fresh fit reconstructs).
 
@@ -471,6 +505,8 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         y_true : tensor of shape (n,)
         X : tensor, optional
         training : bool
+        sample_weight : tensor of shape (n,), optional
+            The batch's sample weights, in a weighted fit.
 
         Returns
         -------
@@ -478,9 +514,15 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
             A scalar.
         """
         scores, z = y_pred
-        loss = self.criterion_(scores, z, y_true.to(scores.device), self.module_.head)
+        y_true = y_true.to(scores.device)
+        if sample_weight is None:  # the technique's loss as it is written, unweighted
+            loss = self.criterion_(scores, z, y_true, self.module_.head)
+        else:
+            weight = sample_weight.to(scores.device)
+            loss = self.criterion_(scores, z, y_true, self.module_.head, sample_weight=weight)
         if training and self._reserving and self.reconstruction:
-            loss = loss + self.reconstruction * reconstruction_error(self.module_, z, X)
+            error = reconstruction_error(self.module_, z, X, sample_weight)
+            loss = loss + self.reconstruction * error
         return loss
 
     def scores_and_embedding(self, X):

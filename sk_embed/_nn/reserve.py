@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..losses import weighted_mean
 from .training import Standardize
 
 
@@ -61,7 +62,7 @@ class Decoder(nn.Module):
         return self.layers(z)
 
 
-def mix_batch(X, y, n_known, n_virtual):
+def mix_batch(X, y, n_known, n_virtual, sample_weight=None):
     """Append mixes of samples of two different classes, labelled with virtual classes.
 
     Parameters
@@ -70,6 +71,9 @@ def mix_batch(X, y, n_known, n_virtual):
     y : tensor of shape (n,)
         Class indices ``0..n_known-1``.
     n_known, n_virtual : int
+    sample_weight : tensor of shape (n,), optional
+        A mix weighs the product of its two samples' weights, so a sample of weight 0
+        takes no part in training through its mixes either.
 
     Returns
     -------
@@ -77,6 +81,8 @@ def mix_batch(X, y, n_known, n_virtual):
         The batch followed by up to ``n // 2`` mixes; a mix of classes ``a < b`` is
         labelled ``n_known + rank(a, b) % n_virtual``, ``rank`` the pair's place in
         ``(0, 1), (0, 2), ..., (1, 2), ...``.
+    sample_weight : tensor
+        Only when ``sample_weight`` was given: the batch's weights and the mixes'.
     """
     half = len(X) // 2
     first = torch.randperm(len(X), device=X.device)[:half]
@@ -87,7 +93,11 @@ def mix_batch(X, y, n_known, n_virtual):
     mixed = lam * X[first] + (1 - lam) * X[second]
     a, b = torch.minimum(y[first], y[second]), torch.maximum(y[first], y[second])
     rank = a * n_known - a * (a + 1) // 2 + (b - a - 1)
-    return torch.cat([X, mixed]), torch.cat([y, n_known + rank % n_virtual])
+    mixes = torch.cat([X, mixed]), torch.cat([y, n_known + rank % n_virtual])
+    if sample_weight is None:
+        return mixes
+    w = sample_weight
+    return (*mixes, torch.cat([w, w[first] * w[second]]))
 
 
 class MixedBatches:
@@ -95,7 +105,7 @@ class MixedBatches:
 
     Parameters
     ----------
-    batches : iterable of (X, y)
+    batches : iterable of (X, y) or (X, y, sample_weight)
     n_known, n_virtual : int
     """
 
@@ -106,11 +116,11 @@ class MixedBatches:
         return len(self.batches)
 
     def __iter__(self):
-        for X, y in self.batches:
-            yield mix_batch(X, y, self.n_known, self.n_virtual)
+        for X, y, *weight in self.batches:
+            yield mix_batch(X, y, self.n_known, self.n_virtual, *weight)
 
 
-def reconstruction_error(module, z, X):
+def reconstruction_error(module, z, X, sample_weight=None):
     """The decoder's mean squared error on ``X``, the input centered and divided by one
     common scale (so the loud features weigh as they do in the input).
 
@@ -120,6 +130,8 @@ def reconstruction_error(module, z, X):
         With a ``decoder``, and its input scaler.
     z : tensor of shape (n, n_components)
     X : tensor of shape (n, ...)
+    sample_weight : tensor of shape (n,), optional
+        The weighted mean of the samples' errors.
 
     Returns
     -------
@@ -130,4 +142,7 @@ def reconstruction_error(module, z, X):
     scaler = module.scaler
     if isinstance(scaler, Standardize):  # centered, one common scale
         target = (target - scaler.mean.flatten()) / scaler.scale.pow(2).mean().sqrt()
-    return F.mse_loss(module.decoder(z), target)
+    if sample_weight is None:
+        return F.mse_loss(module.decoder(z), target)
+    errors = F.mse_loss(module.decoder(z), target, reduction="none").mean(1)
+    return weighted_mean(errors, sample_weight)

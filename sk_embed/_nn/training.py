@@ -70,12 +70,14 @@ class Standardize(nn.Module):
         self.register_buffer("scale", torch.ones(shape))
 
     @torch.no_grad()
-    def fit(self, X):
+    def fit(self, X, sample_weight=None):
         """Fit mean and scale to the training inputs (in float64).
 
         Parameters
         ----------
         X : tensor of shape (n, *input_shape)
+        sample_weight : tensor of shape (n,), optional
+            Weighted mean and standard deviation; samples of weight 0 do not count.
 
         Returns
         -------
@@ -83,8 +85,15 @@ class Standardize(nn.Module):
         """
         X = X.double()
         dims = [0] + [d + 1 for d, size in enumerate(self.mean.shape) if size == 1]
-        mean = X.mean(dim=dims, keepdim=True)[0]
-        std = X.std(dim=dims, keepdim=True, correction=0)[0]
+        if sample_weight is None:
+            mean = X.mean(dim=dims, keepdim=True)[0]
+            std = X.std(dim=dims, keepdim=True, correction=0)[0]
+        else:
+            w = sample_weight.to(X).view(-1, *[1] * (X.dim() - 1)).expand_as(X)
+            total = w.sum(dim=dims, keepdim=True)
+            mean = (w * X).sum(dim=dims, keepdim=True) / total
+            std = ((w * (X - mean).pow(2)).sum(dim=dims, keepdim=True) / total).sqrt()
+            mean, std = mean[0], std[0]
         constant = std <= _CONSTANT * mean.abs()
         if (~constant).any():
             std = std.clamp_min(_FLOOR * std[~constant].median())

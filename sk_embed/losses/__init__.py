@@ -12,7 +12,9 @@ from ._base import (
     LinearHead,
     Loss,
     class_means,
+    cross_entropy,
     squared_distances,
+    weighted_mean,
 )
 from ._registry import Technique, available_losses, get_technique, register
 
@@ -40,7 +42,9 @@ __all__ = [
     "Technique",
     "available_losses",
     "class_means",
+    "cross_entropy",
     "get_technique",
     "register",
     "squared_distances",
+    "weighted_mean",
 ]

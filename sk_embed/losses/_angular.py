@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._base import POSITIVE, Head, Loss, class_means
+from ._base import POSITIVE, Head, Loss, class_means, cross_entropy
 from ._layout import spread_on_sphere
 
 
@@ -55,12 +55,12 @@ class AngularHead(Head):
         """The unit class directions ``W_j / ||W_j||``."""
         return F.normalize(self.weight.detach(), dim=1)
 
-    def place_centers(self, z, y):
+    def place_centers(self, z, y, sample_weight=None):
         """Nothing to place: the class directions are the trained weights.
 
         Parameters
         ----------
-        z, y : tensor
+        z, y, sample_weight : tensor
             As for :meth:`~sk_embed.losses.Head.place_centers`.
         """
 
@@ -149,12 +149,12 @@ class MarginLoss(Loss):
         """
         return self.scale
 
-    def forward(self, scores, z, y, head):
+    def forward(self, scores, z, y, head, sample_weight=None):
         cos = head.cosines(scores, z)
         cos_y = cos.gather(1, y.unsqueeze(1))
         target = self.modify_target(cos_y, z)
         logits = cos.scatter(1, y.unsqueeze(1), target)
-        return F.cross_entropy(self.logit_scale(z) * logits, y)
+        return cross_entropy(self.logit_scale(z) * logits, y, sample_weight)
 
 
 def best_min_cosine(n_classes, n_components):

@@ -114,21 +114,25 @@ class Head(nn.Module):
         """
         return z
 
-    def place_centers(self, z, y):
+    def place_centers(self, z, y, sample_weight=None):
         """Place the class positions computed from the training embeddings.
 
         Called once after training with the raw training embeddings ``z`` and the
-        encoded labels ``y``. The default stores each class's mean embedding (after
-        :meth:`embed`) in the ``centers`` buffer; heads whose positions are learned or
-        fixed (classifier directions, Gaussian means, targets) leave them as they are.
+        encoded labels ``y`` (and ``sample_weight`` when the fit was weighted). The
+        default stores each class's (weighted) mean embedding (after :meth:`embed`) in
+        the ``centers`` buffer; heads whose positions are learned or fixed (classifier
+        directions, Gaussian means, targets) leave them as they are.
 
         Parameters
         ----------
         z : tensor of shape (n, n_components)
         y : tensor of shape (n,)
             Class indices ``0..n_classes-1``.
+        sample_weight : tensor of shape (n,), optional
+            Passed only by a weighted fit.
         """
-        self.centers.copy_(class_means(self.embed(z), y, self.n_classes).to(self.centers))
+        means = class_means(self.embed(z), y, self.n_classes, sample_weight)
+        self.centers.copy_(means.to(self.centers))
 
     def score_samples(self, scores, z):
         """Open-set score: how much a sample looks like *some* known class.
@@ -294,15 +298,17 @@ class DistanceHead(Head):
 
 
 class Loss(nn.Module):
-    """Base class of losses: ``(scores, z, y, head) -> scalar``.
+    """Base class of losses: ``(scores, z, y, head, sample_weight) -> scalar``.
 
     A loss reads what it needs from the head (weights, centers) and never writes into it.
+    With ``sample_weight``, every per-sample term is weighted: a mean over samples becomes
+    :func:`weighted_mean`. Without it, the loss is computed exactly as unweighted.
     """
 
     #: As :attr:`Head._parameter_constraints`.
     _parameter_constraints: dict = {}
 
-    def forward(self, scores, z, y, head):  # pragma: no cover - abstract
+    def forward(self, scores, z, y, head, sample_weight=None):  # pragma: no cover - abstract
         """The training objective of a batch.
 
         Parameters
@@ -315,6 +321,8 @@ class Loss(nn.Module):
             Class indices.
         head : Head
             The head that gave the scores, for losses that read its parameters.
+        sample_weight : tensor of shape (n,), optional
+            Non-negative weights of the samples; None weighs them alike.
 
         Returns
         -------
@@ -340,8 +348,50 @@ class CrossEntropy(Loss):
         super().__init__()
         self.label_smoothing = label_smoothing
 
-    def forward(self, scores, z, y, head):
-        return F.cross_entropy(scores, y, label_smoothing=self.label_smoothing)
+    def forward(self, scores, z, y, head, sample_weight=None):
+        return cross_entropy(scores, y, sample_weight, label_smoothing=self.label_smoothing)
+
+
+def weighted_mean(values, sample_weight=None):
+    """The mean of per-sample ``values``; with weights, ``sum(w v) / sum(w)``.
+
+    A batch whose weights are all zero gives a zero that still has a gradient, never NaN.
+
+    Parameters
+    ----------
+    values : tensor of shape (n,)
+    sample_weight : tensor of shape (n,), optional
+
+    Returns
+    -------
+    tensor
+        A scalar.
+    """
+    if sample_weight is None:
+        return values.mean()
+    w = sample_weight.to(values.dtype)
+    return (values * w).sum() / w.sum().clamp_min(1e-12)
+
+
+def cross_entropy(logits, y, sample_weight=None, **kwargs):
+    """``F.cross_entropy``, as the weighted mean of its per-sample terms with weights.
+
+    Parameters
+    ----------
+    logits : tensor of shape (n, n_classes)
+    y : tensor of shape (n,)
+    sample_weight : tensor of shape (n,), optional
+    **kwargs
+        Passed to ``F.cross_entropy`` (``label_smoothing``).
+
+    Returns
+    -------
+    tensor
+        A scalar.
+    """
+    if sample_weight is None:
+        return F.cross_entropy(logits, y, **kwargs)
+    return weighted_mean(F.cross_entropy(logits, y, reduction="none", **kwargs), sample_weight)
 
 
 def squared_distances(a, b, floor=0.0):
@@ -361,8 +411,9 @@ def squared_distances(a, b, floor=0.0):
     return d.clamp_min(floor)
 
 
-def class_means(Z, y, n_classes):
-    """Mean of the rows of ``Z`` for each class ``0..n_classes-1``.
+def class_means(Z, y, n_classes, sample_weight=None):
+    """Mean of the rows of ``Z`` for each class ``0..n_classes-1``, weighted by
+    ``sample_weight`` when given.
 
     Parameters
     ----------
@@ -370,13 +421,19 @@ def class_means(Z, y, n_classes):
     y : tensor of shape (n,)
         Class indices.
     n_classes : int
+    sample_weight : tensor of shape (n,), optional
 
     Returns
     -------
     tensor of shape (n_classes, d)
-        NaN rows for classes without a sample.
+        NaN rows for classes without a sample (or whose weights are all zero).
     """
     sums = torch.zeros(n_classes, Z.shape[1], dtype=Z.dtype, device=Z.device)
-    sums.index_add_(0, y, Z)
-    counts = torch.bincount(y, minlength=n_classes).to(Z.dtype)
+    if sample_weight is None:
+        sums.index_add_(0, y, Z)
+        counts = torch.bincount(y, minlength=n_classes).to(Z.dtype)
+    else:
+        w = sample_weight.to(Z)
+        sums.index_add_(0, y, Z * w.unsqueeze(1))
+        counts = torch.zeros(n_classes, dtype=Z.dtype, device=Z.device).index_add_(0, y, w)
     return sums / counts.unsqueeze(1)

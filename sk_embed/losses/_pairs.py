@@ -36,14 +36,21 @@ def pair_masks(y):
     return same & ~eye, ~same
 
 
-def average(values, how, mask=None):
+def average(values, how, mask=None, weight=None):
     """Mean of ``values`` (where ``mask``) over all terms (``"all"``) or over the
     non-zero ones (``"nonzero"``). Dense: no gather of the selected terms. An empty
-    selection gives a zero that still has a gradient, never NaN."""
+    selection gives a zero that still has a gradient, never NaN.
+
+    With ``weight`` (one per term: a pair weighs the product of its two samples'
+    weights, a triplet the product of its three), the mean is weighted: terms of
+    weight 0 count for nothing, and the mean is over the selected terms' weights."""
     keep = values > 0 if how == "nonzero" else torch.ones_like(values, dtype=torch.bool)
     if mask is not None:
         keep = keep & mask
-    return torch.where(keep, values, 0).sum() / keep.sum().clamp_min(1)
+    if weight is None:
+        return torch.where(keep, values, 0).sum() / keep.sum().clamp_min(1)
+    weight = torch.where(keep, weight.to(values.dtype), 0)
+    return (torch.where(keep, values, 0) * weight).sum() / weight.sum().clamp_min(1e-12)
 
 
 @torch.no_grad()

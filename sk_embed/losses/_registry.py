@@ -56,7 +56,8 @@ class Technique:
     head : type
         A :class:`~sk_embed.losses.Head` subclass (embedding -> class scores).
     loss : type
-        A :class:`~sk_embed.losses.Loss` subclass ((scores, z, y, head) -> scalar).
+        A :class:`~sk_embed.losses.Loss` subclass ((scores, z, y, head) -> scalar; with
+        a ``sample_weight`` argument, it trains on weighted samples too).
     summary : str
         One line for listings.
     fixed : mapping
@@ -79,6 +80,12 @@ class Technique:
     fixed: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     samples_per_class: int | None = None
     callbacks: tuple = ()
+
+    @property
+    def takes_sample_weight(self):
+        """Whether the technique's loss weighs samples (its ``forward`` takes
+        ``sample_weight``)."""
+        return "sample_weight" in inspect.signature(self.loss.forward).parameters
 
     def parameters(self):
         """The technique's own options and their defaults (``loss__<name>``).

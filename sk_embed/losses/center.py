@@ -16,11 +16,10 @@ as in the paper.
 from numbers import Real
 
 import torch
-import torch.nn.functional as F
 from sklearn.utils._param_validation import Interval
 from skorch.callbacks import Callback
 
-from ._base import NON_NEGATIVE, LinearHead, Loss, squared_distances
+from ._base import NON_NEGATIVE, LinearHead, Loss, cross_entropy, squared_distances, weighted_mean
 from ._registry import Technique, register
 
 
@@ -45,8 +44,11 @@ class CenterLossHead(LinearHead):
         self.alpha = alpha
 
     @torch.no_grad()
-    def update_centers(self, z, y):
+    def update_centers(self, z, y, sample_weight=None):
         """The paper's step ``c_j -= alpha * sum_{i: y_i = j} (c_j - z_i) / (1 + n_j)``.
+
+        With weights, each sample counts by its weight: ``n_j`` is the sum of the
+        weights of class ``j`` and ``z_i`` enters as ``w_i z_i``.
 
         Parameters
         ----------
@@ -54,18 +56,25 @@ class CenterLossHead(LinearHead):
             Embeddings of one training batch.
         y : tensor of shape (n,)
             Their class indices.
+        sample_weight : tensor of shape (n,), optional
         """
         z = z.to(self.centers.dtype)
-        n = torch.bincount(y, minlength=len(self.centers)).to(z.dtype).unsqueeze(1)
+        if sample_weight is None:
+            n = torch.bincount(y, minlength=len(self.centers)).to(z.dtype).unsqueeze(1)
+        else:
+            w = sample_weight.to(z)
+            n = torch.zeros(len(self.centers), dtype=z.dtype, device=z.device)
+            n = n.index_add_(0, y, w).unsqueeze(1)
+            z = z * w.unsqueeze(1)
         sums = torch.zeros_like(self.centers).index_add_(0, y, z)
         self.centers -= self.alpha * ((n * self.centers - sums) / (1 + n))
 
-    def place_centers(self, z, y):
+    def place_centers(self, z, y, sample_weight=None):
         """Nothing to place: the centers were learned during training.
 
         Parameters
         ----------
-        z, y : tensor
+        z, y, sample_weight : tensor
             As for :meth:`~sk_embed.losses.Head.place_centers`.
         """
 
@@ -94,7 +103,7 @@ class CenterUpdate(Callback):
         ----------
         net : skorch.NeuralNet
         batch : tuple
-            ``(X, y)`` of the batch.
+            ``(X, y)`` of the batch, or ``(X, y, sample_weight)``.
         training : bool
             Only training batches move the centers.
         y_pred : tuple
@@ -104,7 +113,8 @@ class CenterUpdate(Callback):
         """
         if training:
             _, z = y_pred
-            net.module_.head.update_centers(z.detach(), batch[1].to(z.device))
+            weight = batch[2].to(z.device) if len(batch) > 2 else None
+            net.module_.head.update_centers(z.detach(), batch[1].to(z.device), weight)
 
 
 class CenterLoss(Loss):
@@ -122,9 +132,9 @@ class CenterLoss(Loss):
         super().__init__()
         self.center_weight = center_weight
 
-    def forward(self, scores, z, y, head):
-        pull = (z - head.centers.to(z.dtype)[y]).pow(2).sum(1).mean()
-        return F.cross_entropy(scores, y) + self.center_weight / 2 * pull
+    def forward(self, scores, z, y, head, sample_weight=None):
+        pull = weighted_mean((z - head.centers.to(z.dtype)[y]).pow(2).sum(1), sample_weight)
+        return cross_entropy(scores, y, sample_weight) + self.center_weight / 2 * pull
 
 
 register(

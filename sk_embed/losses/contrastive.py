@@ -12,6 +12,7 @@ pytorch-metric-learning's ``ContrastiveLoss()``: ``D`` and ``max(0, m - D)`` on 
 embeddings, each kind averaged over its non-zero terms.
 """
 
+import torch
 import torch.nn.functional as F
 from sklearn.utils._param_validation import StrOptions
 
@@ -50,7 +51,7 @@ class ContrastiveLoss(Loss):
         self.normalize = normalize
         self.average = average
 
-    def forward(self, scores, z, y, head):
+    def forward(self, scores, z, y, head, sample_weight=None):
         # Over the whole matrix: every unordered pair counts twice, which leaves the means
         # as they are and saves gathering the pairs.
         d = pair_distances(z, normalize=self.normalize, squared=False)
@@ -58,7 +59,8 @@ class ContrastiveLoss(Loss):
         hinge = F.relu(self.margin - d)
         if self.squared:
             d, hinge = d.pow(2) / 2, hinge.pow(2) / 2
-        return average(d, self.average, pos) + average(hinge, self.average, neg)
+        w = None if sample_weight is None else torch.outer(sample_weight, sample_weight)
+        return average(d, self.average, pos, w) + average(hinge, self.average, neg, w)
 
 
 register(

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import StrOptions
 
-from ._base import POSITIVE, DistanceHead, Loss
+from ._base import POSITIVE, DistanceHead, Loss, weighted_mean
 from ._layout import circle, grid, simplex, spread_on_sphere
 from ._registry import Technique, register
 
@@ -54,12 +54,12 @@ class TargetHead(DistanceHead):
         points = make_targets(targets, n_classes, n_components)
         self.centers.copy_(radius * points if isinstance(targets, str) else points)
 
-    def place_centers(self, z, y):
+    def place_centers(self, z, y, sample_weight=None):
         """Nothing to place: the centers are the fixed targets.
 
         Parameters
         ----------
-        z, y : tensor
+        z, y, sample_weight : tensor
             As for :meth:`~sk_embed.losses.Head.place_centers`.
         """
 
@@ -99,8 +99,8 @@ def make_targets(targets, n_classes, n_components):
 class TargetRegressionLoss(Loss):
     """``mean_i ||z_i - t_{y_i}||^2``: the head's scores are ``-||z - t_j||^2``."""
 
-    def forward(self, scores, z, y, head):
-        return -scores.gather(1, y.unsqueeze(1)).mean()
+    def forward(self, scores, z, y, head, sample_weight=None):
+        return weighted_mean(-scores.gather(1, y.unsqueeze(1)).squeeze(1), sample_weight)
 
 
 register(

@@ -25,11 +25,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._base import POSITIVE, PROBABILITY, Head, Loss, class_means
+from ._base import POSITIVE, PROBABILITY, Head, Loss, class_means, cross_entropy
 from ._registry import Technique, register
 
 
-def soc_objective(head, scores, y, label_smoothing, mean_label_smoothing):
+def soc_objective(head, scores, y, label_smoothing, mean_label_smoothing, sample_weight=None):
     """``(CE(y, scores) + CE_smoothed(j, log N(mu_j))) / 2``, the SOC training objective.
 
     Shared by :class:`SOCLoss` (training) and :meth:`GaussianHead.add_classes` (fitting
@@ -44,6 +44,8 @@ def soc_objective(head, scores, y, label_smoothing, mean_label_smoothing):
         Class indices.
     label_smoothing, mean_label_smoothing : float
         Label smoothing of the samples' term and of the class-means term.
+    sample_weight : tensor of shape (n,), optional
+        Weights of the samples' term (the class-means term is one per class).
 
     Returns
     -------
@@ -53,7 +55,7 @@ def soc_objective(head, scores, y, label_smoothing, mean_label_smoothing):
     classes = torch.arange(head.n_classes, device=scores.device)
     mean_scores = head.log_density(head.centers.to(scores.dtype))
     mean_term = F.cross_entropy(mean_scores, classes, label_smoothing=mean_label_smoothing)
-    sample_term = F.cross_entropy(scores, y, label_smoothing=label_smoothing)
+    sample_term = cross_entropy(scores, y, sample_weight, label_smoothing=label_smoothing)
     return (sample_term + mean_term) / 2
 
 
@@ -133,12 +135,12 @@ class GaussianHead(Head):
         const = self.n_components * math.log(2 * math.pi) / 2
         return -0.5 * diff.pow(2).sum(-1) - self.log_scales.sum(1).to(x.dtype) - const
 
-    def place_centers(self, z, y):
+    def place_centers(self, z, y, sample_weight=None):
         """Nothing to place: the means were trained.
 
         Parameters
         ----------
-        z, y : tensor
+        z, y, sample_weight : tensor
             As for :meth:`~sk_embed.losses.Head.place_centers`.
         """
 
@@ -205,8 +207,10 @@ class SOCLoss(Loss):
         self.label_smoothing = label_smoothing
         self.mean_label_smoothing = mean_label_smoothing
 
-    def forward(self, scores, z, y, head):
-        return soc_objective(head, scores, y, self.label_smoothing, self.mean_label_smoothing)
+    def forward(self, scores, z, y, head, sample_weight=None):
+        return soc_objective(
+            head, scores, y, self.label_smoothing, self.mean_label_smoothing, sample_weight
+        )
 
 
 register(

@@ -56,10 +56,11 @@ class TripletLoss(Loss):
         self.normalize = normalize
         self.average = average
 
-    def forward(self, scores, z, y, head):
+    def forward(self, scores, z, y, head, sample_weight=None):
         d = pair_distances(z, normalize=self.normalize, squared=self.squared)
         a, p, n = mine(d.detach(), y, self.mining)
-        return average((d[a, p] - d[a, n] + self.margin).clamp_min(0), self.average)
+        w = None if sample_weight is None else sample_weight[a] * sample_weight[p] * sample_weight[n]
+        return average((d[a, p] - d[a, n] + self.margin).clamp_min(0), self.average, weight=w)
 
 
 register(

@@ -13,9 +13,8 @@ clips it to [1e-10, 15], which changes the objective), and norms are per sample.
 """
 
 import torch
-import torch.nn.functional as F
 
-from ._base import LinearHead, Loss
+from ._base import LinearHead, Loss, cross_entropy
 from ._registry import Technique, register
 
 
@@ -35,10 +34,11 @@ class VirtualSoftmaxHead(LinearHead):
 class VirtualSoftmaxLoss(Loss):
     """``-log [exp(W_y z) / (sum_j exp(W_j z) + exp(||W_y|| ||z||))]``."""
 
-    def forward(self, scores, z, y, head):
+    def forward(self, scores, z, y, head, sample_weight=None):
         weight_norm_y = head.class_weights().norm(dim=1)[y]
         virtual = (weight_norm_y * z.norm(dim=1)).unsqueeze(1)
-        return F.cross_entropy(torch.cat([scores, virtual.to(scores.dtype)], dim=1), y)
+        logits = torch.cat([scores, virtual.to(scores.dtype)], dim=1)
+        return cross_entropy(logits, y, sample_weight)
 
 
 register(
