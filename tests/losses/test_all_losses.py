@@ -1,5 +1,5 @@
 """Property tests over every registered technique together: the loss and every gradient
-stay finite on random and degenerate batches."""
+stay finite on random and degenerate batches, weighted or not."""
 
 import warnings
 
@@ -11,6 +11,20 @@ from sk_embed import available_losses
 from sk_embed.losses import get_technique
 
 KINDS = ("random", "one_class", "duplicates", "zeros", "one_sample", "large", "tiny")
+WEIGHTS = (None, "random", "some_zero", "all_zero", "huge_and_tiny")
+
+
+def _weights(kind, n, dtype):
+    if kind is None:
+        return {}
+    w = torch.rand(n, dtype=dtype)
+    if kind == "some_zero":
+        w[::2] = 0
+    elif kind == "all_zero":
+        w = torch.zeros(n, dtype=dtype)
+    elif kind == "huge_and_tiny":
+        w = torch.where(torch.arange(n) % 2 == 0, 1e6, 1e-6).to(dtype)
+    return {"sample_weight": w}
 
 
 @st.composite
@@ -23,6 +37,7 @@ def _batches(draw):
         draw(st.integers(2, 12)),  # batch size
         draw(st.sampled_from([torch.float32, torch.float64])),
         draw(st.integers(0, 2**16)),
+        draw(st.sampled_from(WEIGHTS)),
     )
 
 
@@ -47,7 +62,7 @@ def _batch(kind, n, n_classes, d, dtype):
 @settings(max_examples=250, deadline=None)
 @given(_batches())
 def test_every_loss_and_gradient_is_finite_on_degenerate_batches(case):
-    name, kind, n_classes, d, n, dtype, seed = case
+    name, kind, n_classes, d, n, dtype, seed, weights = case
     torch.manual_seed(seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # unreachable-margin warnings at tiny d
@@ -55,7 +70,7 @@ def test_every_loss_and_gradient_is_finite_on_degenerate_batches(case):
     head, loss = head.to(dtype), loss.to(dtype)
     z, y = _batch(kind, n, n_classes, d, dtype)
     z.requires_grad_(True)
-    value = loss(head(z), z, y, head)
+    value = loss(head(z), z, y, head, **_weights(weights, len(y), dtype))
     value.backward()
     assert value.dtype == dtype
     assert torch.isfinite(value), (name, kind, value)
