@@ -12,6 +12,7 @@ ORDER = [
     "plot_margin_search.py",
     "plot_embedding_size.py",
     "plot_pipeline_knn.py",
+    "plot_imbalanced_classes.py",
     "plot_decision_regions.py",
     "plot_open_set_new_classes.py",
     "plot_new_classes_2d.py",

@@ -381,8 +381,8 @@ class EmbeddingClassifier(
             Non-negative weights of the samples: in the training objective of every
             technique (a pair or triplet weighs the product of its samples' weights), the
             standardization statistics, the class positions placed after training and the
-            early-stopping accuracy. They multiply the ``class_weight``. A sample of
-            weight 0 takes no part in training, beyond sharing a batch with others.
+            early-stopping accuracy. They multiply the ``class_weight``. Rows of weight
+            0 take no part in training: they are left out before the batches are drawn.
 
         Returns
         -------
@@ -410,8 +410,8 @@ class EmbeddingClassifier(
             Non-negative weights of the samples: in the training objective of every
             technique (a pair or triplet weighs the product of its samples' weights), the
             standardization statistics, the class positions placed after training and the
-            early-stopping accuracy. They multiply the ``class_weight``. A sample of
-            weight 0 takes no part in training, beyond sharing a batch with others.
+            early-stopping accuracy. They multiply the ``class_weight``. Rows of weight
+            0 take no part in training: they are left out before the batches are drawn.
 
         Returns
         -------
@@ -437,6 +437,10 @@ class EmbeddingClassifier(
                 X, known = self._build(X, y, incremental, classes)
             columns = self._class_columns[known]
             weights = self._training_weights(X, known, sample_weight)
+            if weights is not None:
+                if not weights.all():  # a row of weight 0 takes no part at all
+                    X, columns, weights = X[weights > 0], columns[weights > 0], weights[weights > 0]
+                weights = weights / weights.mean()
             device = self.net_.device
             data = TensorDataset(
                 self._tensor(X),
@@ -479,9 +483,9 @@ class EmbeddingClassifier(
         return X, known
 
     def _training_weights(self, X, known, sample_weight):
-        """Each sample's training weight (``sample_weight`` times its class's weight),
-        scaled to mean 1; None when neither is given, so an unweighted fit computes as
-        if weights did not exist."""
+        """Each sample's training weight (``sample_weight`` times its class's weight);
+        None when neither is given, so an unweighted fit computes as if weights did not
+        exist."""
         if sample_weight is None and self._class_weights is None:
             return None
         if not get_technique(self.loss).takes_sample_weight:
@@ -500,7 +504,7 @@ class EmbeddingClassifier(
                 "sample_weight (times class_weight) is zero for every sample: there is "
                 "nothing to train on."
             )
-        return weights / weights.mean()
+        return weights
 
     def add_classes(self, X, y):
         """Add new classes from a few samples each, without retraining the encoder.

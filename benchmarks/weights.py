@@ -1,0 +1,170 @@
+"""Do sample weights and class weights do what a scikit-learn user expects? (docs/weights.md)
+
+Two parts, on scikit-learn's digits (70/30 stratified split, seed 0), 10-D, defaults:
+
+- ``imbalanced``: in the training split, classes 0 to 4 keep 10% of their samples (drawn
+  with the seed); the test split stays as it is (balanced). Balanced accuracy of each
+  technique unweighted and with ``class_weight="balanced"``, against ``MLPClassifier``
+  fitted with the same balanced ``sample_weight`` and
+  ``LogisticRegression(class_weight="balanced")``.
+- ``noisy``: 30% of the training labels are shuffled among themselves and given weight 0.
+  Held-out accuracy of each technique fitted with those weights, against the same
+  technique fitted on the clean 70% alone.
+
+Mean and standard deviation over the seeds (which also draw the subsample and the noisy
+rows). Usage: python benchmarks/weights.py [--seeds 0 1 2] [--parts imbalanced noisy]
+[--losses ...] [--jobs 2]
+"""
+
+import argparse
+import os
+import warnings
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.class_weight import compute_sample_weight
+
+from sk_embed import EmbeddingClassifier, available_losses
+
+DIM = 10
+IMBALANCED_LOSSES = ["softmax", "cosface", "center", "soc"]
+
+
+def _split():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+
+
+def imbalanced_split(seed):
+    """The training split with classes 0-4 cut to 10%, and the test split."""
+    X_train, X_test, y_train, y_test = _split()
+    rng = np.random.RandomState(seed)
+    keep = np.ones(len(y_train), dtype=bool)
+    for c in range(5):
+        rows = np.flatnonzero(y_train == c)
+        drop = rng.choice(rows, size=len(rows) - round(0.1 * len(rows)), replace=False)
+        keep[drop] = False
+    return X_train[keep], X_test, y_train[keep], y_test
+
+
+def noisy_split(seed):
+    """The training split with 30% of its labels shuffled, their weights 0."""
+    X_train, X_test, y_train, y_test = _split()
+    rng = np.random.RandomState(seed)
+    noisy = rng.choice(len(y_train), size=round(0.3 * len(y_train)), replace=False)
+    y_noisy = y_train.copy()
+    y_noisy[noisy] = rng.permutation(y_train[noisy])
+    weight = np.ones(len(y_train))
+    weight[noisy] = 0.0
+    return X_train, X_test, y_noisy, y_test, weight
+
+
+def _fit_imbalanced(method, seed):
+    import torch
+
+    torch.set_num_threads(1)
+    X_train, X_test, y_train, y_test = imbalanced_split(seed)
+    balanced = compute_sample_weight("balanced", y_train)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if method == "MLPClassifier (balanced weights)":
+            model = make_pipeline(StandardScaler(), MLPClassifier(random_state=seed))
+            model.fit(X_train, y_train, mlpclassifier__sample_weight=balanced)
+        elif method == "LogisticRegression (balanced)":
+            model = make_pipeline(
+                StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=2000)
+            )
+            model.fit(X_train, y_train)
+        else:
+            loss, _, weighting = method.partition(" ")
+            class_weight = "balanced" if weighting == "(balanced)" else None
+            model = EmbeddingClassifier(loss, DIM, class_weight=class_weight, random_state=seed)
+            model.fit(X_train, y_train)
+    predicted = model.predict(X_test)
+    return {
+        "method": method,
+        "seed": seed,
+        "balanced_accuracy": balanced_accuracy_score(y_test, predicted),
+        "minority_recall": float(np.mean(predicted[y_test < 5] == y_test[y_test < 5])),
+    }
+
+
+def _fit_noisy(loss, how, seed):
+    import torch
+
+    torch.set_num_threads(1)
+    X_train, X_test, y_noisy, y_test, weight = noisy_split(seed)
+    model = EmbeddingClassifier(loss, DIM, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if how == "noisy rows at weight 0":
+            model.fit(X_train, y_noisy, sample_weight=weight)
+        else:  # the clean rows alone
+            clean = weight > 0
+            model.fit(X_train[clean], y_noisy[clean])
+    return {"method": loss, "how": how, "seed": seed, "accuracy": model.score(X_test, y_test)}
+
+
+def _cell(rows, key):
+    values = [r[key] for r in rows]
+    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1) if len(values) > 1 else 0:.3f}"
+
+
+def imbalanced(args):
+    methods = [f"{loss} {w}" for loss in args.losses_imbalanced for w in ("", "(balanced)")]
+    methods = [m.strip() for m in methods]
+    methods += ["MLPClassifier (balanced weights)", "LogisticRegression (balanced)"]
+    calls = [delayed(_fit_imbalanced)(m, s) for m in methods for s in args.seeds]
+    rows = Parallel(n_jobs=args.jobs)(calls)
+    print(f"\n### Imbalanced digits: classes 0-4 at 10% in training, {DIM}-D "
+          f"(mean ± sd over seeds {args.seeds})\n")  # fmt: skip
+    print("| method | balanced accuracy | recall of classes 0-4 |\n|---|---|---|")
+    for method in methods:
+        cells = [r for r in rows if r["method"] == method]
+        print(f"| {method} | {_cell(cells, 'balanced_accuracy')} | "
+              f"{_cell(cells, 'minority_recall')} |")  # fmt: skip
+    return rows
+
+
+def noisy(args):
+    hows = ("noisy rows at weight 0", "clean rows alone")
+    calls = [delayed(_fit_noisy)(m, h, s) for m in args.losses for h in hows for s in args.seeds]
+    rows = Parallel(n_jobs=args.jobs)(calls)
+    print(f"\n### Noisy labels: 30% of the training labels shuffled and given weight 0, "
+          f"{DIM}-D (mean ± sd over seeds {args.seeds})\n")  # fmt: skip
+    print("| method | noisy rows at weight 0 | clean rows alone | difference (points) |")
+    print("|---|---|---|---|")
+    for method in args.losses:
+        by = {h: [r for r in rows if r["method"] == method and r["how"] == h] for h in hows}
+        diff = [
+            100 * (a["accuracy"] - b["accuracy"]) for a, b in zip(by[hows[0]], by[hows[1]])
+        ]
+        print(f"| {method} | {_cell(by[hows[0]], 'accuracy')} | {_cell(by[hows[1]], 'accuracy')} "
+              f"| {np.mean(diff):+.1f} (worst {max(diff, key=abs):+.1f}) |")  # fmt: skip
+    return rows
+
+
+PARTS = {"imbalanced": imbalanced, "noisy": noisy}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--parts", nargs="+", default=list(PARTS), choices=list(PARTS))
+    parser.add_argument("--losses", nargs="+", default=available_losses())
+    parser.add_argument("--losses-imbalanced", nargs="+", default=IMBALANCED_LOSSES)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+    for part in args.parts:
+        PARTS[part](args)
+
+
+if __name__ == "__main__":
+    main()
