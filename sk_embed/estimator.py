@@ -14,6 +14,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import (
     BaseEstimator,
@@ -40,6 +41,7 @@ from ._labels import append_classes, class_weights, encode_known
 from ._nn import (
     SCHEDULES,
     EmbeddingNet,
+    SparseRows,
     TensorDataset,
     TrainingRecord,
     check_device,
@@ -96,9 +98,10 @@ class EmbeddingClassifier(
     standardize : bool, default=True
         Standardize the input inside the network with statistics fitted on the training
         data: per feature for rows, per channel for images; constant features are only
-        centered. The fitted model then works in the input's own units (``transform``,
-        ``predict``, pickles and GPU included). False feeds the input as it is, e.g. after
-        your own scaler in a ``Pipeline``.
+        centered. Sparse rows are not centered (zeros stay zeros) and are divided by
+        one common scale, their root-mean-square norm. The fitted model then works in
+        the input's own units (``transform``, ``predict``, pickles and GPU included).
+        False feeds the input as it is, e.g. after your own scaler in a ``Pipeline``.
     max_epochs : int, default=200
         Upper bound on the passes over the training data; training usually stops
         earlier, see ``tol``.
@@ -342,12 +345,24 @@ class EmbeddingClassifier(
 
     _VALIDATION = dict(allow_nd=True, dtype=[np.float32, np.float64])
 
+    def _validation(self, X):
+        """``validate_data``'s options: sparse rows for row backbones, refused with a
+        clear error for image backbones."""
+        backbone = BACKBONES.get(self.backbone) if isinstance(self.backbone, str) else None
+        if sp.issparse(X) and backbone is not None and backbone.images:
+            raise TypeError(
+                f"backbone={self.backbone!r} takes dense images; sparse input works with "
+                "row backbones (the mlp, or a module of your own on rows). Pass "
+                "X.toarray()."
+            )
+        return dict(self._VALIDATION, accept_sparse=["csr", "csc"])
+
     def _validate_X(self, X):
         check_is_fitted(self)
         shape = getattr(X, "shape", None)  # images: say so before counting "features"
         if shape is not None and len(shape) > 1 and max(len(shape) - 1, len(self.input_shape_)) > 1:
             self._check_sample_shape(tuple(shape[1:]))
-        X = validate_data(self, X, reset=False, **self._VALIDATION)
+        X = validate_data(self, X, reset=False, **self._validation(X))
         check_float32_range(X)
         self._check_sample_shape(X.shape[1:])
         return X
@@ -361,7 +376,10 @@ class EmbeddingClassifier(
             )
 
     def _tensor(self, X):
-        # torch.tensor copies: the user's array is never shared or changed.
+        # torch.tensor copies: the user's array is never shared or changed. Sparse rows
+        # stay sparse; each batch is made dense on the device.
+        if sp.issparse(X):
+            return SparseRows(X, self.net_.device)
         return torch.tensor(X, dtype=torch.float32, device=self.net_.device)
 
     # -- training ----------------------------------------------------------------------
@@ -463,7 +481,7 @@ class EmbeddingClassifier(
         get_technique(self.loss)
         check_device(self.device)
         options = self._net_options()
-        X, y = validate_data(self, X, y, **self._VALIDATION)
+        X, y = validate_data(self, X, y, **self._validation(X))
         check_float32_range(X)
         check_classification_targets(y)
         self.classes_ = np.unique(y if classes is None else column_or_1d(classes))
@@ -844,4 +862,5 @@ class EmbeddingClassifier(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.sparse = True
         return tags

@@ -1,5 +1,6 @@
-"""Tests of sk_embed/data.py."""
+"""Tests of sk_embed/_nn/data.py."""
 
+import numpy as np
 import pytest
 import torch
 from torch.utils.data import Subset
@@ -83,3 +84,24 @@ def test_training_never_gets_a_last_batch_of_one_sample(digits):
     X, y = digits
     clf = EmbeddingClassifier(backbone__batch_norm=True, max_epochs=2, tol=None)
     assert clf.fit(X[:n], y[:n]).score(X[:n], y[:n]) > 0.2
+
+
+def test_sparse_rows_give_the_batches_of_the_dense_rows():
+    import scipy.sparse as sp
+
+    from sk_embed._nn.data import SparseRows
+
+    rng = np.random.RandomState(0)
+    dense = rng.rand(50, 7) * (rng.rand(50, 7) < 0.3)
+    y = torch.as_tensor(rng.randint(0, 3, 50))
+    batches = {}
+    for name, X in (("dense", torch.tensor(dense, dtype=torch.float32)),
+                    ("sparse", SparseRows(sp.csc_matrix(dense), "cpu"))):  # fmt: skip
+        gen = torch.Generator().manual_seed(0)
+        iterator = TensorBatches(TensorDataset(X, y), batch_size=16, shuffle=True, generator=gen)
+        batches[name] = list(iterator)
+    assert len(batches["dense"]) == len(batches["sparse"]) == 4
+    for (Xd, yd), (Xs, ys) in zip(batches["dense"], batches["sparse"]):
+        assert isinstance(Xs, torch.Tensor) and Xs.dtype == torch.float32
+        torch.testing.assert_close(Xs, Xd)
+        torch.testing.assert_close(ys, yd)

@@ -369,12 +369,14 @@ EXPECTED_FAILED = {
 }
 
 # scikit-learn marks this check the same way for MLPClassifier's stochastic solvers.
+_REPEATS = (
+    "a sample of weight 2 and the same sample twice land in different shuffled "
+    "mini-batches, so training takes other steps and the outputs differ by more "
+    "than the check's tolerance of 1e-7"
+)
 SAMPLE_WEIGHT_EQUIVALENCE = {
-    "check_sample_weight_equivalence_on_dense_data": (
-        "a sample of weight 2 and the same sample twice land in different shuffled "
-        "mini-batches, so training takes other steps and the outputs differ by more "
-        "than the check's tolerance of 1e-7"
-    ),
+    "check_sample_weight_equivalence_on_dense_data": _REPEATS,
+    "check_sample_weight_equivalence_on_sparse_data": _REPEATS,
 }
 
 PAIRS_PREDICT_NEAREST_MEAN = {
@@ -630,3 +632,32 @@ def test_class_weight_saves_and_loads(small, tmp_path):
     assert loaded.class_weight == {0: 2.0, 3: 0.5}
     np.testing.assert_array_equal(loaded._class_weights, clf._class_weights)
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+# -- sparse input ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["csr_matrix", "csc_matrix", "csr_array"])
+def test_sparse_rows_train_as_the_dense_ones(small, kind):
+    import scipy.sparse as sp
+
+    X, y = small
+    sparse = getattr(sp, kind)(X)
+    params = dict(standardize=False, **QUICK)  # the batches are then the same numbers
+    from_sparse = EmbeddingClassifier(**params).fit(sparse, y)
+    from_dense = EmbeddingClassifier(**params).fit(X, y)
+    np.testing.assert_array_equal(from_sparse.transform(sparse), from_dense.transform(X))
+    np.testing.assert_array_equal(from_sparse.predict(X), from_dense.predict(sparse))
+
+
+def test_sparse_rows_are_scaled_without_centering(small):
+    import scipy.sparse as sp
+
+    X, y = small
+    clf = EmbeddingClassifier(**QUICK).fit(sp.csr_matrix(X), y)
+    scaler = clf.net_.module_.scaler
+    assert torch.all(scaler.mean == 0)  # zeros stay zeros
+    rms_norm = np.sqrt((X**2).sum(1).mean())
+    torch.testing.assert_close(scaler.scale, torch.full_like(scaler.scale, rms_norm))
+    scaled = EmbeddingClassifier(**QUICK).fit(sp.csr_matrix(100 * X), y)  # units do not matter
+    np.testing.assert_allclose(scaled.transform(100 * X), clf.transform(X), rtol=1e-4, atol=1e-4)

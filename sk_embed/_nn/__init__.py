@@ -5,7 +5,7 @@ The estimator imports this package's entry points only (the names below); nothin
 imports the estimator.
 """
 
-from .data import TensorDataset, check_device, check_float32_range
+from .data import SparseRows, TensorDataset, check_device, check_float32_range
 from .net import EmbeddingNet, TrainingRecord
 from .routing import OPTIMIZERS, OPTION_PREFIXES, PASS_THROUGH, is_option
 from .training import SCHEDULES
@@ -16,6 +16,7 @@ __all__ = [
     "PASS_THROUGH",
     "SCHEDULES",
     "EmbeddingNet",
+    "SparseRows",
     "TensorDataset",
     "TrainingRecord",
     "check_device",

@@ -3,12 +3,15 @@
 skorch's default ``Dataset`` + ``DataLoader`` assemble every batch sample by sample in
 Python (``__getitem__`` + collate), which costs more than the forward and backward pass
 of a small model. Here the data is one tensor on the target device, shuffled once per
-epoch with a single gather, and batches are views into it.
+epoch with a single gather, and batches are views into it. Sparse rows stay sparse
+(:class:`SparseRows`): they are shuffled as a sparse matrix and each batch is made dense
+on the device.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch.utils.data import Dataset, Subset
 
@@ -28,7 +31,8 @@ def check_float32_range(X):
         Naming the range.
     """
     limit = np.finfo(np.float32).max
-    if X.dtype == np.float64 and X.size and np.abs(X).max() > limit:
+    values = X.data if sp.issparse(X) else X
+    if X.dtype == np.float64 and values.size and np.abs(values).max() > limit:
         raise ValueError(
             f"X has values beyond float32's range (|x| > {limit:.3g}); the network computes "
             "in float32, where they would be infinite. Rescale X."
@@ -65,6 +69,58 @@ def check_device(device):
             f"device={device!r} is not available on this machine; available: "
             f"{', '.join(available)}."
         )
+
+
+class SparseRows:
+    """Rows of a sparse matrix that stay sparse in memory; a batch of them is made dense
+    (float32) on ``device`` when it is taken.
+
+    Parameters
+    ----------
+    matrix : scipy sparse matrix or array of shape (n, n_features)
+        Converted to CSR (rows are what is selected).
+    device : str or torch.device
+    """
+
+    def __init__(self, matrix, device):
+        self.matrix = sp.csr_matrix(matrix)
+        self.device = torch.device(device)
+
+    def __len__(self):
+        return self.matrix.shape[0]
+
+    @property
+    def shape(self):
+        """``(n, n_features)``."""
+        return self.matrix.shape
+
+    def __getitem__(self, rows):
+        if isinstance(rows, torch.Tensor):
+            rows = rows.cpu().numpy()
+        return SparseRows(self.matrix[rows], self.device)
+
+    def dense(self):
+        """The rows as a dense float32 tensor on the device.
+
+        Returns
+        -------
+        tensor of shape (n, n_features)
+        """
+        return torch.as_tensor(self.matrix.toarray(), dtype=torch.float32, device=self.device)
+
+
+def dense(X):
+    """A batch as a tensor: :class:`SparseRows` made dense, a tensor as it is.
+
+    Parameters
+    ----------
+    X : tensor or SparseRows
+
+    Returns
+    -------
+    tensor
+    """
+    return X.dense() if isinstance(X, SparseRows) else X
 
 
 class TensorDataset(Dataset):
@@ -145,7 +201,7 @@ class TensorBatches:
         samples_per_class=None,
         sample_weights=True,
     ):
-        self.X, self.y, self.sample_weight = _tensors(dataset)
+        self.X, self.y, self.sample_weight = _tensors(dataset)  # X: a tensor or SparseRows
         if not sample_weights:
             self.sample_weight = None
         self.shuffle = shuffle
@@ -208,4 +264,5 @@ class TensorBatches:
         starts = self._starts(n)
         ends = [*starts[1:], n] if not self.drop_last else [s + self.batch_size for s in starts]
         for start, end in zip(starts, ends):
-            yield tuple(part[start:end] for part in parts)
+            X, *rest = (part[start:end] for part in parts)
+            yield (dense(X), *rest)

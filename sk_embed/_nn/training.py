@@ -11,9 +11,13 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.sparsefuncs import mean_variance_axis
 from torch import nn
+
+from .data import SparseRows
 
 # A feature whose spread is this small next to its magnitude is constant up to float
 # rounding: it is centered but not divided (scikit-learn's StandardScaler does the same
@@ -73,9 +77,14 @@ class Standardize(nn.Module):
     def fit(self, X, sample_weight=None):
         """Fit mean and scale to the training inputs (in float64).
 
+        Sparse rows are not centered, so zeros stay zeros, and are divided by one common
+        scale, their root-mean-square norm: dividing each feature by its own spread (as
+        ``StandardScaler(with_mean=False)`` does) blows up rare features, and cost a
+        2-D embedding of TF-IDF text 6 to 60 points of 5-NN accuracy (docs/weights.md).
+
         Parameters
         ----------
-        X : tensor of shape (n, *input_shape)
+        X : tensor of shape (n, *input_shape), or SparseRows
         sample_weight : tensor of shape (n,), optional
             Weighted mean and standard deviation; samples of weight 0 do not count.
 
@@ -83,6 +92,13 @@ class Standardize(nn.Module):
         -------
         self
         """
+        if isinstance(X, SparseRows):
+            weights = None if sample_weight is None else sample_weight.cpu().double().numpy()
+            mean, var = mean_variance_axis(X.matrix, axis=0, weights=weights)
+            rms_norm = float(np.sqrt((var + mean**2).sum()))  # sqrt of E ||x||^2
+            self.mean.zero_()
+            self.scale.fill_(rms_norm if rms_norm > 0 else 1.0)
+            return self
         X = X.double()
         dims = [0] + [d + 1 for d, size in enumerate(self.mean.shape) if size == 1]
         if sample_weight is None:

@@ -1,5 +1,6 @@
 """Tests of sk_embed/losses/registry.py."""
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -74,6 +75,16 @@ def test_a_new_technique_is_one_registration(custom_technique, small, seed, reco
     assert clf.score(X, y) > 0.5  # 0.997 to 1.000 (benchmarks/quality_margins.py, 12 runs)
     with pytest.raises(ValueError, match="no parameter.*loss__normalize_weights"):
         EmbeddingClassifier("test_prototypes", loss__normalize_weights=True).fit(X, y)
+
+
+def test_a_technique_without_sample_weight_says_so_when_given_weights(custom_technique, small):
+    X, y = small
+    assert not custom_technique.takes_sample_weight
+    assert get_technique("softmax").takes_sample_weight
+    clf = EmbeddingClassifier("test_prototypes", max_epochs=1, tol=None)
+    with pytest.raises(ValueError, match="'test_prototypes' does not weigh samples"):
+        clf.fit(X, y, sample_weight=np.ones(len(y)))
+    clf.fit(X, y)  # without weights it trains as before
 
 
 def test_register_refuses_a_taken_name():
