@@ -49,6 +49,7 @@ def _record(model, X_test):
 
 def _scenarios(loss, X, y, X_test):
     """(name, fitted model) for each path through the estimator."""
+
     def new(**params):
         return EmbeddingClassifier(loss, max_epochs=6, random_state=0, **params)
 

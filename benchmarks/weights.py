@@ -152,9 +152,7 @@ def noisy(args):
     print("|---|---|---|---|")
     for method in args.losses:
         by = {h: [r for r in rows if r["method"] == method and r["how"] == h] for h in hows}
-        diff = [
-            100 * (a["accuracy"] - b["accuracy"]) for a, b in zip(by[hows[0]], by[hows[1]])
-        ]
+        diff = [100 * (a["accuracy"] - b["accuracy"]) for a, b in zip(by[hows[0]], by[hows[1]])]
         print(f"| {method} | {_cell(by[hows[0]], 'accuracy')} | {_cell(by[hows[1]], 'accuracy')} "
               f"| {np.mean(diff):+.1f} (worst {max(diff, key=abs):+.1f}) |")  # fmt: skip
     return rows

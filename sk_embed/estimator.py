@@ -457,13 +457,14 @@ class EmbeddingClassifier(
             weights = self._training_weights(X, known, sample_weight)
             if weights is not None:
                 if not weights.all():  # a row of weight 0 takes no part at all
-                    X, columns, weights = X[weights > 0], columns[weights > 0], weights[weights > 0]
-                weights = weights / weights.mean()
+                    kept = weights > 0
+                    X, columns, weights = X[kept], columns[kept], weights[kept]
+                weights = torch.tensor(weights / weights.mean(), dtype=torch.float32)
             device = self.net_.device
             data = TensorDataset(
                 self._tensor(X),
                 torch.as_tensor(columns, dtype=torch.long, device=device),
-                None if weights is None else torch.tensor(weights, dtype=torch.float32, device=device),
+                None if weights is None else weights.to(device),
             )
             self.net_.fit(data, columns, epochs=1 if incremental else None)
         if self.net_.interrupted_:  # the epochs done are kept (the net warned): stop loops
@@ -512,9 +513,7 @@ class EmbeddingClassifier(
                 "sample_weight. Fit without sample_weight and class_weight, or give the "
                 "loss that argument."
             )
-        weights = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
+        weights = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         if self._class_weights is not None:
             weights = weights * self._class_weights[known]
         if not weights.any():

@@ -77,9 +77,7 @@ def _layer_violations(graph):
                 found.append((module, name, "the estimator's side does not import skorch"))
             if module in ESTIMATOR_SIDE and name.startswith("sk_embed._nn."):
                 found.append((module, name, "the estimator imports the torch side's entry only"))
-            if _within(module, "sk_embed._nn") and (
-                name in ESTIMATOR_SIDE or name == "sk_embed"
-            ):
+            if _within(module, "sk_embed._nn") and (name in ESTIMATOR_SIDE or name == "sk_embed"):
                 found.append((module, name, "the torch side does not import the estimator"))
             if (_within(module, "sk_embed.losses") or module == "sk_embed.backbones") and (
                 name in ESTIMATOR_SIDE or _within(name, "sk_embed._nn") or name == "sk_embed"
@@ -87,7 +85,7 @@ def _layer_violations(graph):
                 found.append((module, name, "techniques and backbones import neither side"))
             private = any(part.startswith("_") for part in name.split(".")[1:])
             if module in PUBLIC_USERS and _within(name, "sk_embed") and private:
-                found.append((module, name, "metrics, plotting and benchmark use the public surface"))
+                found.append((module, name, "metrics, plotting, benchmark: public surface"))
     return sorted(found)
 
 

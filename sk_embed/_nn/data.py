@@ -141,7 +141,9 @@ class TensorDataset(Dataset):
 
     def __getitem__(self, i):
         y = self.y[i] if self.y is not None else torch.tensor(0)
-        return (self.X[i], y) if self.sample_weight is None else (self.X[i], y, self.sample_weight[i])
+        if self.sample_weight is None:
+            return self.X[i], y
+        return self.X[i], y, self.sample_weight[i]
 
     def tensors(self):
         """``(X, y, sample_weight)``; ``y`` is a zero placeholder when the dataset has no
@@ -256,7 +258,9 @@ class TensorBatches:
         return groups[torch.randperm(len(groups), generator=self.generator)].reshape(-1)
 
     def __iter__(self):
-        parts = [self.X, self.y] if self.sample_weight is None else [self.X, self.y, self.sample_weight]
+        parts = [self.X, self.y]
+        if self.sample_weight is not None:
+            parts.append(self.sample_weight)
         if self.shuffle:
             order = self._order().to(self.X.device)
             parts = [part[order] for part in parts]

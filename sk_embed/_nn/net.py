@@ -24,8 +24,8 @@ from ..losses import Loss, get_technique, weighted_mean
 from .data import TensorBatches, TensorDataset, _tensors
 from .fast_events import FastEventsMixin
 from .module import EmbeddingModule, seeded
-from .routing import resolve_optimizer
 from .reserve import Decoder, MixedBatches, reconstruction_error
+from .routing import resolve_optimizer
 from .training import (
     SCHEDULES,
     DivergenceCheck,

@@ -59,7 +59,8 @@ class TripletLoss(Loss):
     def forward(self, scores, z, y, head, sample_weight=None):
         d = pair_distances(z, normalize=self.normalize, squared=self.squared)
         a, p, n = mine(d.detach(), y, self.mining)
-        w = None if sample_weight is None else sample_weight[a] * sample_weight[p] * sample_weight[n]
+        w = sample_weight
+        w = None if w is None else w[a] * w[p] * w[n]  # a triplet weighs all three
         return average((d[a, p] - d[a, n] + self.margin).clamp_min(0), self.average, weight=w)
 
 

@@ -5,11 +5,10 @@ import warnings
 
 import pytest
 import torch
+from formula import batch, distance
 
 from sk_embed import available_losses
 from sk_embed.losses import get_technique
-
-from formula import batch, distance
 
 # Techniques whose loss is a mean of per-sample terms (plus, for SOC, a per-class term).
 PER_SAMPLE = [n for n in available_losses() if n not in ("contrastive", "triplet")]
