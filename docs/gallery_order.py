@@ -14,6 +14,7 @@ ORDER = [
     "plot_pipeline_knn.py",
     "plot_imbalanced_classes.py",
     "plot_decision_regions.py",
+    "plot_open_set_decision.py",
     "plot_open_set_new_classes.py",
     "plot_new_classes_2d.py",
 ]

@@ -9,12 +9,19 @@ import importlib
 
 from .estimator import EmbeddingClassifier
 from .losses import available_losses
+from .open_set import OpenSetClassifier
 
 __version__ = "0.1.0"
 
 _SUBMODULES = ("benchmark", "datasets", "metrics", "plotting")
 
-__all__ = ["EmbeddingClassifier", "__version__", "available_losses", *_SUBMODULES]
+__all__ = [
+    "EmbeddingClassifier",
+    "OpenSetClassifier",
+    "__version__",
+    "available_losses",
+    *_SUBMODULES,
+]
 
 
 def __getattr__(name):

@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score, silhouette_score
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, check_consistent_length
+from sklearn.utils.validation import check_array, check_consistent_length, column_or_1d
 
 
 def silhouette(Z, y, *, sample_size=5000, random_state=0):
@@ -85,6 +85,88 @@ def open_set_auroc(estimator, X_known, X_unknown):
         raise ValueError("open_set_auroc needs at least one known and one unknown sample")
     labels = np.r_[np.ones(len(known)), np.zeros(len(unknown))]
     return float(roc_auc_score(labels, np.r_[known, unknown]))
+
+
+class OpenSetScores(NamedTuple):
+    """What an open-set decision did, for known and unknown samples."""
+
+    known_accuracy: float
+    known_rate: float
+    unknown_rejection: float
+
+
+def open_set_scores(y_true, y_pred, *, unknown_label=-1):
+    """Accuracy on the known classes and rejection of the unknown ones.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels, ``unknown_label`` for samples of classes the model does not know.
+    y_pred : array-like of shape (n_samples,)
+        Predictions that may be ``unknown_label`` (e.g. of
+        :class:`~sk_embed.OpenSetClassifier`).
+    unknown_label : default=-1
+
+    Returns
+    -------
+    OpenSetScores
+        ``known_accuracy``: the fraction of known samples given their own class (a
+        rejected known sample counts as an error); ``known_rate``: the fraction of known
+        samples accepted; ``unknown_rejection``: the fraction of unknown samples
+        answered ``unknown_label``.
+
+    Raises
+    ------
+    ValueError
+        Without a known or without an unknown sample.
+    """
+    y_true, y_pred = column_or_1d(y_true), column_or_1d(y_pred)
+    check_consistent_length(y_true, y_pred)
+    unknown = y_true == unknown_label
+    if unknown.all() or not unknown.any():
+        raise ValueError("open_set_scores needs known and unknown samples in y_true")
+    rejected = y_pred == unknown_label
+    return OpenSetScores(
+        float(np.mean(y_pred[~unknown] == y_true[~unknown])),
+        float(np.mean(~rejected[~unknown])),
+        float(np.mean(rejected[unknown])),
+    )
+
+
+def oscr(y_true, y_pred_closed, scores, *, unknown_label=-1):
+    """Area under the open-set classification rate curve (OSCR, Dhamija et al. 2018).
+
+    Over every threshold on ``scores``: the correct classification rate (known samples
+    accepted *and* given their own class) against the false positive rate (unknown
+    samples accepted). 1 is perfect; a closed-set accuracy ``a`` with chance-level
+    scores gives ``a / 2``.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels, ``unknown_label`` for unknown samples.
+    y_pred_closed : array-like of shape (n_samples,)
+        The closed-set prediction (a known class for every sample), e.g.
+        ``estimator.predict``.
+    scores : array-like of shape (n_samples,)
+        Higher means more known, e.g. ``score_samples``.
+    unknown_label : default=-1
+
+    Returns
+    -------
+    float
+    """
+    y_true, y_pred = column_or_1d(y_true), column_or_1d(y_pred_closed)
+    scores = np.asarray(scores, dtype=float).ravel()
+    check_consistent_length(y_true, y_pred, scores)
+    unknown = y_true == unknown_label
+    if unknown.all() or not unknown.any():
+        raise ValueError("oscr needs known and unknown samples in y_true")
+    order = np.argsort(-scores, kind="stable")  # accept from the most known down
+    correct = ((y_pred == y_true) & ~unknown)[order]
+    ccr = np.r_[0.0, np.cumsum(correct) / (~unknown).sum()]
+    fpr = np.r_[0.0, np.cumsum(unknown[order]) / unknown.sum()]
+    return float(np.trapezoid(ccr, fpr))
 
 
 class FewShotScore(NamedTuple):
@@ -352,6 +434,9 @@ __all__ = [
     "knn_accuracy",
     "map_at_r",
     "open_set_auroc",
+    "open_set_scores",
+    "oscr",
+    "OpenSetScores",
     "precision_at_1",
     "silhouette",
 ]

@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 from sklearn.metrics import silhouette_score  # noqa: E402
 from sklearn.neighbors import KNeighborsClassifier  # noqa: E402
 
-from sk_embed import EmbeddingClassifier  # noqa: E402
+from sk_embed import EmbeddingClassifier, metrics  # noqa: E402
 from sk_embed.metrics import (  # noqa: E402
     compactness_ratio,
     embedding_scores,
@@ -129,3 +129,25 @@ def test_few_shot_accuracy_by_hand():
 def test_few_shot_accuracy_needs_enough_classes():
     with pytest.raises(ValueError, match="5-way episodes need 5 classes"):
         few_shot_accuracy(np.zeros((40, 2)), np.repeat([0, 1], 20), n_way=5, k_shot=1)
+
+
+def test_open_set_scores_count_rejections_as_errors_on_known_samples():
+    truth = np.array([0, 1, 2, 2, -1, -1, -1, -1])
+    predicted = np.array([0, -1, 2, 1, -1, -1, 0, -1])
+    scores = metrics.open_set_scores(truth, predicted)
+    assert scores.known_accuracy == 0.5  # 0 and the first 2 right; a rejection and a 1 wrong
+    assert scores.known_rate == 0.75
+    assert scores.unknown_rejection == 0.75
+    with pytest.raises(ValueError, match="known and unknown"):
+        metrics.open_set_scores(truth[:4], predicted[:4])
+
+
+def test_oscr_is_the_area_under_correct_classification_against_false_positives():
+    truth = np.array([0, 1, 2, -1, -1])
+    closed = np.array([0, 1, 1, 0, 2])
+    # the two correct known samples score highest: CCR reaches 2/3 before any unknown
+    assert metrics.oscr(truth, closed, [5, 4, 3, 2, 1]) == pytest.approx(2 / 3)
+    # the unknowns score highest: they are all accepted before any known one
+    assert metrics.oscr(truth, closed, [1, 2, 3, 5, 4]) == pytest.approx(0.0)
+    perfect = metrics.oscr(np.array([0, 1, -1]), np.array([0, 1, 0]), [3, 2, 1])
+    assert perfect == pytest.approx(1.0)

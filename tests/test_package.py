@@ -59,7 +59,9 @@ def _import_graph():
 ESTIMATOR_SIDE = {
     "sk_embed.estimator", "sk_embed._labels", "sk_embed._options", "sk_embed._persistence",
 }  # fmt: skip
-PUBLIC_USERS = {"sk_embed.metrics", "sk_embed.plotting", "sk_embed.benchmark"}
+PUBLIC_USERS = {
+    "sk_embed.metrics", "sk_embed.plotting", "sk_embed.benchmark", "sk_embed.open_set",
+}  # fmt: skip
 
 
 def _within(name, module):

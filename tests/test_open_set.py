@@ -1,0 +1,89 @@
+"""Tests of sk_embed/open_set.py: the calibrated "unknown" decision."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sk_embed import EmbeddingClassifier, OpenSetClassifier
+from sk_embed.metrics import open_set_scores
+
+QUICK = dict(max_epochs=5, tol=None, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def open_split(digits):
+    X, y = digits
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.3, stratify=y, random_state=0
+    )
+    known = y_train < 6
+    return X_train[known], y_train[known], X_test, np.where(y_test < 6, y_test, -1)
+
+
+@pytest.mark.parametrize("cv", [0.3, 3])
+def test_the_threshold_accepts_known_rate_of_held_out_known_samples(open_split, cv):
+    X, y, _, _ = open_split
+    model = OpenSetClassifier(EmbeddingClassifier(**QUICK), known_rate=0.9, cv=cv, random_state=0)
+    model.fit(X, y)
+    if cv == 0.3:  # the held-out scores are the fitted model's own: the rate is exact
+        _, held = train_test_split(np.arange(len(y)), test_size=0.3, stratify=y, random_state=0)
+        accepted = model.predict_known(X[held]).mean()
+        assert abs(accepted - 0.9) <= 1 / len(held) + 1e-9
+    assert model.predict_known(X).mean() >= 0.85  # its training samples pass too
+    assert list(model.classes_) == list(range(6))
+
+
+def test_unknown_samples_get_the_unknown_label(open_split):
+    X, y, X_test, truth = open_split
+    model = OpenSetClassifier(EmbeddingClassifier(n_components=10, **QUICK), random_state=0)
+    predicted = model.fit(X, y).predict(X_test)
+    assert set(np.unique(predicted)) <= set(range(6)) | {-1}
+    scores = open_set_scores(truth, predicted)
+    assert scores.unknown_rejection > 0.3 and scores.known_accuracy > 0.7
+    strings = OpenSetClassifier(EmbeddingClassifier(**QUICK), unknown_label="none")
+    names = np.array(list("abcdef"))[y]
+    assert set(strings.fit(X, names).predict(X_test)) <= set("abcdef") | {"none"}
+
+
+@pytest.mark.parametrize(
+    "label, match",
+    [(3, "is one of the classes"), ("unknown", "another kind than the labels")],
+)
+def test_an_unusable_unknown_label_is_an_error(open_split, label, match):
+    X, y, _, _ = open_split
+    with pytest.raises(ValueError, match=match):
+        OpenSetClassifier(EmbeddingClassifier(**QUICK), unknown_label=label).fit(X, y)
+
+
+def test_it_works_in_a_pipeline_clone_and_search(open_split):
+    X, y, X_test, _ = open_split
+    pipe = make_pipeline(StandardScaler(), OpenSetClassifier(EmbeddingClassifier(**QUICK)))
+    search = GridSearchCV(clone(pipe), {"opensetclassifier__known_rate": [0.9, 0.99]}, cv=2)
+    search.fit(X, y)
+    assert search.predict(X_test).shape == (len(X_test),)
+    assert search.best_estimator_[-1].threshold_ is not None
+
+
+@parametrize_with_checks(
+    [OpenSetClassifier(EmbeddingClassifier(max_epochs=20, random_state=0), random_state=0)],
+    expected_failed_checks=lambda est: {
+        "check_classifiers_classes": (
+            "string labels need a string unknown_label; the default -1 is refused for them"
+        ),
+        "check_classifiers_one_label_sample_weights": (
+            "an open-set classifier answers unknown_label for the samples below its "
+            "threshold, not only the one class left"
+        ),
+        "check_methods_subset_invariance": (
+            "float32 matrix products depend on the batch at the 1e-7 level, as for "
+            "EmbeddingClassifier"
+        ),
+    },
+)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
