@@ -20,7 +20,7 @@ from sklearn.base import (
     clone,
 )
 from sklearn.model_selection import check_cv, train_test_split
-from sklearn.utils import _safe_indexing, get_tags
+from sklearn.utils import _safe_indexing, assert_all_finite, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -130,6 +130,8 @@ class OpenSetClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         elif not hasattr(X, "iloc"):  # a DataFrame keeps its column names for the estimator
             X = np.asarray(X)
         y = column_or_1d(y, warn=True)
+        if y.dtype.kind == "f":
+            assert_all_finite(y, input_name="y")
         check_consistent_length(X, y)
         check_classification_targets(y)
         self._check_unknown_label(np.unique(y))

@@ -14,9 +14,10 @@ import pytest
 import scipy.sparse as sp
 import torch
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sk_embed import EmbeddingClassifier, metrics
+from sk_embed import EmbeddingClassifier, OpenSetClassifier, metrics
 from sk_embed.__main__ import main
 
 QUICK = dict(max_epochs=3, tol=None, random_state=0)
@@ -132,6 +133,12 @@ CASES = [
     Case("add-unfitted", lambda c, X, y: EmbeddingClassifier().add_classes(X, y), X_Y, NotFittedError, "not fitted"),
     Case("partial-fit-unknown-label", lambda c, X, y: c.partial_fit(X, y), lambda X, y, _: (X[:10], y[:10] + 10), ValueError, "labels the model was not built for"),
     Case("partial-fit-first-without-classes", lambda c, X, y: EmbeddingClassifier().partial_fit(X, y), X_Y, ValueError, "classes must be passed on the first call"),
+    # -- the open-set decision --------------------------------------------------------------
+    Case("open-set-label-is-a-class", lambda c, X, y: OpenSetClassifier(EmbeddingClassifier(**QUICK), unknown_label=2).fit(X, y), X_Y, ValueError, "unknown_label=2 is one of the classes"),
+    Case("open-set-label-of-another-kind", lambda c, X, y: OpenSetClassifier(EmbeddingClassifier(**QUICK), unknown_label="?").fit(X, y), X_Y, ValueError, "another kind than the labels"),
+    Case("open-set-known-rate-1", lambda c, X, y: OpenSetClassifier(EmbeddingClassifier(**QUICK), known_rate=1.0).fit(X, y), X_Y, InvalidParameterError, "'known_rate' parameter"),
+    Case("open-set-no-score-samples", lambda c, X, y: OpenSetClassifier(KNeighborsClassifier()).fit(X, y), X_Y, InvalidParameterError, "'estimator' parameter"),
+    Case("open-set-unfitted", lambda c, X: OpenSetClassifier(EmbeddingClassifier()).predict(X), ONLY_X, NotFittedError, "not fitted"),
     # -- save and load ---------------------------------------------------------------------
     Case("load-truncated", lambda c, p: EmbeddingClassifier.load(p), lambda X, y, t: (_saved(_fitted(X, y), t, lambda b: b[: len(b) // 2]),), ValueError, "not a readable sk-embed model file"),
     Case("load-flipped-byte", lambda c, p: EmbeddingClassifier.load(p), lambda X, y, t: (_saved(_fitted(X, y), t, lambda b: b[:-3000] + bytes([b[-3000] ^ 1]) + b[-2999:]),), ValueError, "damaged|not a readable"),
