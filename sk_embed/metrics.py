@@ -264,6 +264,87 @@ def _retrieval(Z_train, y_train, Z_test, y_test, chunk_size):
     return p1, ap
 
 
+class RetrievalScores(NamedTuple):
+    """Retrieval scores of query embeddings against reference embeddings."""
+
+    recall_at_k: dict
+    precision_at_1: float
+    r_precision: float
+    map_at_r: float
+
+
+def retrieval_scores(Z_query, y_query, Z_ref=None, y_ref=None, *, k=(1, 5, 10), chunk_size=256):
+    """Recall@k, precision@1, R-precision and MAP@R of queries against references.
+
+    The protocol of metric-learning benchmarks (Musgrave et al., 2020): for each query,
+    R is the number of references of its class; neighbours are Euclidean. Without a
+    reference set, the queries are their own references and each query is left out of
+    its own neighbours. Neighbours are searched in chunks of ``chunk_size`` queries
+    with scikit-learn's ``NearestNeighbors``, so memory stays ``chunk_size`` times the
+    number of neighbours needed.
+
+    Parameters
+    ----------
+    Z_query : array-like of shape (n_query, n_components)
+    y_query : array-like of shape (n_query,)
+    Z_ref, y_ref : array-like of shape (n_ref, n_components) and (n_ref,), optional
+        The references; default the queries themselves.
+    k : tuple of int, default=(1, 5, 10)
+        The ``k`` of recall@k: the share of queries with a reference of their class
+        among their ``k`` nearest.
+    chunk_size : int, default=256
+
+    Returns
+    -------
+    RetrievalScores
+        ``recall_at_k`` ({k: value}), ``precision_at_1``, ``r_precision`` (precision
+        among the R nearest) and ``map_at_r``; precision@1, R-precision and MAP@R are
+        those of pytorch-metric-learning's ``AccuracyCalculator``.
+
+    Raises
+    ------
+    ValueError
+        When a query's class has no reference.
+    """
+    same = Z_ref is None
+    Z_query, y_query = check_array(Z_query), np.asarray(y_query)
+    Z_ref, y_ref = (Z_query, y_query) if same else (check_array(Z_ref), np.asarray(y_ref))
+    check_consistent_length(Z_query, y_query)
+    check_consistent_length(Z_ref, y_ref)
+    classes, counts = np.unique(y_ref, return_counts=True)
+    R_of = dict(zip(classes.tolist(), counts.tolist()))
+    R = np.array([R_of.get(label, 0) for label in y_query.tolist()]) - same
+    if (R <= 0).any():
+        raise ValueError("a query's class has no reference to retrieve")
+    ks = sorted(set(int(v) for v in k))
+    needed = max(int(R.max()), ks[-1])
+    n_found = min(needed + same, len(Z_ref))
+    recall = {v: 0.0 for v in ks}
+    p1 = rp = ap = 0.0
+    for start, idx in _neighbors(Z_ref, Z_query, n_found, chunk_size):
+        rows = np.arange(start, start + len(idx))
+        if same:  # leave each query out of its own neighbours
+            mine = idx == rows[:, None]
+            drop = np.where(mine.any(1), mine.argmax(1), idx.shape[1] - 1)
+            keep = np.ones_like(idx, dtype=bool)
+            keep[np.arange(len(idx)), drop] = False
+            idx = idx[keep].reshape(len(idx), -1)
+        hits = y_ref[idx] == y_query[rows, None]
+        r = R[rows]
+        within = np.arange(hits.shape[1]) < r[:, None]
+        relevant = hits & within
+        precision_at_i = np.cumsum(relevant, axis=1) / np.arange(1, hits.shape[1] + 1)
+        for v in ks:
+            recall[v] += hits[:, :v].any(1).sum()
+        p1 += hits[:, 0].sum()
+        rp += (relevant.sum(1) / r).sum()
+        ap += ((precision_at_i * relevant).sum(1) / r).sum()
+    n = len(Z_query)
+    return RetrievalScores(
+        {v: float(recall[v] / n) for v in ks}, float(p1 / n), float(rp / n), float(ap / n)
+    )
+
+
 def precision_at_1(Z_train, y_train, Z_test, y_test, *, chunk_size=256):
     """Share of test embeddings whose nearest training embedding has their class.
 
@@ -437,6 +518,8 @@ __all__ = [
     "open_set_scores",
     "oscr",
     "OpenSetScores",
+    "retrieval_scores",
+    "RetrievalScores",
     "precision_at_1",
     "silhouette",
 ]

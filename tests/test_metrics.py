@@ -151,3 +151,43 @@ def test_oscr_is_the_area_under_correct_classification_against_false_positives()
     assert metrics.oscr(truth, closed, [1, 2, 3, 5, 4]) == pytest.approx(0.0)
     perfect = metrics.oscr(np.array([0, 1, -1]), np.array([0, 1, 0]), [3, 2, 1])
     assert perfect == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("same", [False, True])
+def test_retrieval_scores_are_pytorch_metric_learnings(rng, same):
+    torch = pytest.importorskip("torch")
+    pml = pytest.importorskip("pytorch_metric_learning.utils.accuracy_calculator")
+    from pytorch_metric_learning.distances import LpDistance
+    from pytorch_metric_learning.utils.inference import CustomKNN
+
+    Z_ref, y_ref = rng.normal(size=(300, 8)), rng.integers(0, 6, 300)
+    Z_ref[:, 0] += 1.5 * y_ref
+    Z_query, y_query = (Z_ref, y_ref) if same else (Z_ref[:120] + 0.3, y_ref[:120])
+    ours = metrics.retrieval_scores(
+        Z_query, y_query, None if same else Z_ref, None if same else y_ref, chunk_size=37
+    )
+    calculator = pml.AccuracyCalculator(
+        include=("precision_at_1", "r_precision", "mean_average_precision_at_r"),
+        knn_func=CustomKNN(LpDistance(normalize_embeddings=False)),
+    )
+    t = lambda a: torch.tensor(a, dtype=torch.float64)  # noqa: E731
+    theirs = calculator.get_accuracy(
+        t(Z_query), torch.tensor(y_query), t(Z_ref), torch.tensor(y_ref), ref_includes_query=same
+    )
+    assert ours.precision_at_1 == pytest.approx(theirs["precision_at_1"], abs=1e-12)
+    assert ours.r_precision == pytest.approx(theirs["r_precision"], abs=1e-12)
+    assert ours.map_at_r == pytest.approx(theirs["mean_average_precision_at_r"], abs=1e-12)
+    assert ours.recall_at_k[1] == ours.precision_at_1
+    assert ours.recall_at_k[1] <= ours.recall_at_k[5] <= ours.recall_at_k[10]
+
+
+def test_retrieval_leaves_each_query_out_of_its_own_neighbours():
+    Z = np.array([[0.0], [0.1], [5.0], [5.1], [10.0]])
+    y = np.array([0, 0, 1, 1, 2])
+    Z_q, y_q = Z[:4], y[:4]
+    scores = metrics.retrieval_scores(Z_q, y_q, k=(1,))  # itself would always be a hit
+    assert scores.precision_at_1 == 1.0 and scores.map_at_r == 1.0
+    shifted = metrics.retrieval_scores(Z_q, np.array([0, 1, 0, 1]), k=(1, 3))
+    assert shifted.precision_at_1 == 0.0 and shifted.recall_at_k[3] == 1.0
+    with pytest.raises(ValueError, match="no reference"):
+        metrics.retrieval_scores(Z, y)  # class 2 has one sample: nothing to retrieve
