@@ -39,6 +39,7 @@ from torch import nn
 from . import _persistence
 from ._labels import append_classes, class_weights, encode_known
 from ._nn import (
+    OUTPUTS,
     SCHEDULES,
     EmbeddingNet,
     SparseRows,
@@ -46,6 +47,7 @@ from ._nn import (
     TrainingRecord,
     check_device,
     check_float32_range,
+    export_onnx,
 )
 from ._options import all_or_nothing, is_routed, option_names, routed_options, set_options
 from .backbones import ACTIVATIONS, BACKBONES, default_lr
@@ -800,6 +802,34 @@ class EmbeddingClassifier(
         net = estimator._new_net(len(estimator.classes_), model["seed"], estimator._net_options())
         estimator.net_ = net.restore(module, criterion, model["history"])
         return estimator
+
+    def export_onnx(self, path, *, output="transform"):
+        """Write the fitted model as an ONNX file that computes one output from raw input.
+
+        The file holds the whole path: the input standardization, the backbone and the
+        head (nothing used only in training), with a dynamic batch size; run it with
+        onnxruntime, in a service without Python's scientific stack. It needs the
+        ``onnx`` extra (``pip install 'sk-embed[onnx]'``: onnx, onnxruntime, onnxscript)
+        and uses torch's exporter (``torch.onnx.export(dynamo=True)``) at opset 18.
+
+        Parameters
+        ----------
+        path : str or path-like
+        output : {"transform", "predict_proba", "decision_function"}, default="transform"
+            What the exported model computes, as the method of that name does: the input
+            is named ``"X"`` (float32, samples of ``input_shape_``), the output is named
+            after ``output``; class columns are in the order of ``classes_``.
+
+        Returns
+        -------
+        self : EmbeddingClassifier
+        """
+        check_is_fitted(self)
+        if output not in OUTPUTS:
+            raise ValueError(f"output={output!r} is not one of {', '.join(map(repr, OUTPUTS))}.")
+        module = self.net_.module_
+        export_onnx(module, path, output, self._class_columns, self.input_shape_)
+        return self
 
     # -- fitted attributes read from the net -------------------------------------------
 

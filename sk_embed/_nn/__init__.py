@@ -6,12 +6,14 @@ imports the estimator.
 """
 
 from .data import SparseRows, TensorDataset, check_device, check_float32_range
+from .export import OUTPUTS, export_onnx
 from .net import EmbeddingNet, TrainingRecord
 from .routing import OPTIMIZERS, OPTION_PREFIXES, PASS_THROUGH, is_option
 from .training import SCHEDULES
 
 __all__ = [
     "OPTIMIZERS",
+    "OUTPUTS",
     "OPTION_PREFIXES",
     "PASS_THROUGH",
     "SCHEDULES",
@@ -21,5 +23,6 @@ __all__ = [
     "TrainingRecord",
     "check_device",
     "check_float32_range",
+    "export_onnx",
     "is_option",
 ]

@@ -1,0 +1,90 @@
+"""Export of a trained module to ONNX: the whole path from raw input to one output."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import os
+import warnings
+
+import torch
+from torch import nn
+
+#: What an exported model can compute, as the estimator's methods of the same name do.
+OUTPUTS = ("transform", "predict_proba", "decision_function")
+
+
+class _Served(nn.Module):
+    """Raw input -> standardization -> encoder -> head -> one of :data:`OUTPUTS`, with the
+    class columns in the order of the estimator's ``classes_``."""
+
+    def __init__(self, module, output, columns):
+        super().__init__()
+        self.module = module
+        self.output = output
+        self.register_buffer("columns", torch.as_tensor(columns, dtype=torch.long))
+
+    def forward(self, x):
+        scores, z = self.module(x)
+        head = self.module.head
+        if self.output == "transform":
+            return head.embed(z)
+        scores = scores.index_select(1, self.columns)
+        if self.output == "predict_proba":
+            return head.proba(scores, z)
+        if scores.shape[1] == 2:  # as decision_function: class 1 minus class 0
+            return scores[:, 1] - scores[:, 0]
+        return scores
+
+
+def export_onnx(module, path, output, columns, input_shape, opset_version=18):
+    """Write ``module`` (in eval mode, on the CPU) as an ONNX model with a dynamic batch.
+
+    Parameters
+    ----------
+    module : EmbeddingModule
+        The trained module; training-only parts (the decoder) are not on its path.
+    path : str or path-like
+    output : str
+        One of :data:`OUTPUTS`.
+    columns : ndarray of int
+        The network column of each class in the estimator's order.
+    input_shape : tuple of int
+        Shape of one sample.
+    opset_version : int, default=18
+
+    Returns
+    -------
+    str
+        The path written.
+    """
+    served = _Served(copy.deepcopy(module), output, columns).cpu().eval()  # the model stays
+    example = torch.zeros(2, *input_shape)
+    with torch.no_grad(), warnings.catch_warnings(), _quiet("torch.onnx"):
+        warnings.simplefilter("ignore")  # the exporter's notes on its own internals
+        torch.onnx.export(
+            served,
+            (example,),
+            os.fspath(path),
+            input_names=["X"],
+            output_names=[output],
+            dynamic_shapes=({0: torch.export.Dim("batch")},),
+            opset_version=opset_version,
+            dynamo=True,
+            verbose=False,
+        )
+    return os.fspath(path)
+
+
+@contextlib.contextmanager
+def _quiet(name):
+    """Keep a logger to errors inside the block (the exporter logs, e.g., each
+    torchvision operator it skips when torchvision is absent)."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
