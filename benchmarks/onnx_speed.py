@@ -50,8 +50,8 @@ def main():
         rows = X[:batch]
         ours, theirs = [], []
         for _ in range(args.repeats):
-            ours.append(_per_call(lambda: clf.transform(rows), args.calls))
-            theirs.append(_per_call(lambda: session.run(None, {"X": rows}), args.calls))
+            ours.append(_per_call(lambda r=rows: clf.transform(r), args.calls))
+            theirs.append(_per_call(lambda r=rows: session.run(None, {"X": r}), args.calls))
         a, b = statistics.median(ours) * 1e3, statistics.median(theirs) * 1e3
         print(f"| {batch} | {a:.3f} | {b:.3f} | {a / b:.1f}x |", flush=True)
 
