@@ -10,6 +10,7 @@ the routed options and the file format are plain helpers beside this file.
 
 from __future__ import annotations
 
+import copy
 import warnings
 from numbers import Integral, Real
 
@@ -61,6 +62,10 @@ _NET_PARAMS = (
     "reserve_classes", "reconstruction",
 )  # fmt: skip
 _ONGOING = ("lr", "max_epochs", "tol", "n_iter_no_change", "lr_schedule", "batch_size", "verbose")
+# add_classes' check: training embeddings kept at fit, and the share of them that new
+# classes may take before it warns (the known-class drop the project bounds, 3 points).
+_GUARD_SIZE = 1000
+_DAMAGE = 0.03
 
 
 def _to_numpy(t, dtype=np.float64):
@@ -469,6 +474,10 @@ class EmbeddingClassifier(
                 None if weights is None else weights.to(device),
             )
             self.net_.fit(data, columns, epochs=1 if incremental else None)
+            # Embeddings of up to _GUARD_SIZE training rows, spread over the data:
+            # add_classes checks on them whether new classes would take known samples.
+            rows = np.unique(np.linspace(0, len(columns) - 1, _GUARD_SIZE).astype(int))
+            self._known_embeddings = self.net_.scores_and_embedding(self._tensor(X[rows]))[1]
         if self.net_.interrupted_:  # the epochs done are kept (the net warned): stop loops
             raise KeyboardInterrupt
         return self
@@ -525,7 +534,7 @@ class EmbeddingClassifier(
             )
         return weights
 
-    def add_classes(self, X, y):
+    def add_classes(self, X, y, *, on_damage="warn"):
         """Add new classes from a few samples each, without retraining the encoder.
 
         The encoder stays frozen; the technique's head places each new class from its
@@ -534,31 +543,75 @@ class EmbeddingClassifier(
         ``predict``, ``predict_proba``, ``decision_function`` and ``class_centers_``
         cover old and new classes. Refit to train the encoder on them.
 
+        New positions can land where known classes are and take their samples. Before
+        anything changes, the new head predicts the training embeddings the model kept
+        at fit (up to 1000 rows); when the new classes would take more than 3% of them,
+        ``on_damage`` decides.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
             Samples of the new classes only.
         y : array-like of shape (n_samples,)
             Their labels; none may be a class the estimator already knows.
+        on_damage : {"warn", "raise", "ignore"}, default="warn"
+            What happens when the new classes would take known samples: a
+            ``UserWarning`` naming the classes, a ``ValueError`` (the model is left as
+            it was), or nothing.
 
         Returns
         -------
         self : EmbeddingClassifier
         """
+        if on_damage not in ("warn", "raise", "ignore"):
+            raise ValueError(f"on_damage must be 'warn', 'raise' or 'ignore'; got {on_damage!r}")
         X = self._validate_X(X)
         y = column_or_1d(y, warn=True)
         check_consistent_length(X, y)
         check_classification_targets(y)
         new, local = np.unique(y, return_inverse=True)
         classes, columns = append_classes(self.classes_, self._class_columns, new)
+        _, z = self.net_.scores_and_embedding(self._tensor(X))
+        z = z.to(self.net_.device)
+        local_t = torch.as_tensor(local, dtype=torch.long, device=self.net_.device)
+        head = self.net_.module_.head
+        if on_damage != "ignore":  # try on a copy first: a refusal changes nothing
+            trial = copy.deepcopy(head)
+            trial.add_classes(z, local_t, len(new))
+            self._check_damage(head, trial, new, on_damage)
+        head.add_classes(z, local_t, len(new))
         if self._class_weights is not None:  # new classes weigh 1 if trained on later
             order = np.argsort(np.concatenate([self.classes_, new]), kind="stable")
             self._class_weights = np.concatenate([self._class_weights, np.ones(len(new))])[order]
-        _, z = self.net_.scores_and_embedding(self._tensor(X))
-        local_t = torch.as_tensor(local, dtype=torch.long, device=self.net_.device)
-        self.net_.module_.head.add_classes(z.to(self.net_.device), local_t, len(new))
         self.classes_, self._class_columns = classes, columns
         return self
+
+    def _check_damage(self, head, grown, new, on_damage):
+        """Warn or raise when ``grown`` (the head with the new classes) would give the
+        kept training embeddings to a new class."""
+        z = getattr(self, "_known_embeddings", None)
+        if z is None or not len(z):
+            return
+        with torch.no_grad():
+            z = z.to(self.net_.device)
+            before = head(z).argmax(1).cpu().numpy()
+            after = grown(z).argmax(1).cpu().numpy()
+        taken = after >= head.n_classes
+        if taken.mean() <= _DAMAGE:
+            return
+        by_column = np.concatenate([self.classes_[np.argsort(self._class_columns)], new])
+        victims = by_column[np.unique(before[taken])].tolist()
+        takers = by_column[np.unique(after[taken])].tolist()
+        message = (
+            f"add_classes: the new classes {takers!r} would take {taken.mean():.0%} of the "
+            f"known classes' training samples the model kept (from classes {victims!r}); "
+            "accuracy on the known classes will drop. Train with reserve_classes to leave "
+            "room for new classes (docs/open_set.md), or refit on all classes. Pass "
+            "on_damage='raise' to refuse such an addition, 'ignore' to add silently."
+        )
+        if on_damage == "raise":
+            raise ValueError(message)
+        warnings.warn(message, UserWarning, stacklevel=3)
 
     # -- what a fitted model gives -----------------------------------------------------
 
@@ -759,6 +812,7 @@ class EmbeddingClassifier(
                 "n_features_in_": self.n_features_in_,
             },
             "class_weights": None if self._class_weights is None else self._class_weights.tolist(),
+            "known_embeddings": self._known_embeddings.tolist(),
             "seed": self.net_.seed,
             "history": self.net_.history_.to_list(),
         }
@@ -799,6 +853,8 @@ class EmbeddingClassifier(
         estimator.n_features_in_ = model["fitted"]["n_features_in_"]
         weights = model.get("class_weights")  # absent from files of models before weights
         estimator._class_weights = None if weights is None else np.array(weights)
+        known = model.get("known_embeddings")  # absent before add_classes checked damage
+        estimator._known_embeddings = None if known is None else torch.tensor(known)
         net = estimator._new_net(len(estimator.classes_), model["seed"], estimator._net_options())
         estimator.net_ = net.restore(module, criterion, model["history"])
         return estimator

@@ -415,7 +415,7 @@ def test_every_technique_scores_and_adds_classes(small, loss):
     assert s.shape == (len(X),) and np.isfinite(s).all()
     centers_before = clf.class_centers_.copy()
     few = np.concatenate([np.flatnonzero(y == c)[:5] for c in (4, 3)])
-    assert clf.add_classes(X[few], y[few]) is clf
+    assert clf.add_classes(X[few], y[few], on_damage="ignore") is clf
     np.testing.assert_array_equal(clf.classes_, [0, 1, 2, 3, 4])
     assert clf.predict_proba(X).shape == (len(X), 5)
     assert clf.class_centers_.shape == (5, 3)
@@ -434,7 +434,7 @@ def test_add_classes_keeps_classes_sorted_and_refuses_known_labels(small):
     with pytest.raises(ValueError, match=r"already known: \['b'\]"):
         clf.add_classes(X[:4], np.array(["a", "b", "a", "a"]))
     rest = ~first
-    clf.add_classes(X[rest], labels[rest])
+    clf.add_classes(X[rest], labels[rest], on_damage="ignore")
     np.testing.assert_array_equal(clf.classes_, ["a", "b", "c", "d", "e"])
     # the new directions are the normalized mean unit embeddings of their samples
     Z = clf.transform(X[labels == "a"])
@@ -661,3 +661,52 @@ def test_sparse_rows_are_scaled_without_centering(small):
     torch.testing.assert_close(scaler.scale, torch.full_like(scaler.scale, rms_norm))
     scaled = EmbeddingClassifier(**QUICK).fit(sp.csr_matrix(100 * X), y)  # units do not matter
     np.testing.assert_allclose(scaled.transform(100 * X), clf.transform(X), rtol=1e-4, atol=1e-4)
+
+
+# -- add_classes' damage check -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def known_and_new(digits_split):
+    X_train, X_test, y_train, y_test = digits_split
+    known = y_train < 6
+    few = np.concatenate([np.flatnonzero(y_train == c)[:5] for c in (6, 7, 8, 9)])
+    return X_train[known], y_train[known], X_train[few], y_train[few], X_test, y_test
+
+
+@pytest.mark.quality
+def test_add_classes_warns_when_new_classes_would_take_known_samples(known_and_new, seed):
+    # cosface at 32-D: new classes imprinted from 5 shots take 41% of the kept training
+    # rows and 41.7 points of held-out known accuracy (seed 0); the warning names them.
+    X, y, X_new, y_new, X_test, y_test = known_and_new
+    clf = EmbeddingClassifier("cosface", 32, random_state=seed).fit(X, y)
+    with pytest.warns(UserWarning, match=r"new classes \[.*\] would take \d+% of the known"):
+        clf.add_classes(X_new, y_new)
+    refusing = EmbeddingClassifier("cosface", 32, random_state=seed).fit(X, y)
+    before = refusing.predict_proba(X_test)
+    with pytest.raises(ValueError, match="would take"):
+        refusing.add_classes(X_new, y_new, on_damage="raise")
+    assert list(refusing.classes_) == list(range(6))  # left as it was
+    np.testing.assert_array_equal(refusing.predict_proba(X_test), before)
+
+
+@pytest.mark.quality
+def test_add_classes_is_silent_when_the_known_classes_keep_their_samples(
+    known_and_new, seed, recwarn
+):
+    # soc at 32-D: the new classes take 0.3 points of held-out known accuracy (seed 0)
+    X, y, X_new, y_new, X_test, y_test = known_and_new
+    clf = EmbeddingClassifier("soc", 32, random_state=seed).fit(X, y)
+    clf.add_classes(X_new, y_new)
+    assert not [w for w in recwarn if "add_classes" in str(w.message)]
+    assert list(clf.classes_) == list(range(10))
+
+
+def test_the_damage_check_survives_save_and_load(known_and_new, tmp_path):
+    X, y, X_new, y_new, _, _ = known_and_new
+    clf = EmbeddingClassifier("cosface", 32, max_epochs=30, random_state=0).fit(X, y)
+    clf.save(tmp_path / "m.skem")
+    loaded = EmbeddingClassifier.load(tmp_path / "m.skem")
+    torch.testing.assert_close(loaded._known_embeddings, clf._known_embeddings.cpu())
+    with pytest.raises(ValueError, match="on_damage must be"):
+        loaded.add_classes(X_new, y_new, on_damage="silently")

@@ -394,7 +394,7 @@ def test_partial_fit_with_classes_beyond_the_first_batch(small):
 def test_training_goes_on_after_add_classes(small, loss):
     X, y = small
     clf = EmbeddingClassifier(loss, max_epochs=2, tol=None, random_state=0)
-    clf.fit(X[y < 3], y[y < 3]).add_classes(X[y >= 3][:10], y[y >= 3][:10])
+    clf.fit(X[y < 3], y[y < 3]).add_classes(X[y >= 3][:10], y[y >= 3][:10], on_damage="ignore")
     clf.set_params(warm_start=True).fit(X, y)
     clf.partial_fit(X, y)
     assert clf.n_iter_ == 5
