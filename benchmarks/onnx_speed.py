@@ -54,6 +54,13 @@ def main():
             theirs.append(_per_call(lambda r=rows: session.run(None, {"X": r}), args.calls))
         a, b = statistics.median(ours) * 1e3, statistics.median(theirs) * 1e3
         print(f"| {batch} | {a:.3f} | {b:.3f} | {a / b:.1f}x |", flush=True)
+    # Where one row's transform time goes: input validation, the module's own forward.
+    row, module = X[:1], clf.net_.module_.eval()
+    with torch.no_grad():
+        forward = _per_call(lambda: module(torch.from_numpy(row)), args.calls)
+    validation = _per_call(lambda: clf._validate_X(row), args.calls)
+    print(f"\none row: validation {validation * 1e3:.3f} ms, module forward "
+          f"{forward * 1e3:.3f} ms; the rest of transform is the loop around them")  # fmt: skip
 
 
 if __name__ == "__main__":

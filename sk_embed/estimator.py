@@ -350,8 +350,6 @@ class EmbeddingClassifier(
 
     # -- data --------------------------------------------------------------------------
 
-    _VALIDATION = dict(allow_nd=True, dtype=[np.float32, np.float64])
-
     def _validation(self, X):
         """``validate_data``'s options: sparse rows for row backbones, refused with a
         clear error for image backbones."""
@@ -362,7 +360,7 @@ class EmbeddingClassifier(
                 "row backbones (the mlp, or a module of your own on rows). Pass "
                 "X.toarray()."
             )
-        return dict(self._VALIDATION, accept_sparse=["csr", "csc"])
+        return dict(allow_nd=True, dtype=[np.float32, np.float64], accept_sparse=["csr", "csc"])
 
     def _validate_X(self, X):
         check_is_fitted(self)
@@ -589,8 +587,8 @@ class EmbeddingClassifier(
     def _check_damage(self, head, grown, new, on_damage):
         """Warn or raise when ``grown`` (the head with the new classes) would give the
         kept training embeddings to a new class."""
-        z = getattr(self, "_known_embeddings", None)
-        if z is None or not len(z):
+        z = self._known_embeddings
+        if z is None:  # a model loaded from a file written before the check
             return
         with torch.no_grad():
             z = z.to(self.net_.device)
@@ -812,7 +810,9 @@ class EmbeddingClassifier(
                 "n_features_in_": self.n_features_in_,
             },
             "class_weights": None if self._class_weights is None else self._class_weights.tolist(),
-            "known_embeddings": self._known_embeddings.tolist(),
+            "known_embeddings": (
+                None if self._known_embeddings is None else self._known_embeddings.tolist()
+            ),
             "seed": self.net_.seed,
             "history": self.net_.history_.to_list(),
         }

@@ -239,28 +239,50 @@ def _neighbors(Z_ref, Z_query, k, chunk_size):
         yield start, nn.kneighbors(Z_query[start : start + chunk_size], return_distance=False)
 
 
-def _retrieval(Z_train, y_train, Z_test, y_test, chunk_size):
-    """Per test query: precision@1 and average precision at R, R = the number of
-    training samples of the query's class (Musgrave et al., 2020)."""
-    Z_train, Z_test = check_array(Z_train), check_array(Z_test)
-    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
-    check_consistent_length(Z_train, y_train)
-    check_consistent_length(Z_test, y_test)
-    classes, counts = np.unique(y_train, return_counts=True)
+def _retrieval(Z_query, y_query, Z_ref, y_ref, chunk_size, *, ks=(), same=False, missing=None):
+    """Per query: precision@1, average precision at R, R-precision and the hit of each
+    recall@k, R = the number of references of the query's class (Musgrave et al., 2020).
+    With ``same``, the queries are the references and each is left out of its own
+    neighbours."""
+    Z_query, y_query = check_array(Z_query), np.asarray(y_query)
+    Z_ref, y_ref = (Z_query, y_query) if same else (check_array(Z_ref), np.asarray(y_ref))
+    check_consistent_length(Z_query, y_query)
+    check_consistent_length(Z_ref, y_ref)
+    classes, counts = np.unique(y_ref, return_counts=True)
     R_of = dict(zip(classes.tolist(), counts.tolist()))
-    R = np.array([R_of.get(label, 0) for label in y_test.tolist()])
-    if (R == 0).any():
-        raise ValueError("a test class has no training sample to retrieve")
-    p1 = np.empty(len(Z_test))
-    ap = np.empty(len(Z_test))
-    for start, idx in _neighbors(Z_train, Z_test, int(R.max()), chunk_size):
-        hits = y_train[idx] == y_test[start : start + len(idx), None]
-        r = R[start : start + len(idx)]
-        within = np.arange(hits.shape[1]) < r[:, None]  # only the first R retrieved count
-        hits &= within
-        precision_at_i = np.cumsum(hits, axis=1) / np.arange(1, hits.shape[1] + 1)
-        p1[start : start + len(idx)] = hits[:, 0]
-        ap[start : start + len(idx)] = (precision_at_i * hits).sum(1) / r
+    R = np.array([R_of.get(label, 0) for label in y_query.tolist()]) - same
+    if (R <= 0).any():
+        raise ValueError(missing or "a query's class has no reference to retrieve")
+    n_found = min(max([int(R.max()), *ks]) + same, len(Z_ref))
+    p1, ap, rp = (np.empty(len(Z_query)) for _ in range(3))
+    recall = {v: np.empty(len(Z_query)) for v in ks}
+    for start, idx in _neighbors(Z_ref, Z_query, n_found, chunk_size):
+        rows = np.arange(start, start + len(idx))
+        if same:  # leave each query out of its own neighbours
+            mine = idx == rows[:, None]
+            drop = np.where(mine.any(1), mine.argmax(1), idx.shape[1] - 1)
+            keep = np.ones_like(idx, dtype=bool)
+            keep[np.arange(len(idx)), drop] = False
+            idx = idx[keep].reshape(len(idx), -1)
+        hits = y_ref[idx] == y_query[rows, None]
+        r = R[rows]
+        relevant = hits & (np.arange(hits.shape[1]) < r[:, None])  # the first R count
+        precision_at_i = np.cumsum(relevant, axis=1) / np.arange(1, hits.shape[1] + 1)
+        p1[rows] = relevant[:, 0]
+        ap[rows] = (precision_at_i * relevant).sum(1) / r
+        rp[rows] = relevant.sum(1) / r
+        for v in ks:
+            recall[v][rows] = hits[:, :v].any(1)
+    return p1, ap, rp, recall
+
+
+def _test_against_train(Z_train, y_train, Z_test, y_test, chunk_size):
+    """Per test query: precision@1 and average precision at R, the training set the
+    references."""
+    p1, ap, _, _ = _retrieval(
+        Z_test, y_test, Z_train, y_train, chunk_size,
+        missing="a test class has no training sample to retrieve",
+    )  # fmt: skip
     return p1, ap
 
 
@@ -306,42 +328,15 @@ def retrieval_scores(Z_query, y_query, Z_ref=None, y_ref=None, *, k=(1, 5, 10), 
     ValueError
         When a query's class has no reference.
     """
-    same = Z_ref is None
-    Z_query, y_query = check_array(Z_query), np.asarray(y_query)
-    Z_ref, y_ref = (Z_query, y_query) if same else (check_array(Z_ref), np.asarray(y_ref))
-    check_consistent_length(Z_query, y_query)
-    check_consistent_length(Z_ref, y_ref)
-    classes, counts = np.unique(y_ref, return_counts=True)
-    R_of = dict(zip(classes.tolist(), counts.tolist()))
-    R = np.array([R_of.get(label, 0) for label in y_query.tolist()]) - same
-    if (R <= 0).any():
-        raise ValueError("a query's class has no reference to retrieve")
     ks = sorted(set(int(v) for v in k))
-    needed = max(int(R.max()), ks[-1])
-    n_found = min(needed + same, len(Z_ref))
-    recall = {v: 0.0 for v in ks}
-    p1 = rp = ap = 0.0
-    for start, idx in _neighbors(Z_ref, Z_query, n_found, chunk_size):
-        rows = np.arange(start, start + len(idx))
-        if same:  # leave each query out of its own neighbours
-            mine = idx == rows[:, None]
-            drop = np.where(mine.any(1), mine.argmax(1), idx.shape[1] - 1)
-            keep = np.ones_like(idx, dtype=bool)
-            keep[np.arange(len(idx)), drop] = False
-            idx = idx[keep].reshape(len(idx), -1)
-        hits = y_ref[idx] == y_query[rows, None]
-        r = R[rows]
-        within = np.arange(hits.shape[1]) < r[:, None]
-        relevant = hits & within
-        precision_at_i = np.cumsum(relevant, axis=1) / np.arange(1, hits.shape[1] + 1)
-        for v in ks:
-            recall[v] += hits[:, :v].any(1).sum()
-        p1 += hits[:, 0].sum()
-        rp += (relevant.sum(1) / r).sum()
-        ap += ((precision_at_i * relevant).sum(1) / r).sum()
-    n = len(Z_query)
+    p1, ap, rp, recall = _retrieval(
+        Z_query, y_query, Z_ref, y_ref, chunk_size, ks=ks, same=Z_ref is None
+    )
     return RetrievalScores(
-        {v: float(recall[v] / n) for v in ks}, float(p1 / n), float(rp / n), float(ap / n)
+        {v: float(recall[v].mean()) for v in ks},
+        float(p1.mean()),
+        float(rp.mean()),
+        float(ap.mean()),
     )
 
 
@@ -361,7 +356,7 @@ def precision_at_1(Z_train, y_train, Z_test, y_test, *, chunk_size=256):
     -------
     float
     """
-    return float(_retrieval(Z_train, y_train, Z_test, y_test, chunk_size)[0].mean())
+    return float(_test_against_train(Z_train, y_train, Z_test, y_test, chunk_size)[0].mean())
 
 
 def map_at_r(Z_train, y_train, Z_test, y_test, *, chunk_size=256):
@@ -385,7 +380,7 @@ def map_at_r(Z_train, y_train, Z_test, y_test, *, chunk_size=256):
     -------
     float
     """
-    return float(_retrieval(Z_train, y_train, Z_test, y_test, chunk_size)[1].mean())
+    return float(_test_against_train(Z_train, y_train, Z_test, y_test, chunk_size)[1].mean())
 
 
 def compactness_ratio(Z, y):
@@ -442,7 +437,7 @@ class Split:
         p1, ap : ndarray of shape (n_test,)
         """
         if "retrieval" not in self._cache:
-            self._cache["retrieval"] = _retrieval(
+            self._cache["retrieval"] = _test_against_train(
                 self.Z_train, self.y_train, self.Z_test, self.y_test, 256
             )
         return self._cache["retrieval"]

@@ -89,11 +89,6 @@ class SparseRows:
     def __len__(self):
         return self.matrix.shape[0]
 
-    @property
-    def shape(self):
-        """``(n, n_features)``."""
-        return self.matrix.shape
-
     def __getitem__(self, rows):
         if isinstance(rows, torch.Tensor):
             rows = rows.cpu().numpy()
