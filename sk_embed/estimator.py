@@ -30,24 +30,29 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_array,
-    check_consistent_length,
     check_is_fitted,
     column_or_1d,
     validate_data,
 )
 from torch import nn
+from torch.utils.data import Dataset as TorchDataset
 
 from . import _persistence
 from ._labels import append_classes, class_weights, encode_known
 from ._nn import (
     OUTPUTS,
+    PRECISIONS,
     SCHEDULES,
+    ArrayRows,
+    DatasetRows,
     EmbeddingNet,
     SparseRows,
     TensorDataset,
     TrainingRecord,
     check_device,
+    check_finite_rows,
     check_float32_range,
+    check_precision,
     export_onnx,
 )
 from ._options import all_or_nothing, is_routed, option_names, routed_options, set_options
@@ -59,9 +64,12 @@ from .losses import get_technique
 _NET_PARAMS = (
     "backbone", "activation", "standardize", "tol", "n_iter_no_change", "early_stopping",
     "validation_fraction", "lr_schedule", "lr", "max_epochs", "batch_size", "device", "verbose",
-    "reserve_classes", "reconstruction",
+    "reserve_classes", "reconstruction", "augment", "precision",
 )  # fmt: skip
-_ONGOING = ("lr", "max_epochs", "tol", "n_iter_no_change", "lr_schedule", "batch_size", "verbose")
+_ONGOING = (
+    "lr", "max_epochs", "tol", "n_iter_no_change", "lr_schedule", "batch_size", "verbose",
+    "augment",
+)  # fmt: skip
 # add_classes' check: training embeddings kept at fit, and the share of them that new
 # classes may take before it warns (the known-class drop the project bounds, 3 points).
 _GUARD_SIZE = 1000
@@ -145,6 +153,18 @@ class EmbeddingClassifier(
     reconstruction : float, default=0.0
         Weight of a training-only decoder's reconstruction of the input, so the embedding
         keeps what new classes may need. 0 is off.
+    augment : str, callable, list of them, or None, default=None
+        Augmentation of the training batches, never of prediction: a name of
+        :data:`sk_embed.augment.AUGMENTATIONS` (``"shift"``: a random translation of up
+        to 1/8 of the side; ``"flip"``: a horizontal flip), a callable that takes a
+        batch tensor on the training device (in the input's shape and units) and
+        returns one of the same shape and dtype, or a list of both, applied in order.
+        Seeded by ``random_state``.
+    precision : {"32", "bf16-mixed", "16-mixed"}, default="32"
+        Mixed precision: the encoder runs under ``torch.autocast`` in bfloat16 or
+        float16; the head, the class positions and the loss stay float32. ``"16-mixed"``
+        scales the loss with a ``torch.amp.GradScaler`` and needs CUDA;
+        ``"bf16-mixed"`` also runs on CPUs.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the training objective, as in scikit-learn's
         ``LogisticRegression``: ``{class: weight}`` (classes left out weigh 1), or
@@ -225,6 +245,8 @@ class EmbeddingClassifier(
         "warm_start": ["boolean"],
         "reserve_classes": [Interval(Integral, 0, None, closed="left")],
         "reconstruction": [Interval(Real, 0, np.inf, closed="left")],
+        "augment": [str, callable, list, tuple, None],
+        "precision": [StrOptions(set(PRECISIONS))],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "random_state": ["random_state"],
         "device": [str, torch.device],
@@ -251,6 +273,8 @@ class EmbeddingClassifier(
         warm_start=False,
         reserve_classes=0,
         reconstruction=0.0,
+        augment=None,
+        precision="32",
         class_weight=None,
         random_state=None,
         device="cpu",
@@ -274,6 +298,8 @@ class EmbeddingClassifier(
         self.warm_start = warm_start
         self.reserve_classes = reserve_classes
         self.reconstruction = reconstruction
+        self.augment = augment
+        self.precision = precision
         self.class_weight = class_weight
         self.random_state = random_state
         self.device = device
@@ -351,8 +377,9 @@ class EmbeddingClassifier(
     # -- data --------------------------------------------------------------------------
 
     def _validation(self, X):
-        """``validate_data``'s options: sparse rows for row backbones, refused with a
-        clear error for image backbones."""
+        """``validate_data``'s options: numeric dtypes kept (a float array is made float32
+        on the device, any other stays as it is until its batches are taken), sparse
+        rows for row backbones, refused with a clear error for image backbones."""
         backbone = BACKBONES.get(self.backbone) if isinstance(self.backbone, str) else None
         if sp.issparse(X) and backbone is not None and backbone.images:
             raise TypeError(
@@ -360,17 +387,78 @@ class EmbeddingClassifier(
                 "row backbones (the mlp, or a module of your own on rows). Pass "
                 "X.toarray()."
             )
-        return dict(allow_nd=True, dtype=[np.float32, np.float64], accept_sparse=["csr", "csc"])
+        # An array of a numeric dtype keeps it; a memory map is checked chunk by chunk
+        # (check_finite_rows), never copied.
+        dtype = getattr(X, "dtype", None)
+        numeric = isinstance(dtype, np.dtype) and dtype.kind in "biuf"
+        return dict(
+            allow_nd=True,
+            dtype=None if numeric else [np.float32, np.float64],
+            accept_sparse=["csr", "csc"],
+            ensure_all_finite=not isinstance(X, np.memmap),
+        )
+
+    def _check_X(self, X, y=None, *, reset):
+        """Validate ``X`` (and ``y``, when given) for a fit (``reset``) or a fitted model.
+
+        Returns ``X`` as the net's data path takes it: an in-memory float array, a sparse
+        matrix, or rows kept where the user holds them (an array of another dtype, a
+        memory map, a torch ``Dataset``), and ``y``.
+        """
+        if isinstance(X, TorchDataset):
+            rows = DatasetRows(X, "cpu", shape=None if reset else self.input_shape_)
+            if not reset:
+                self._check_sample_shape(rows.sample_shape)
+            else:
+                self.n_features_in_ = rows.sample_shape[0] if rows.sample_shape else 1
+                if hasattr(self, "feature_names_in_"):
+                    del self.feature_names_in_
+            return rows, y
+        shape = getattr(X, "shape", None)  # images: say so before counting "features"
+        if (
+            not reset
+            and shape is not None
+            and len(shape) > 1
+            and max(len(shape) - 1, len(self.input_shape_)) > 1
+        ):
+            self._check_sample_shape(tuple(shape[1:]))
+        if y is None:
+            X_valid = validate_data(self, X, reset=reset, **self._validation(X))
+        else:
+            X_valid, y = validate_data(self, X, y, reset=reset, **self._validation(X))
+        if not reset:
+            self._check_sample_shape(X_valid.shape[1:])
+        if sp.issparse(X_valid):
+            check_float32_range(X_valid)
+            return X_valid, y
+        if X_valid.dtype in (np.float32, np.float64) and not isinstance(X, np.memmap):
+            check_float32_range(X_valid)
+            return X_valid, y
+        check_finite_rows(X_valid)
+        return ArrayRows(X if isinstance(X, np.memmap) else X_valid, "cpu"), y
 
     def _validate_X(self, X):
         check_is_fitted(self)
-        shape = getattr(X, "shape", None)  # images: say so before counting "features"
-        if shape is not None and len(shape) > 1 and max(len(shape) - 1, len(self.input_shape_)) > 1:
-            self._check_sample_shape(tuple(shape[1:]))
-        X = validate_data(self, X, reset=False, **self._validation(X))
-        check_float32_range(X)
-        self._check_sample_shape(X.shape[1:])
-        return X
+        return self._check_X(X, reset=False)[0]
+
+    def _labels(self, X, y):
+        """``y``, or the labels the items of a ``Dataset`` carry when ``y`` is None."""
+        if y is None and isinstance(X, DatasetRows):
+            y = X.labels()
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None "
+                "(only a torch Dataset whose items are (sample, label) pairs carries its "
+                "labels)."
+            )
+        y = column_or_1d(y, warn=True)
+        if len(y) != X.shape[0]:
+            raise ValueError(
+                "Found input variables with inconsistent numbers of samples: y has "
+                f"{len(y)} labels but X has {X.shape[0]} samples; they must be aligned "
+                "(for a torchvision dataset, pass dataset.targets)."
+            )
+        return y
 
     def _check_sample_shape(self, shape):
         if shape != self.input_shape_:
@@ -381,25 +469,37 @@ class EmbeddingClassifier(
             )
 
     def _tensor(self, X):
-        # torch.tensor copies: the user's array is never shared or changed. Sparse rows
-        # stay sparse; each batch is made dense on the device.
+        """``X`` on the net's device: an in-memory float array as one float32 tensor
+        (``torch.tensor`` copies, so the user's array is never shared or changed);
+        sparse rows stay sparse, other rows stay where they are, and each batch is made
+        float32 on the device when it is taken."""
         if sp.issparse(X):
             return SparseRows(X, self.net_.device)
+        if isinstance(X, (ArrayRows, DatasetRows)):
+            return X.on(self.net_.device)
         return torch.tensor(X, dtype=torch.float32, device=self.net_.device)
 
     # -- training ----------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Train the network on ``X`` with labels ``y``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, H, W) or (n_samples, C, H, W)
-            Training inputs: rows of features, or images for image backbones. Cast to
-            float32; standardized inside the network unless ``standardize=False``.
-        y : array-like of shape (n_samples,)
-            Class labels of any hashable type; at least two classes.
+        X : array-like of shape (n_samples, ...), or torch Dataset
+            Training inputs: rows of features ``(n_samples, n_features)``, or images
+            ``(n_samples, H, W)`` or ``(n_samples, C, H, W)`` for image backbones;
+            standardized inside the network unless ``standardize=False``. In-memory
+            float arrays are copied once to float32 on the device. Arrays of any other
+            numeric dtype (``uint8`` images), NumPy memory maps, sparse rows and a
+            ``torch.utils.data.Dataset`` (items: a sample, or a ``(sample, label)``
+            pair) stay where they are; each batch is made float32 on the device when it
+            is taken, and the ``iterator_train__*`` / ``iterator_valid__*`` DataLoader
+            options (``num_workers``, ``pin_memory``) apply to them.
+        y : array-like of shape (n_samples,), or None
+            Class labels of any hashable type; at least two classes. None only for a
+            Dataset whose items carry their labels (they are read once).
         sample_weight : array-like of shape (n_samples,), optional
             Non-negative weights of the samples: in the training objective of every
             technique (a pair or triplet weighs the product of its samples' weights), the
@@ -414,7 +514,7 @@ class EmbeddingClassifier(
         return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None):
         """Train one epoch on ``X, y``, from the current weights once fitted.
 
         As scikit-learn's ``SGDClassifier`` and ``MLPClassifier``: the first call needs
@@ -424,9 +524,11 @@ class EmbeddingClassifier(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, ...)
-        y : array-like of shape (n_samples,)
-            Labels, all among ``classes`` (first call) or ``classes_``.
+        X : array-like of shape (n_samples, ...), or torch Dataset
+            As in :meth:`fit`.
+        y : array-like of shape (n_samples,), or None
+            Labels, all among ``classes`` (first call) or ``classes_``; None for a
+            Dataset whose items carry them.
         classes : array-like of shape (n_classes,), optional
             Every class there will be; required on the first call, ignored afterwards.
         sample_weight : array-like of shape (n_samples,), optional
@@ -451,8 +553,7 @@ class EmbeddingClassifier(
         with all_or_nothing(self):
             if hasattr(self, "net_") and (incremental or self.warm_start):
                 X = self._validate_X(X)
-                check_consistent_length(X, y)
-                known = encode_known(y, self.classes_)
+                known = encode_known(self._labels(X, y), self.classes_)
                 for name in _ONGOING:
                     setattr(self.net_, name, self._net_value(name))
                 self.net_.warm_start = True  # skorch's own: go on from the current state
@@ -490,9 +591,12 @@ class EmbeddingClassifier(
             )
         get_technique(self.loss)
         check_device(self.device)
+        check_precision(self.precision, self.device)
         options = self._net_options()
-        X, y = validate_data(self, X, y, **self._validation(X))
-        check_float32_range(X)
+        if y is None and not isinstance(X, TorchDataset):
+            self._labels(X, y)  # refuses
+        X, y = self._check_X(X, y, reset=True)
+        y = self._labels(X, y)
         check_classification_targets(y)
         self.classes_ = np.unique(y if classes is None else column_or_1d(classes))
         known = encode_known(y, self.classes_)
@@ -532,7 +636,7 @@ class EmbeddingClassifier(
             )
         return weights
 
-    def add_classes(self, X, y, *, on_damage="warn"):
+    def add_classes(self, X, y=None, *, on_damage="warn"):
         """Add new classes from a few samples each, without retraining the encoder.
 
         The encoder stays frozen; the technique's head places each new class from its
@@ -564,8 +668,7 @@ class EmbeddingClassifier(
         if on_damage not in ("warn", "raise", "ignore"):
             raise ValueError(f"on_damage must be 'warn', 'raise' or 'ignore'; got {on_damage!r}")
         X = self._validate_X(X)
-        y = column_or_1d(y, warn=True)
-        check_consistent_length(X, y)
+        y = self._labels(X, y)
         check_classification_targets(y)
         new, local = np.unique(y, return_inverse=True)
         classes, columns = append_classes(self.classes_, self._class_columns, new)
@@ -618,7 +721,8 @@ class EmbeddingClassifier(
         and the input's dtype."""
         X = self._validate_X(X)
         scores, z = self.net_.scores_and_embedding(self._tensor(X))
-        return scores.double()[:, self._class_columns], z, X.dtype
+        floats = isinstance(X.dtype, np.dtype) and X.dtype in (np.float32, np.float64)
+        return scores.double()[:, self._class_columns], z, X.dtype if floats else np.float32
 
     def decision_function(self, X):
         """Class scores of the technique's head.

@@ -1,19 +1,38 @@
-"""The fast data path: whole tensors and batches sliced from them.
+"""The data path: whole tensors and batches sliced from them, or rows kept where the
+user holds them and fetched batch by batch.
 
 skorch's default ``Dataset`` + ``DataLoader`` assemble every batch sample by sample in
 Python (``__getitem__`` + collate), which costs more than the forward and backward pass
-of a small model. Here the data is one tensor on the target device, shuffled once per
-epoch with a single gather, and batches are views into it. Sparse rows stay sparse
-(:class:`SparseRows`): they are shuffled as a sparse matrix and each batch is made dense
-on the device.
+of a small model. So in-memory float arrays become one float32 tensor on the target
+device, shuffled once per epoch with a single gather, and batches are views into it.
+
+Everything else stays where it is, in its own dtype, and each batch is fetched and made
+float32 on the device when it is taken: sparse rows (:class:`SparseRows`), arrays of
+other dtypes and memory-mapped arrays (:class:`ArrayRows`), and a user's torch
+``Dataset`` (:class:`DatasetRows`). Those batches go through a torch ``DataLoader``
+whose items are whole batches, so the ``DataLoader`` options (``num_workers``,
+``pin_memory``, ...) apply to them.
 """
 
 from __future__ import annotations
 
+import mmap
+
 import numpy as np
 import scipy.sparse as sp
 import torch
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import DataLoader, Dataset, Subset
+
+# Rows per chunk when a whole array is checked or scanned: bounded memory at any size.
+_CHUNK_ELEMENTS = 1 << 22
+# dtypes torch holds as they are; any other numeric dtype is made float32 in NumPy.
+_TORCH_DTYPES = {
+    np.dtype(t)
+    for t in (
+        np.bool_, np.uint8, np.int8, np.int16, np.int32, np.int64,
+        np.float16, np.float32, np.float64,
+    )
+}  # fmt: skip
 
 
 def check_float32_range(X):
@@ -37,6 +56,33 @@ def check_float32_range(X):
             f"X has values beyond float32's range (|x| > {limit:.3g}); the network computes "
             "in float32, where they would be infinite. Rescale X."
         )
+
+
+def check_finite_rows(X):
+    """Check an array of any numeric dtype, chunk by chunk, for NaN, infinity and values
+    beyond float32's range, without a copy of the whole array.
+
+    Parameters
+    ----------
+    X : ndarray or np.memmap
+
+    Raises
+    ------
+    ValueError
+        Naming the problem and the first row that has it.
+    """
+    if X.dtype.kind not in "fc":
+        return
+    step = max(1, _CHUNK_ELEMENTS // max(1, int(np.prod(X.shape[1:]))))
+    for start in range(0, len(X), step):
+        chunk = np.asarray(X[start : start + step])
+        bad = ~np.isfinite(chunk).reshape(len(chunk), -1).all(axis=1)
+        if bad.any():
+            row = start + int(np.argmax(bad))
+            what = "NaN" if np.isnan(chunk[row - start]).any() else "infinity"
+            raise ValueError(f"Input X contains {what} (first at row {row}).")
+        if chunk.dtype == np.float64:
+            check_float32_range(chunk)
 
 
 def check_device(device):
@@ -71,9 +117,98 @@ def check_device(device):
         )
 
 
-class SparseRows:
+class _Rows:
+    """Rows kept where they are, a selection of them (``index``) taken lazily.
+
+    Subclasses give ``_count`` (rows held) and ``_fetch(rows)`` (those rows as a CPU
+    tensor, in their own dtype where torch has it).
+    """
+
+    def __init__(self, device, index=None):
+        self.device = torch.device(device)
+        self.index = index
+
+    def __len__(self):
+        return self._count() if self.index is None else len(self.index)
+
+    def _rows(self, positions):
+        positions = np.asarray(positions.cpu() if torch.is_tensor(positions) else positions)
+        return positions if self.index is None else self.index[positions]
+
+    def __getitem__(self, positions):
+        """The rows at ``positions`` (indices, a boolean mask or a slice of this
+        selection), still not fetched."""
+        if isinstance(positions, slice):
+            positions = np.arange(len(self))[positions]
+        positions = np.asarray(positions.cpu() if torch.is_tensor(positions) else positions)
+        if positions.dtype == bool:
+            positions = np.flatnonzero(positions)
+        return self._selected(self._rows(positions).astype(np.intp))
+
+    def on(self, device):
+        """These rows, computed on ``device``.
+
+        Parameters
+        ----------
+        device : str or torch.device
+
+        Returns
+        -------
+        rows of the same type
+        """
+        other = self._selected(self.index)
+        other.device = torch.device(device)
+        return other
+
+    def _selected(self, rows):
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other.index = rows
+        return other
+
+    def fetch(self, positions):
+        """Rows at ``positions`` as a CPU tensor (their own dtype where torch has it).
+
+        Parameters
+        ----------
+        positions : array-like of int
+
+        Returns
+        -------
+        tensor of shape (len(positions), ...)
+        """
+        return self._fetch(self._rows(positions))
+
+    def dense(self):
+        """Every row of this selection as a float32 tensor on the device.
+
+        Returns
+        -------
+        tensor of shape (n, ...)
+        """
+        return to_device(self.fetch(np.arange(len(self))), self.device)
+
+
+def to_device(batch, device, non_blocking=False):
+    """A fetched batch as float32 on ``device`` (moved first: a narrow dtype is cheaper
+    to move).
+
+    Parameters
+    ----------
+    batch : tensor
+    device : torch.device
+    non_blocking : bool, default=False
+
+    Returns
+    -------
+    tensor
+    """
+    return batch.to(device, non_blocking=non_blocking).to(torch.float32)
+
+
+class SparseRows(_Rows):
     """Rows of a sparse matrix that stay sparse in memory; a batch of them is made dense
-    (float32) on ``device`` when it is taken.
+    (float32) when it is taken.
 
     Parameters
     ----------
@@ -83,47 +218,192 @@ class SparseRows:
     """
 
     def __init__(self, matrix, device):
+        super().__init__(device)
         self.matrix = sp.csr_matrix(matrix)
-        self.device = torch.device(device)
 
-    def __len__(self):
+    def _selected(self, rows):  # a sparse selection is small: take it now
+        return SparseRows(self.matrix if rows is None else self.matrix[rows], self.device)
+
+    def _count(self):
         return self.matrix.shape[0]
 
-    def __getitem__(self, rows):
-        if isinstance(rows, torch.Tensor):
-            rows = rows.cpu().numpy()
-        return SparseRows(self.matrix[rows], self.device)
-
-    def dense(self):
-        """The rows as a dense float32 tensor on the device.
-
-        Returns
-        -------
-        tensor of shape (n, n_features)
-        """
-        return torch.as_tensor(self.matrix.toarray(), dtype=torch.float32, device=self.device)
+    def _fetch(self, rows):
+        return torch.from_numpy(self.matrix[rows].toarray().astype(np.float32, copy=False))
 
 
-def dense(X):
-    """A batch as a tensor: :class:`SparseRows` made dense, a tensor as it is.
+class ArrayRows(_Rows):
+    """Rows of a NumPy array of any numeric dtype, memory-mapped ones included, kept in
+    their dtype where they are; a batch is read when it is taken.
 
     Parameters
     ----------
-    X : tensor or SparseRows
+    array : ndarray or np.memmap of shape (n, ...)
+    device : str or torch.device
+    """
+
+    def __init__(self, array, device):
+        super().__init__(device)
+        self.array = array
+
+    @property
+    def dtype(self):
+        """The array's dtype."""
+        return self.array.dtype
+
+    @property
+    def shape(self):
+        """``(n, *sample_shape)`` of this selection."""
+        return (len(self), *self.array.shape[1:])
+
+    def _count(self):
+        return len(self.array)
+
+    def _fetch(self, rows):
+        batch = np.take(self.array, rows, axis=0)
+        if batch.dtype not in _TORCH_DTYPES:
+            batch = batch.astype(np.float32)
+        return torch.from_numpy(batch)
+
+    def __getstate__(self):
+        # A memory map travels to DataLoader workers (or a pickle) as its file, not its
+        # contents.
+        state = dict(self.__dict__)
+        a = self.array
+        if isinstance(a, np.memmap) and a.filename and isinstance(a.base, mmap.mmap):
+            order = "F" if a.flags.f_contiguous and not a.flags.c_contiguous else "C"
+            state["array"] = ("memmap", a.filename, a.dtype.str, a.offset, a.shape, order)
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state["array"], tuple) and state["array"][0] == "memmap":
+            _, filename, dtype, offset, shape, order = state["array"]
+            state["array"] = np.memmap(
+                filename, dtype=dtype, mode="r", offset=offset, shape=shape, order=order
+            )
+        self.__dict__.update(state)
+
+
+class DatasetRows(_Rows):
+    """The samples of a torch ``Dataset`` whose items are a sample or a
+    ``(sample, label, ...)`` tuple; a batch is read item by item and stacked when it is
+    taken.
+
+    Every item must be an array or a tensor of one shape and one dtype, which the first
+    item read sets (or ``shape``, a fitted model's); an item that differs is an error
+    naming its index.
+
+    Parameters
+    ----------
+    dataset : torch.utils.data.Dataset
+        Map-style: ``len`` and integer indexing.
+    device : str or torch.device
+    shape : tuple of int, optional
+        The shape every sample must have.
+    """
+
+    def __init__(self, dataset, device, shape=None):
+        super().__init__(device)
+        self.dataset = dataset
+        if len(dataset) == 0:
+            raise ValueError("The dataset has no items.")
+        first = self._sample(0)
+        self.sample_shape = tuple(first.shape) if shape is None else tuple(shape)
+        self.dtype = first.dtype
+        self._check(first, 0)
+
+    def _count(self):
+        return len(self.dataset)
+
+    @property
+    def shape(self):
+        """``(n, *sample_shape)`` of this selection."""
+        return (len(self), *self.sample_shape)
+
+    def _sample(self, i):
+        item = self.dataset[int(i)]
+        if isinstance(item, (tuple, list)):
+            item = item[0]
+        if isinstance(item, np.ndarray) and item.dtype.kind in "biuf":
+            item = torch.from_numpy(item if item.dtype in _TORCH_DTYPES else item.astype("f4"))
+        if not torch.is_tensor(item) or item.is_complex():
+            raise TypeError(
+                f"Item {int(i)} of the dataset holds a {type(item).__name__}"
+                f"{' of dtype ' + str(item.dtype) if hasattr(item, 'dtype') else ''}; items "
+                "must be numeric arrays or tensors, or (sample, label) pairs of them. For "
+                "images, give the dataset a transform that makes tensors (torchvision's "
+                "transforms.PILToTensor() or ToTensor())."
+            )
+        return item
+
+    def _check(self, sample, i):
+        if tuple(sample.shape) != self.sample_shape or sample.dtype != self.dtype:
+            raise ValueError(
+                f"Item {int(i)} of the dataset is a sample of shape {tuple(sample.shape)} and "
+                f"dtype {sample.dtype}; the dataset's samples are of shape "
+                f"{self.sample_shape} and dtype {self.dtype}. Every item must have one "
+                "shape and one dtype (resize or cast in the dataset's transform)."
+            )
+
+    def _fetch(self, rows):
+        samples = []
+        for i in rows:
+            sample = self._sample(i)
+            self._check(sample, i)
+            samples.append(sample)
+        batch = torch.stack(samples)
+        if batch.is_floating_point():
+            finite = torch.isfinite(batch.reshape(len(batch), -1)).all(dim=1)
+            if not finite.all():
+                i = rows[int(torch.argmin(finite.int()))]
+                raise ValueError(f"Item {int(i)} of the dataset contains NaN or infinity.")
+        return batch
+
+    def labels(self):
+        """The labels the items carry (the second element of each), read once.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+
+        Raises
+        ------
+        ValueError
+            When the items carry no labels.
+        """
+        labels = []
+        for i in self._rows(np.arange(len(self))):
+            item = self.dataset[int(i)]
+            if not isinstance(item, (tuple, list)) or len(item) < 2:
+                raise ValueError(
+                    f"y is None and item {int(i)} of the dataset carries no label (items "
+                    "are samples, not (sample, label) pairs); pass y, the labels aligned "
+                    "with the dataset (for a torchvision dataset, dataset.targets)."
+                )
+            label = item[1]
+            labels.append(label.item() if torch.is_tensor(label) else label)
+        return np.asarray(labels)
+
+
+def dense(X):
+    """A batch as a tensor: rows kept elsewhere are fetched, a tensor is as it is.
+
+    Parameters
+    ----------
+    X : tensor or rows (SparseRows, ArrayRows, DatasetRows)
 
     Returns
     -------
     tensor
     """
-    return X.dense() if isinstance(X, SparseRows) else X
+    return X.dense() if isinstance(X, _Rows) else X
 
 
 class TensorDataset(Dataset):
-    """Inputs, (optional) encoded labels and (optional) sample weights held as whole
-    tensors.
+    """Inputs, (optional) encoded labels and (optional) sample weights.
 
-    Works as an ordinary map-style dataset too, so skorch's ``train_split`` helpers
-    (which wrap it in a ``Subset``) keep working.
+    The inputs are a whole tensor, or rows kept elsewhere (:class:`SparseRows`,
+    :class:`ArrayRows`, :class:`DatasetRows`). Works as an ordinary map-style dataset too,
+    so skorch's ``train_split`` helpers (which wrap it in a ``Subset``) keep working.
     """
 
     def __init__(self, X, y=None, sample_weight=None):
@@ -140,6 +420,11 @@ class TensorDataset(Dataset):
             return self.X[i], y
         return self.X[i], y, self.sample_weight[i]
 
+    @property
+    def device(self):
+        """Where batches are computed."""
+        return self.X.device
+
     def tensors(self):
         """``(X, y, sample_weight)``; ``y`` is a zero placeholder when the dataset has no
         labels, ``sample_weight`` None when it has no weights."""
@@ -154,11 +439,27 @@ def _tensors(dataset):
         return dataset.tensors()
     if isinstance(dataset, Subset) and isinstance(dataset.dataset, TensorDataset):
         X, y, w = dataset.dataset.tensors()
-        idx = torch.as_tensor(dataset.indices, dtype=torch.long, device=X.device)
-        return X[idx], y[idx], None if w is None else w[idx]
+        idx = torch.as_tensor(dataset.indices, dtype=torch.long, device=y.device)
+        X = X[idx] if torch.is_tensor(X) else X[dataset.indices]
+        return X, y[idx], None if w is None else w[idx]
     raise TypeError(
         f"TensorBatches needs a TensorDataset (or a Subset of one), got {type(dataset).__name__}"
     )
+
+
+class _Fetches(Dataset):
+    """An epoch's batches as the items of a ``DataLoader``: item ``i`` is batch ``i``'s
+    rows, fetched (in a worker, when there are workers)."""
+
+    def __init__(self, rows, batches):
+        self.rows = rows
+        self.batches = batches
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, i):
+        return self.rows.fetch(self.batches[i])
 
 
 class TensorBatches:
@@ -186,6 +487,11 @@ class TensorBatches:
     sample_weights : bool, default=True
         Yield the dataset's sample weights with each batch, when it has them. The net's
         prediction and validation batches leave them out (skorch's steps take pairs).
+    **loader_options
+        torch ``DataLoader`` options (``num_workers``, ``pin_memory``,
+        ``persistent_workers``, ...) for inputs fetched batch by batch (sparse rows,
+        arrays kept in their dtype, memory maps, a ``Dataset``). A whole tensor's batches
+        are views and need no loader; the options do not apply to it.
     """
 
     def __init__(
@@ -197,13 +503,15 @@ class TensorBatches:
         drop_last=False,
         samples_per_class=None,
         sample_weights=True,
+        **loader_options,
     ):
-        self.X, self.y, self.sample_weight = _tensors(dataset)  # X: a tensor or SparseRows
+        self.X, self.y, self.sample_weight = _tensors(dataset)  # X: a tensor or rows
         if not sample_weights:
             self.sample_weight = None
         self.shuffle = shuffle
         self.generator = generator
         self.drop_last = drop_last
+        self.loader_options = loader_options
         self.samples_per_class = samples_per_class if shuffle else None
         if self.samples_per_class is not None:
             k = int(self.samples_per_class)
@@ -252,16 +560,37 @@ class TensorBatches:
         groups = by_class[starts[cls] + pos % counts[cls]].view(-1, k)
         return groups[torch.randperm(len(groups), generator=self.generator)].reshape(-1)
 
-    def __iter__(self):
-        parts = [self.X, self.y]
-        if self.sample_weight is not None:
-            parts.append(self.sample_weight)
-        if self.shuffle:
-            order = self._order().to(self.X.device)
-            parts = [part[order] for part in parts]
-        n = len(parts[0])  # class-balanced orders repeat rows to fill their groups
+    def _spans(self, n):
         starts = self._starts(n)
         ends = [*starts[1:], n] if not self.drop_last else [s + self.batch_size for s in starts]
-        for start, end in zip(starts, ends):
-            X, *rest = (part[start:end] for part in parts)
-            yield (dense(X), *rest)
+        return list(zip(starts, ends))
+
+    def _worker_seeds(self):
+        # DataLoader draws its workers' seeds from this generator. Drawn from the
+        # shuffling generator, a Dataset's random transforms differ from epoch to epoch
+        # and follow random_state; without workers nothing is drawn, so the shuffling
+        # order is the same whatever holds the rows.
+        if self.generator is None or not self.loader_options.get("num_workers"):
+            return torch.Generator()
+        seed = int(torch.randint(2**62, (1,), generator=self.generator))
+        return torch.Generator().manual_seed(seed)
+
+    def __iter__(self):
+        order = self._order() if self.shuffle else None
+        labels = [self.y] if self.sample_weight is None else [self.y, self.sample_weight]
+        if order is not None:
+            labels = [part[order.to(part.device)] for part in labels]
+        spans = self._spans(len(labels[0]))  # class-balanced orders repeat rows
+        if torch.is_tensor(self.X):
+            whole = self.X if order is None else self.X[order.to(self.X.device)]
+            batches = (whole[start:end] for start, end in spans)
+        else:
+            rows = np.arange(len(self.X)) if order is None else order.numpy()
+            fetches = _Fetches(self.X, [rows[start:end] for start, end in spans])
+            loader = DataLoader(
+                fetches, batch_size=None, generator=self._worker_seeds(), **self.loader_options
+            )
+            pinned = bool(self.loader_options.get("pin_memory"))
+            batches = (to_device(b, self.X.device, non_blocking=pinned) for b in loader)
+        for batch, (start, end) in zip(batches, spans):
+            yield (batch, *(part[start:end] for part in labels))

@@ -59,7 +59,9 @@ def export_onnx(module, path, output, columns, input_shape, opset_version=18):
     str
         The path written.
     """
-    served = _Served(copy.deepcopy(module), output, columns).cpu().eval()  # the model stays
+    module = copy.deepcopy(module)  # the model stays as it is
+    module.autocast = None  # served in float32: ONNX runtimes choose their own precision
+    served = _Served(module, output, columns).cpu().eval()
     example = torch.zeros(2, *input_shape)
     with torch.no_grad(), warnings.catch_warnings(), _quiet("torch.onnx"):
         warnings.simplefilter("ignore")  # the exporter's notes on its own internals

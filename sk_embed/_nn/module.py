@@ -35,6 +35,7 @@ class EmbeddingModule(nn.Module):
         self.activation = activation
         self.head = head
         self.decoder = None  # a training-only decoder (sk_embed._nn.reserve), if any
+        self.autocast = None  # a dtype: mixed precision in the encoder (see PRECISIONS)
 
     def embed(self, x):
         """The raw embedding ``z`` of a batch.
@@ -46,8 +47,14 @@ class EmbeddingModule(nn.Module):
         Returns
         -------
         tensor of shape (n, n_components)
+            float32, also under mixed precision: the head, its class positions and the
+            loss compute in float32.
         """
-        return self.activation(self.encoder(self.scaler(x)))
+        if self.autocast is None:
+            return self.activation(self.encoder(self.scaler(x)))
+        with torch.autocast(x.device.type, dtype=self.autocast):
+            z = self.activation(self.encoder(self.scaler(x)))
+        return z.float()
 
     def forward(self, x):
         """``(scores, z)`` of a batch.
@@ -63,6 +70,34 @@ class EmbeddingModule(nn.Module):
         """
         z = self.embed(x)
         return self.head(z), z
+
+
+#: ``precision`` values (Lightning's names) and the dtype the encoder computes in.
+PRECISIONS = {"32": None, "bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
+
+
+def check_precision(precision, device):
+    """Refuse a precision this device cannot train in.
+
+    Parameters
+    ----------
+    precision : {"32", "bf16-mixed", "16-mixed"}
+    device : str or torch.device
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, or float16 mixed precision off CUDA (it needs a gradient
+        scaler, which runs on CUDA).
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {sorted(PRECISIONS)}; got {precision!r}")
+    if precision == "16-mixed" and torch.device(device).type != "cuda":
+        raise ValueError(
+            f"precision='16-mixed' needs a CUDA device (float16 training with a gradient "
+            f"scaler); device={str(device)!r} cannot. Use precision='bf16-mixed', which "
+            "runs on CPUs and recent GPUs, or '32'."
+        )
 
 
 @contextlib.contextmanager

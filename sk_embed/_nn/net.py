@@ -18,12 +18,14 @@ import torch
 from skorch import NeuralNet
 from skorch.dataset import ValidSplit
 from skorch.history import History
+from skorch.utils import TeeGenerator
 
+from ..augment import AugmentedBatches, resolve_augment
 from ..backbones import ACTIVATIONS, build_backbone, check_backbone_output
 from ..losses import Loss, get_technique, weighted_mean
-from .data import TensorBatches, TensorDataset, _tensors
+from .data import SparseRows, TensorBatches, TensorDataset, _tensors
 from .fast_events import FastEventsMixin
-from .module import EmbeddingModule, seeded
+from .module import PRECISIONS, EmbeddingModule, check_precision, seeded
 from .reserve import Decoder, MixedBatches, reconstruction_error
 from .routing import resolve_optimizer
 from .training import (
@@ -118,6 +120,12 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         head is built with ``reserve_classes`` extra classes and training batches come
         with mixes of two classes; a training-only decoder adds ``reconstruction`` times
         its error to the loss. Both are dropped when the fit ends.
+    augment : None, str, callable or list, default=None
+        Augmentation of the training batches (:mod:`sk_embed.augment`).
+    precision : {"32", "bf16-mixed", "16-mixed"}, default="32"
+        Mixed precision runs the encoder under autocast in that dtype; the head, the
+        class positions and the loss stay float32. "16-mixed" scales the loss
+        (``torch.amp.GradScaler``) and needs CUDA.
     **kwargs
         skorch's arguments and the routed options. Defaults: Adam, no validation split,
         shuffled tensor batches (class-balanced where the technique asks for it).
@@ -151,6 +159,8 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         lr_schedule="plateau",
         reserve_classes=0,
         reconstruction=0.0,
+        augment=None,
+        precision="32",
         optimizer=torch.optim.Adam,
         train_split=None,
         iterator_train=TensorBatches,
@@ -172,6 +182,8 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         self.lr_schedule = lr_schedule
         self.reserve_classes = reserve_classes
         self.reconstruction = reconstruction
+        self.augment = augment
+        self.precision = precision
         if early_stopping:
             if train_split is not None:
                 raise ValueError(
@@ -219,6 +231,9 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         )
         scaler = Standardize(self.input_shape) if self.standardize else None
         self.module_ = EmbeddingModule(encoder, ACTIVATIONS[self.activation](), head, scaler)
+        check_precision(self.precision, self.device)
+        self.module_.autocast = PRECISIONS[self.precision]
+        self._grad_scaler = torch.amp.GradScaler("cuda") if self.precision == "16-mixed" else None
         if self.reconstruction:
             self.module_.decoder = Decoder(self.n_components, self.input_shape)
         return self
@@ -251,8 +266,9 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         return defaults + own
 
     def get_iterator(self, dataset, training=False):
-        """skorch's iterator; while a fresh fit reserves classes, training batches come
-        with mixed samples (so the loss and every callback see the same batch).
+        """skorch's iterator; training batches are augmented (with ``augment``) and,
+        while a fresh fit reserves classes, come with mixed samples, so the loss and
+        every callback see the same batch.
 
         Parameters
         ----------
@@ -264,6 +280,9 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         iterable of (X, y) batches
         """
         iterator = super().get_iterator(dataset, training=training)
+        augment = resolve_augment(self.augment, self.input_shape) if training else None
+        if augment is not None:
+            iterator = AugmentedBatches(iterator, augment)
         if training and self._reserving and self.reserve_classes:
             return MixedBatches(iterator, self.n_classes, self.reserve_classes)
         return iterator
@@ -314,7 +333,12 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
             skorch's other values.
         """
         if isinstance(self.module_.scaler, Standardize) and not self._continuing:
-            self.module_.scaler.fit(X.X, X.sample_weight)
+            if torch.is_tensor(X.X) or isinstance(X.X, SparseRows):
+                self.module_.scaler.fit(X.X, X.sample_weight)
+            else:  # rows fetched batch by batch: one streaming pass
+                options = {**self.get_params_for("iterator_valid"), "sample_weights": True}
+                options.setdefault("batch_size", self.batch_size)
+                self.module_.scaler.fit_batches(TensorBatches(X, **options))
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         """Run epochs until the stopping rule or ``epochs`` (``max_epochs``) ends it.
@@ -485,14 +509,44 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         dict
             ``{"loss": loss, "y_pred": y_pred}``.
         """
-        if len(batch) == 2:
-            return super().train_step_single(batch, **fit_params)
         self._set_training(True)
-        Xi, yi, wi = batch
+        Xi, yi, *wi = batch
         y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True, sample_weight=wi)
-        loss.backward()
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True, sample_weight=(wi or [None])[0])
+        scaler = self._grad_scaler
+        (loss if scaler is None else scaler.scale(loss)).backward()
         return {"loss": loss, "y_pred": y_pred}
+
+    def train_step(self, batch, **fit_params):
+        """skorch's step; under "16-mixed" precision, with the gradient scaler's step
+        (gradients are unscaled before callbacks see them).
+
+        Parameters
+        ----------
+        batch : tuple
+        **fit_params
+            Passed to the module.
+
+        Returns
+        -------
+        dict
+            ``{"loss": loss, "y_pred": y_pred}``.
+        """
+        scaler = self._grad_scaler
+        if scaler is None:
+            return super().train_step(batch, **fit_params)
+        self.optimizer_.zero_grad()
+        step = self.train_step_single(batch, **fit_params)
+        scaler.unscale_(self.optimizer_)
+        self.notify(
+            "on_grad_computed",
+            named_parameters=TeeGenerator(self.get_all_learnable_params()),
+            batch=batch,
+            training=True,
+        )
+        scaler.step(self.optimizer_)
+        scaler.update()
+        return step
 
     def get_loss(self, y_pred, y_true, X=None, training=False, sample_weight=None):
         """The technique's loss of ``(scores, z)`` against the labels, given the head

@@ -100,7 +100,7 @@ class Standardize(nn.Module):
             self.scale.fill_(rms_norm if rms_norm > 0 else 1.0)
             return self
         X = X.double()
-        dims = [0] + [d + 1 for d, size in enumerate(self.mean.shape) if size == 1]
+        dims = self._dims(X)
         if sample_weight is None:
             mean = X.mean(dim=dims, keepdim=True)[0]
             std = X.std(dim=dims, keepdim=True, correction=0)[0]
@@ -110,6 +110,52 @@ class Standardize(nn.Module):
             mean = (w * X).sum(dim=dims, keepdim=True) / total
             std = ((w * (X - mean).pow(2)).sum(dim=dims, keepdim=True) / total).sqrt()
             mean, std = mean[0], std[0]
+        return self._set(mean, std)
+
+    def _dims(self, X):
+        """The dimensions a statistic reduces over: the samples', and the sample
+        dimensions the statistic is shared along."""
+        return [0] + [d + 1 for d, size in enumerate(self.mean.shape) if size == 1]
+
+    @torch.no_grad()
+    def fit_batches(self, batches):
+        """Fit mean and scale in one streaming pass over batches (in float64): the same
+        statistics as :meth:`fit` on the whole input, to float rounding, with memory
+        bounded by a batch.
+
+        Parameters
+        ----------
+        batches : iterable of tuples
+            ``(X_batch, y_batch)`` or ``(X_batch, y_batch, sample_weight_batch)``.
+
+        Returns
+        -------
+        self
+        """
+        total = mean = m2 = None
+        for X, _, *weight in batches:
+            X = X.double()
+            dims = self._dims(X)
+            w = torch.ones(len(X), dtype=X.dtype) if not weight else weight[0].to(X)
+            w = w.to(X.device).view(-1, *[1] * (X.dim() - 1)).expand_as(X)
+            n_b = w.sum(dim=dims, keepdim=True)[0]
+            if not (n_b > 0).all():
+                continue  # a batch of weight 0 adds nothing
+            mean_b = (w * X).sum(dim=dims, keepdim=True)[0] / n_b
+            m2_b = (w * (X - mean_b).pow(2)).sum(dim=dims, keepdim=True)[0]
+            if total is None:
+                total, mean, m2 = n_b, mean_b, m2_b
+                continue
+            # Chan et al.'s pairwise update: stable where sum(x^2) - n mean^2 is not.
+            delta = mean_b - mean
+            merged = total + n_b
+            mean = mean + delta * n_b / merged
+            m2 = m2 + m2_b + delta.pow(2) * total * n_b / merged
+            total = merged
+        return self._set(mean, (m2 / total).sqrt())
+
+    def _set(self, mean, std):
+        """Keep ``mean`` and the floored ``std`` as the layer's statistics."""
         constant = std <= _CONSTANT * mean.abs()
         if (~constant).any():
             std = std.clamp_min(_FLOOR * std[~constant].median())
