@@ -406,7 +406,7 @@ class EmbeddingClassifier(
         memory map, a torch ``Dataset``), and ``y``.
         """
         if isinstance(X, TorchDataset):
-            rows = DatasetRows(X, "cpu", shape=None if reset else self.input_shape_)
+            rows = DatasetRows(X, "cpu")
             if not reset:
                 self._check_sample_shape(rows.sample_shape)
             else:

@@ -45,6 +45,31 @@ class Case:
     match: str
 
 
+class Items(torch.utils.data.Dataset):
+    """A Dataset of ``(sample, label)`` items; ``edit(i, sample)`` changes item ``i``."""
+
+    def __init__(self, X, y, edit=None):
+        self.X, self.y, self.edit = X, y, edit
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        sample = torch.as_tensor(self.X[i], dtype=torch.float32)
+        return (sample if self.edit is None else self.edit(i, sample)), int(self.y[i])
+
+
+def _item_17(change):
+    return lambda i, sample: change(sample) if i == 17 else sample
+
+
+def _memmap(X, tmp_path):
+    """``X`` as a read-only memory map in a file under ``tmp_path``."""
+    path = tmp_path / "X.dat"
+    np.asarray(X, dtype=np.float32).tofile(path)
+    return np.memmap(path, dtype=np.float32, mode="r", shape=X.shape)
+
+
 def _with(X, i, value):
     X = X.copy()
     X.flat[i] = value
@@ -108,6 +133,22 @@ CASES = [
     Case("fit-class-weight-negative", _refit(class_weight={0: -1.0}), X_Y, ValueError, "class_weight values must be finite and non-negative"),
     Case("fit-class-weight-unknown-option", _refit(class_weight="even"), X_Y, InvalidParameterError, "'class_weight' parameter"),
     Case("partial-fit-balanced-missing-class", lambda c, X, y: EmbeddingClassifier(class_weight="balanced").partial_fit(X[y < 3], y[y < 3], classes=np.arange(5)), X_Y, ValueError, r"first partial_fit call's y, which has no sample of \[3, 4\]"),
+    # -- data held elsewhere, augmentation, precision -------------------------------------
+    Case("fit-dataset-item-shape", lambda c, X: c.fit(X), lambda X, y, _: (Items(X, y, _item_17(lambda s: s[:10])),), ValueError, r"Item 17 of the dataset is a sample of shape \(10,\) and dtype torch.float32; the dataset's samples are of shape \(64,\)"),
+    Case("fit-dataset-item-dtype", lambda c, X: c.fit(X), lambda X, y, _: (Items(X, y, _item_17(lambda s: s.double())),), ValueError, "Item 17 of the dataset is a sample of shape .* and dtype torch.float64"),
+    Case("fit-dataset-not-arrays", lambda c, X: c.fit(X), lambda X, y, _: (Items(X, y, _item_17(lambda s: "a picture")),), TypeError, "Item 17 of the dataset holds a str; items must be numeric arrays or tensors"),
+    Case("fit-dataset-nan", lambda c, X: c.fit(X), lambda X, y, _: (Items(X, y, _item_17(lambda s: s * np.nan)),), ValueError, "Item 17 of the dataset contains NaN"),
+    Case("fit-dataset-y-length", lambda c, X, y: c.fit(X, y), lambda X, y, _: (Items(X, y), y[:-3]), ValueError, "y has 297 labels but X has 300 samples"),
+    Case("fit-dataset-no-labels", lambda c, X: c.fit(X), lambda X, y, _: (torch.utils.data.TensorDataset(torch.as_tensor(X)),), ValueError, "item 0 of the dataset carries no label"),
+    Case("fit-memmap-nan", lambda c, X, y: c.fit(X, y), lambda X, y, tmp: (_memmap(_with(X, 6440, np.nan), tmp), y), ValueError, r"Input X contains NaN \(first at row 100\)"),
+    Case("fit-augment-shape", _refit(augment=lambda b: b[:, :10]), X_Y, ValueError, r"returned shape \(64, 10\) and dtype torch.float32 for a batch of shape \(64, 64\)"),
+    Case("fit-augment-dtype", _refit(augment=lambda b: b.double()), X_Y, ValueError, "must return a tensor of the same shape and dtype"),
+    Case("fit-augment-nan", _refit(augment=lambda b: b * np.nan), X_Y, ValueError, "returned NaN or infinity"),
+    Case("fit-augment-unknown", _refit(augment="rotate"), X_Y, ValueError, r"augment='rotate' is not a built-in augmentation; the built-ins are \['flip', 'shift'\]"),
+    Case("fit-augment-shift-on-rows", _refit(augment="shift"), X_Y, ValueError, r"augment='shift' works on images"),
+    Case("fit-16-mixed-on-cpu", _refit(precision="16-mixed"), X_Y, ValueError, "precision='16-mixed' needs a CUDA device"),
+    Case("predict-dataset-item-shape", lambda c, X: c.predict(X), lambda X, y, _: (Items(X, y, _item_17(lambda s: s[:10])),), ValueError, r"Item 17 of the dataset is a sample of shape \(10,\)"),
+    Case("predict-dataset-images", lambda c, X: c.predict(X), lambda X, y, _: (Items(X.reshape(-1, 8, 8), y),), ValueError, r"samples of shape \(8, 8\), but EmbeddingClassifier was fitted on samples of shape \(64,\)"),
     Case("fit-tiny-validation", _refit(early_stopping=True, validation_fraction=0.001), X_Y, ValueError, "validation_fraction"),
     # -- predict, transform, score_samples, predict_proba, decision_function --------------
     Case("predict-nan", lambda c, X: c.predict(X), lambda X, y, _: (_with(X, 3, np.nan),), ValueError, "NaN"),
@@ -178,6 +219,12 @@ def _snapshot(value):
         return value.read_bytes() if value.exists() else None
     if sp.issparse(value):
         return value.toarray()
+    if isinstance(value, np.memmap):
+        return np.array(value)
+    if isinstance(value, Items):
+        return value.X.copy()
+    if isinstance(value, torch.utils.data.TensorDataset):
+        return value.tensors[0].numpy().copy()
     return copy.deepcopy(value)
 
 

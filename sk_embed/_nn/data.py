@@ -566,13 +566,15 @@ class TensorBatches:
         return list(zip(starts, ends))
 
     def _worker_seeds(self):
-        # DataLoader draws its workers' seeds from this generator. Drawn from the
-        # shuffling generator, a Dataset's random transforms differ from epoch to epoch
-        # and follow random_state; without workers nothing is drawn, so the shuffling
-        # order is the same whatever holds the rows.
+        # DataLoader draws its workers' seeds from this generator. It follows the
+        # shuffling generator's seed but never draws from it, so the batches are the
+        # same with and without workers, and a Dataset's random transforms differ from
+        # epoch to epoch and follow random_state.
         if self.generator is None or not self.loader_options.get("num_workers"):
             return torch.Generator()
-        seed = int(torch.randint(2**62, (1,), generator=self.generator))
+        if getattr(self, "_workers", None) is None:
+            self._workers = torch.Generator().manual_seed(self.generator.initial_seed() + 1)
+        seed = int(torch.randint(2**62, (1,), generator=self._workers))
         return torch.Generator().manual_seed(seed)
 
     def __iter__(self):
