@@ -2,16 +2,20 @@
 
 Three measurements, each fit in a fresh Python process so its peak memory is its own:
 
-1. ``memory``: one epoch of the mlp (defaults, ``max_epochs=1``) on a uint8 memory map
+1. ``memory``: three runs of one epoch of the mlp (defaults, ``max_epochs=1``) on a uint8 memory map
    of ``--rows`` x 784 pixels; the peak resident memory (``ru_maxrss``) over the
    resident memory right before ``fit``. The in-memory float32 array of the same pixels
    is measured the same way, for reference.
-2. ``time``: the epoch time (skorch's ``dur``) of that fit on the memory map, against the
-   same data as an in-memory float32 array, in the same run.
-3. ``augment``: the epoch time of the cnn on 28x28 images with ``augment="shift"``
-   against without, in the same run (``--images`` images).
+2. ``time``: the epoch time (skorch's ``dur``, mean of two epochs) on the memory map
+   against the same data as an in-memory float32 array: one process, a warm-up fit,
+   then ``--repeats`` pairs of fits alternating; the median of the pairs' ratios.
+3. ``augment``: the same for the cnn on 28x28 images (``--images`` of them, from the
+   memory map) with ``augment="shift"`` against without.
 
-Usage: python benchmarks/data_path.py [--rows 200000] [--images 20000] [--repeats 3]
+The machine's speed drifts by tens of percent over minutes (other tenants), so only
+ratios of runs next to each other are compared.
+
+Usage: python benchmarks/data_path.py [--rows 200000] [--images 20000] [--repeats 5]
 """
 
 import argparse
@@ -54,6 +58,33 @@ print(json.dumps({"before_mb": before, "peak_mb": peak, "epoch_s": clf.history_[
                   "fit_s": total}))
 """
 
+PAIRS = r"""
+import json, sys
+import numpy as np
+from sk_embed import EmbeddingClassifier
+
+path, rows, backbone, repeats = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+shape = (rows, 784) if backbone == "mlp" else (rows, 28, 28)
+memmap = np.memmap(path, dtype=np.uint8, mode="r", shape=shape)
+y = np.arange(rows) % 10
+if backbone == "mlp":  # the memory map against the same pixels as float32 in memory
+    settings = {"memmap": (memmap, {}), "float32": (np.asarray(memmap, dtype=np.float32), {})}
+else:  # shift against none, both from the memory map
+    settings = {"shift": (memmap, {"augment": "shift"}), "none": (memmap, {})}
+
+def epoch(X, extra):
+    clf = EmbeddingClassifier(backbone=backbone, max_epochs=2, tol=None, random_state=0, **extra)
+    clf.fit(X, y)
+    return float(np.mean([row["dur"] for row in clf.history_]))
+
+epoch(*next(iter(settings.values())))  # warm-up
+times = {name: [] for name in settings}
+for _ in range(repeats):
+    for name, (X, extra) in settings.items():
+        times[name].append(epoch(X, extra))
+print(json.dumps(times))
+"""
+
 
 def _run(path, rows, form, backbone, augment="none"):
     out = subprocess.run(
@@ -78,7 +109,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--images", type=int, default=20_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "pixels.u8"
@@ -86,31 +117,34 @@ def main():
         size = args.rows * 784 / 2**20
         print(f"uint8 memory map of {args.rows} x 784 ({size:.0f} MB), mlp, one epoch\n")
         runs = {"memmap": [], "float32": []}
-        for _ in range(args.repeats):
+        for _ in range(3):
             for form in runs:  # alternating, so both see the same machine
                 runs[form].append(_run(path, args.rows, form, "mlp"))
-        print("| input | peak RSS over pre-fit RSS (MB) | epoch (s), median of runs |")
-        print("|---|---|---|")
+        print("| input | peak RSS over pre-fit RSS (MB), median of runs |")
+        print("|---|---|")
         for form, found in runs.items():
             extra = statistics.median(r["peak_mb"] - r["before_mb"] for r in found)
-            epoch = statistics.median(r["epoch_s"] for r in found)
-            print(f"| {form} | {extra:.0f} | {epoch:.2f} |")
-        ratio = [m["epoch_s"] / f["epoch_s"] for m, f in zip(runs["memmap"], runs["float32"])]
-        print(
-            f"\nepoch time, memory map / in-memory float32: median {statistics.median(ratio):.2f} "
-            f"(min {min(ratio):.2f}, max {max(ratio):.2f})\n"
-        )
-        print(f"cnn on {args.images} images of 28x28 (uint8 memory map), one epoch")
-        shifted, plain = [], []
-        for _ in range(args.repeats):
-            shifted.append(_run(path, args.images, "memmap", "cnn", "shift")["epoch_s"])
-            plain.append(_run(path, args.images, "memmap", "cnn")["epoch_s"])
-        ratio = [s / p for s, p in zip(shifted, plain)]
-        print(
-            f"epoch: shift {statistics.median(shifted):.2f} s, none "
-            f"{statistics.median(plain):.2f} s; ratio median {statistics.median(ratio):.2f} "
-            f"(min {min(ratio):.2f}, max {max(ratio):.2f})"
-        )
+            print(f"| {form} | {extra:.0f} |")
+        _ratio("mlp", "epoch time, memory map / in-memory float32", path, args.rows, args)
+        print(f"\ncnn on {args.images} images of 28x28 (uint8 memory map)")
+        _ratio("cnn", 'epoch time, augment="shift" / none', path, args.images, args)
+
+
+def _ratio(backbone, label, path, rows, args):
+    out = subprocess.run(
+        [sys.executable, "-c", PAIRS, str(path), str(rows), backbone, str(args.repeats)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    times = json.loads(out.stdout.strip().splitlines()[-1])
+    (first, a), (second, b) = times.items()
+    ratio = [x / z for x, z in zip(a, b)]
+    print(
+        f"{label}: median {statistics.median(ratio):.2f} (min {min(ratio):.2f}, max "
+        f"{max(ratio):.2f}, {len(ratio)} pairs); epoch {first} {statistics.median(a):.2f} s, "
+        f"{second} {statistics.median(b):.2f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ Usage: python benchmarks/gpu.py [--images 20000] [--epochs 3] [--batch-size 256]
 """
 
 import argparse
+import os
 import time
 
 import numpy as np
@@ -92,8 +93,10 @@ def ours(backbone, data, *, epochs, batch_size, precision, device, workers):
         random_state=0,
     )
     if isinstance(data[0], torch.utils.data.Dataset):
-        kw.update(iterator_train__num_workers=workers, iterator_train__pin_memory=True)
-        kw.update(iterator_train__persistent_workers=workers > 0)
+        kw.update(
+            iterator_train__num_workers=workers, iterator_train__persistent_workers=workers > 0
+        )
+        kw.update(iterator_train__pin_memory=device.type == "cuda")
     clf = EmbeddingClassifier(**kw)
     clf.fit(*data)
     durations = [row["dur"] for row in clf.history_][1:]
@@ -108,6 +111,7 @@ def main():
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
     cuda = torch.cuda.is_available()
+    args.workers = min(args.workers, max(1, (os.cpu_count() or 2) - 1))  # one core trains
     device = torch.device("cuda" if cuda else "cpu")
     n = args.images or (20_000 if cuda else 512)
     name = torch.cuda.get_device_name(device) if cuda else "CPU (smoke test: small sizes)"

@@ -338,7 +338,9 @@ def augment(args, params):
         )
 
     for method in args.losses:
-        lines.append(f"| {method} | " + " | ".join(text(cell[(method, *c)]) for c in columns) + " |")
+        lines.append(
+            f"| {method} | " + " | ".join(text(cell[(method, *c)]) for c in columns) + " |"
+        )
     for label, pick in (("worst", min), ("best", max)):
         found = [
             pick((cell[(m, *c)] for m in args.losses), key=lambda s: s["knn_accuracy"])
@@ -347,8 +349,12 @@ def augment(args, params):
         row = " | ".join(f"{text(s)} ({s['method']})" for s in found)
         lines.append(f"| **{label} 5-NN** | {row} |")
     print("\n".join(lines))
-    seconds = {a: np.mean([s["fit_seconds"] for s in summary if s["augment"] == a]) for a in settings}
-    print("\nmean fit seconds: " + ", ".join(f"{a} {t:.1f}" for a, t in seconds.items()), flush=True)
+    seconds = {
+        a: np.mean([s["fit_seconds"] for s in summary if s["augment"] == a]) for a in settings
+    }
+    print(
+        "\nmean fit seconds: " + ", ".join(f"{a} {t:.1f}" for a, t in seconds.items()), flush=True
+    )
     return rows
 
 

@@ -49,9 +49,7 @@ train, test = DigitImages(train_images, y_train), DigitImages(test_images, y_tes
 
 models = {
     "no augmentation": EmbeddingClassifier("soc", backbone="cnn", random_state=0),
-    'augment="shift"': EmbeddingClassifier(
-        "soc", backbone="cnn", augment="shift", random_state=0
-    ),
+    'augment="shift"': EmbeddingClassifier("soc", backbone="cnn", augment="shift", random_state=0),
 }
 fig, axes = plt.subplots(1, 2, figsize=(9, 4.4))
 for ax, (name, model) in zip(axes, models.items()):

@@ -244,3 +244,15 @@ def test_bf16_mixed_on_cpu_is_within_a_few_points_of_float32(digits_split, seed,
     gap = full.score(X_test, y_test) - mixed.score(X_test, y_test)
     record_property("fp32_minus_bf16", float(gap))
     assert gap <= 0.04
+
+
+def test_augment_and_precision_survive_save_and_load(data, tmp_path):
+    X, y = data
+    images = X.reshape(-1, 8, 8)
+    kw = dict(QUICK, backbone="cnn", augment="shift", precision="bf16-mixed")
+    clf = EmbeddingClassifier(**kw).fit(images, y)
+    clf.save(tmp_path / "model.skem")
+    loaded = EmbeddingClassifier.load(tmp_path / "model.skem")
+    assert loaded.augment == "shift" and loaded.precision == "bf16-mixed"
+    assert loaded.net_.module_.autocast is torch.bfloat16
+    np.testing.assert_array_equal(loaded.transform(images), clf.transform(images))
