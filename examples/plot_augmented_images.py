@@ -17,7 +17,6 @@ only; ``transform`` and ``predict`` see the images as they are. The technique is
 """
 
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split

@@ -70,7 +70,7 @@ def test_every_input_form_of_every_method(loss, data, tmp_path):
     forms = _forms(X, y, tmp_path)
     reference = EmbeddingClassifier(loss=loss, **QUICK).fit(X, y)
     expected = _answers(reference, X)
-    for name, args in forms.items():
+    for args in forms.values():
         # Prediction: the same model gives the same answers whatever holds the input.
         for method, value in _answers(reference, args[0]).items():
             np.testing.assert_allclose(value, expected[method], rtol=1e-6, atol=1e-6)
