@@ -4,7 +4,7 @@ user holds them and fetched batch by batch.
 skorch's default ``Dataset`` + ``DataLoader`` assemble every batch sample by sample in
 Python (``__getitem__`` + collate), which costs more than the forward and backward pass
 of a small model. So in-memory float arrays become one float32 tensor on the target
-device, shuffled once per epoch with a single gather, and batches are views into it.
+device, and each batch is one gather of its rows (a slice when not shuffled).
 
 Everything else stays where it is, in its own dtype, and each batch is fetched and made
 float32 on the device when it is taken: sparse rows (:class:`SparseRows`), arrays of
@@ -583,9 +583,12 @@ class TensorBatches:
         if order is not None:
             labels = [part[order.to(part.device)] for part in labels]
         spans = self._spans(len(labels[0]))  # class-balanced orders repeat rows
-        if torch.is_tensor(self.X):
-            whole = self.X if order is None else self.X[order.to(self.X.device)]
-            batches = (whole[start:end] for start, end in spans)
+        if torch.is_tensor(self.X):  # slices, or one gather per batch (no shuffled copy)
+            if order is None:
+                batches = (self.X[start:end] for start, end in spans)
+            else:
+                order = order.to(self.X.device)
+                batches = (self.X[order[start:end]] for start, end in spans)
         else:
             rows = np.arange(len(self.X)) if order is None else order.numpy()
             fetches = _Fetches(self.X, [rows[start:end] for start, end in spans])
