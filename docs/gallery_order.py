@@ -13,6 +13,7 @@ ORDER = [
     "plot_embedding_size.py",
     "plot_pipeline_knn.py",
     "plot_imbalanced_classes.py",
+    "plot_augmented_images.py",
     "plot_decision_regions.py",
     "plot_open_set_decision.py",
     "plot_open_set_new_classes.py",
