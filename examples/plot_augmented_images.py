@@ -44,23 +44,24 @@ images = X.reshape(-1, 8, 8)
 train_images, test_images, y_train, y_test = train_test_split(
     images, y, test_size=0.3, stratify=y, random_state=0
 )
-train, test = DigitImages(train_images, y_train), DigitImages(test_images, y_test)
+train = DigitImages(train_images, y_train)
+test = DigitImages(test_images, y_test)
 
 models = {
     "no augmentation": EmbeddingClassifier("soc", backbone="cnn", random_state=0),
     'augment="shift"': EmbeddingClassifier("soc", backbone="cnn", augment="shift", random_state=0),
 }
-fig, axes = plt.subplots(1, 2, figsize=(9, 4.4))
+fig, axes = plt.subplots(1, 2, figsize=(10, 5), layout="constrained")
 for ax, (name, model) in zip(axes, models.items()):
     model.fit(train)  # the labels come from the items
     Z_train, Z_test = model.transform(train), model.transform(test)
     accuracy = model.score(test, y_test)
     knn = knn_accuracy(Z_train, y_train, Z_test, y_test, n_neighbors=5)
     print(f"{name}: accuracy {accuracy:.3f}, 5-NN {knn:.3f}, {model.n_iter_} epochs")
-    points = ax.scatter(*Z_test.T, c=y_test, cmap="tab10", s=8, vmin=-0.5, vmax=9.5)
-    ax.set_title(f"{name}\naccuracy {accuracy:.3f}, 5-NN {knn:.3f}", fontsize=11)
+    points = ax.scatter(*Z_test.T, c=y_test, cmap="tab10", s=10, vmin=-0.5, vmax=9.5)
+    ax.set_title(f"{name}\naccuracy {accuracy:.3f}, 5-NN {knn:.3f}", fontsize=13)
     ax.set_xticks([])
     ax.set_yticks([])
 fig.colorbar(points, ax=axes, ticks=range(10), label="digit", shrink=0.8)
-fig.suptitle("Held-out digits in the 2-D space of the cnn (soc)", fontsize=12)
+fig.suptitle("Held-out digits in the 2-D space of the cnn (soc)", fontsize=14)
 plt.show()
