@@ -24,6 +24,7 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
+from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -784,6 +785,49 @@ class EmbeddingClassifier(
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
+
+    def kneighbors(self, X, reference, *, n_neighbors=5, return_distance=True):
+        """The nearest reference samples of each sample, in the embedded space.
+
+        Both ``X`` and ``reference`` are embedded with :meth:`transform`; neighbours are
+        Euclidean there, found exactly by scikit-learn's ``NearestNeighbors``. The
+        output is that of scikit-learn's ``kneighbors``; index your reference labels
+        with ``indices`` to retrieve theirs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...), or torch Dataset
+            The queries.
+        reference : array-like of shape (n_reference, ...), or torch Dataset
+            The samples to search, in any input form :meth:`fit` takes.
+        n_neighbors : int, default=5
+        return_distance : bool, default=True
+
+        Returns
+        -------
+        distances : ndarray of shape (n_samples, n_neighbors)
+            Only when ``return_distance``; nearest first.
+        indices : ndarray of shape (n_samples, n_neighbors)
+            Rows of ``reference``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_embed import EmbeddingClassifier
+        >>> X, y = load_digits(return_X_y=True)
+        >>> clf = EmbeddingClassifier(n_components=8, random_state=0).fit(X[:1000], y[:1000])
+        >>> indices = clf.kneighbors(X[1000:1003], X[:1000], n_neighbors=3, return_distance=False)
+        >>> y[:1000][indices].shape  # the labels of the 3 nearest references of each query
+        (3, 3)
+        """
+        Z_reference = self.transform(reference)
+        if not 1 <= n_neighbors <= len(Z_reference):
+            raise ValueError(
+                f"n_neighbors={n_neighbors!r} must be between 1 and the {len(Z_reference)} "
+                "reference samples."
+            )
+        index = NearestNeighbors(n_neighbors=n_neighbors).fit(Z_reference)
+        return index.kneighbors(self.transform(X), return_distance=return_distance)
 
     def score_embedding(self, Z):
         """Class scores of points given directly in the embedded space.

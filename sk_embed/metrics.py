@@ -231,15 +231,55 @@ def few_shot_accuracy(Z, y, n_way, k_shot, n_query=15, n_episodes=600, random_st
     )
 
 
-def _neighbors(Z_ref, Z_query, k, chunk_size):
+# retrieval_scores' default chunk: about this many neighbour indices, at most this many
+# queries (faiss searches large chunks much faster than small ones).
+_CHUNK_NEIGHBORS = 1 << 24
+_MAX_CHUNK = 16384
+
+#: Neighbour search backends of :func:`retrieval_scores`.
+BACKENDS = ("auto", "sklearn", "faiss")
+
+
+def _backend(backend):
+    """The backend ``backend`` names: ``"auto"`` is faiss when it imports."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}; got {backend!r}")
+    if backend == "sklearn":
+        return backend
+    try:
+        import faiss  # noqa: F401
+    except ImportError:
+        if backend == "faiss":
+            raise ImportError(
+                "backend='faiss' needs faiss: pip install 'sk-embed[faiss]' (faiss-cpu)"
+            ) from None
+        return "sklearn"
+    return "faiss"
+
+
+def _neighbors(Z_ref, Z_query, k, chunk_size, backend="sklearn"):
     """Indices of the ``k`` nearest references of each query, in query chunks of
-    ``chunk_size`` so memory stays ``chunk_size * k``, not ``n_query * k``."""
+    ``chunk_size`` so memory stays ``chunk_size * k``, not ``n_query * k``; exact
+    Euclidean search with scikit-learn's ``NearestNeighbors`` or faiss's flat index
+    (float32)."""
+    if backend == "faiss":
+        import faiss
+
+        index = faiss.IndexFlatL2(Z_ref.shape[1])
+        index.add(np.ascontiguousarray(Z_ref, dtype=np.float32))
+        for start in range(0, len(Z_query), chunk_size):
+            chunk = np.ascontiguousarray(Z_query[start : start + chunk_size], dtype=np.float32)
+            yield start, index.search(chunk, k)[1]
+        return
     nn = NearestNeighbors(n_neighbors=k).fit(Z_ref)
     for start in range(0, len(Z_query), chunk_size):
         yield start, nn.kneighbors(Z_query[start : start + chunk_size], return_distance=False)
 
 
-def _retrieval(Z_query, y_query, Z_ref, y_ref, chunk_size, *, ks=(), same=False, missing=None):
+def _retrieval(
+    Z_query, y_query, Z_ref, y_ref, chunk_size, *, ks=(), same=False, missing=None,
+    backend="sklearn",
+):  # fmt: skip
     """Per query: precision@1, average precision at R, R-precision and the hit of each
     recall@k, R = the number of references of the query's class (Musgrave et al., 2020).
     With ``same``, the queries are the references and each is left out of its own
@@ -254,9 +294,11 @@ def _retrieval(Z_query, y_query, Z_ref, y_ref, chunk_size, *, ks=(), same=False,
     if (R <= 0).any():
         raise ValueError(missing or "a query's class has no reference to retrieve")
     n_found = min(max([int(R.max()), *ks]) + same, len(Z_ref))
+    if chunk_size is None:
+        chunk_size = max(1, min(_MAX_CHUNK, _CHUNK_NEIGHBORS // n_found))
     p1, ap, rp = (np.empty(len(Z_query)) for _ in range(3))
     recall = {v: np.empty(len(Z_query)) for v in ks}
-    for start, idx in _neighbors(Z_ref, Z_query, n_found, chunk_size):
+    for start, idx in _neighbors(Z_ref, Z_query, n_found, chunk_size, backend):
         rows = np.arange(start, start + len(idx))
         if same:  # leave each query out of its own neighbours
             mine = idx == rows[:, None]
@@ -295,15 +337,20 @@ class RetrievalScores(NamedTuple):
     map_at_r: float
 
 
-def retrieval_scores(Z_query, y_query, Z_ref=None, y_ref=None, *, k=(1, 5, 10), chunk_size=256):
+def retrieval_scores(
+    Z_query, y_query, Z_ref=None, y_ref=None, *, k=(1, 5, 10), chunk_size=None, backend="auto"
+):
     """Recall@k, precision@1, R-precision and MAP@R of queries against references.
 
     The protocol of metric-learning benchmarks (Musgrave et al., 2020): for each query,
     R is the number of references of its class; neighbours are Euclidean. Without a
     reference set, the queries are their own references and each query is left out of
-    its own neighbours. Neighbours are searched in chunks of ``chunk_size`` queries
-    with scikit-learn's ``NearestNeighbors``, so memory stays ``chunk_size`` times the
-    number of neighbours needed.
+    its own neighbours. Neighbours are searched exactly, in chunks of ``chunk_size``
+    queries, so memory stays ``chunk_size`` times the number of neighbours needed (R
+    of the largest class; about 2**24 indices by default), with faiss when it is
+    installed (the ``faiss`` extra) and scikit-learn's ``NearestNeighbors`` otherwise.
+    Both give the same scores, up to the order of references at the same distance
+    (faiss computes in float32).
 
     Parameters
     ----------
@@ -314,7 +361,11 @@ def retrieval_scores(Z_query, y_query, Z_ref=None, y_ref=None, *, k=(1, 5, 10), 
     k : tuple of int, default=(1, 5, 10)
         The ``k`` of recall@k: the share of queries with a reference of their class
         among their ``k`` nearest.
-    chunk_size : int, default=256
+    chunk_size : int or None, default=None
+        Queries per search; None fits about 2**24 neighbour indices in a chunk (at most
+        16384 queries): large chunks keep faiss's search fast.
+    backend : {"auto", "sklearn", "faiss"}, default="auto"
+        The neighbour search; ``"auto"`` is faiss when it imports.
 
     Returns
     -------
@@ -330,8 +381,9 @@ def retrieval_scores(Z_query, y_query, Z_ref=None, y_ref=None, *, k=(1, 5, 10), 
     """
     ks = sorted(set(int(v) for v in k))
     p1, ap, rp, recall = _retrieval(
-        Z_query, y_query, Z_ref, y_ref, chunk_size, ks=ks, same=Z_ref is None
-    )
+        Z_query, y_query, Z_ref, y_ref, chunk_size, ks=ks, same=Z_ref is None,
+        backend=_backend(backend),
+    )  # fmt: skip
     return RetrievalScores(
         {v: float(recall[v].mean()) for v in ks},
         float(p1.mean()),

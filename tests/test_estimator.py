@@ -710,3 +710,23 @@ def test_the_damage_check_survives_save_and_load(known_and_new, tmp_path):
     torch.testing.assert_close(loaded._known_embeddings, clf._known_embeddings.cpu())
     with pytest.raises(ValueError, match="on_damage must be"):
         loaded.add_classes(X_new, y_new, on_damage="silently")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_kneighbors_finds_the_nearest_references_in_the_embedded_space(digits):
+    from sklearn.neighbors import NearestNeighbors
+
+    X, y = digits
+    clf = EmbeddingClassifier(n_components=8, max_epochs=10, random_state=0).fit(X[:1000], y[:1000])
+    distances, indices = clf.kneighbors(X[1000:1100], X[:1000], n_neighbors=4)
+    expected = NearestNeighbors(n_neighbors=4).fit(clf.transform(X[:1000]))
+    want_d, want_i = expected.kneighbors(clf.transform(X[1000:1100]))
+    np.testing.assert_array_equal(indices, want_i)
+    np.testing.assert_allclose(distances, want_d)
+    assert (np.diff(distances, axis=1) >= 0).all()
+    labels = y[:1000][indices]
+    assert (labels[:, 0] == y[1000:1100]).mean() > 0.8  # the nearest has the query's class
+    only = clf.kneighbors(X[1000:1010], X[:1000], n_neighbors=2, return_distance=False)
+    np.testing.assert_array_equal(only, indices[:10, :2])
+    with pytest.raises(ValueError, match="n_neighbors=1001 must be between 1 and the 1000"):
+        clf.kneighbors(X[:5], X[:1000], n_neighbors=1001)

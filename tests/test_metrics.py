@@ -191,3 +191,33 @@ def test_retrieval_leaves_each_query_out_of_its_own_neighbours():
     assert shifted.precision_at_1 == 0.0 and shifted.recall_at_k[3] == 1.0
     with pytest.raises(ValueError, match="no reference"):
         metrics.retrieval_scores(Z, y)  # class 2 has one sample: nothing to retrieve
+
+
+@pytest.mark.parametrize("same", [False, True])
+def test_retrieval_gives_the_same_scores_with_faiss_and_scikit_learn(rng, same):
+    pytest.importorskip("faiss")
+    Z_ref, y_ref = rng.normal(size=(400, 16)), rng.integers(0, 7, 400)
+    Z_ref[:, :3] += 1.5 * y_ref[:, None]  # overlapping classes: imperfect scores
+    Z_query, y_query = (
+        (Z_ref, y_ref) if same else (Z_ref[:150] + rng.normal(size=(150, 16)), y_ref[:150])
+    )
+    refs = () if same else (Z_ref, y_ref)
+    by = {
+        backend: metrics.retrieval_scores(Z_query, y_query, *refs, chunk_size=64, backend=backend)
+        for backend in ("sklearn", "faiss")
+    }
+    assert 0.2 < by["sklearn"].map_at_r < 0.9
+    # Equal here; on another machine, references at the same distance in float32 may
+    # swap places, which moves a score by at most a few queries' worth.
+    faiss_, sklearn_ = by["faiss"], by["sklearn"]
+    assert faiss_.map_at_r == pytest.approx(sklearn_.map_at_r, abs=0.01)
+    assert faiss_.precision_at_1 == pytest.approx(sklearn_.precision_at_1, abs=0.01)
+    assert faiss_.r_precision == pytest.approx(sklearn_.r_precision, abs=0.01)
+    for k in (1, 5, 10):
+        assert faiss_.recall_at_k[k] == pytest.approx(sklearn_.recall_at_k[k], abs=0.01)
+
+
+def test_retrieval_backend_is_checked(rng):
+    Z, y = rng.normal(size=(20, 2)), np.arange(20) % 2
+    with pytest.raises(ValueError, match=r"backend must be one of \('auto', 'sklearn', 'faiss'\)"):
+        metrics.retrieval_scores(Z, y, backend="annoy")
