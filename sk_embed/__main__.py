@@ -44,15 +44,18 @@ def _bench(args):
         keep_models="first_seed",
         n_jobs=args.jobs,
         threads=args.threads,
+        retrieval=args.retrieval,
     )
-    rows = benchmark.summarize(runs)
+    extra = benchmark.RETRIEVAL_SCORES if args.retrieval else []
+    rows = benchmark.summarize(runs, columns=[*benchmark.SCORES, *extra])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    columns = [c for name in benchmark.SUMMARY_COLUMNS for c in (name, f"{name}_std")]
-    columns = [c for c in columns if c in rows[0]] if rows else benchmark.SUMMARY_COLUMNS
+    summary = [*benchmark.SUMMARY_COLUMNS, *extra]
+    columns = [c for name in summary for c in (name, f"{name}_std")]
+    columns = [c for c in columns if c in rows[0]] if rows else summary
     _write_rows(out / "results", rows, columns)
-    _write_rows(out / "runs", runs, benchmark.COLUMNS)
-    table = benchmark.to_markdown(rows)
+    _write_rows(out / "runs", runs, [*benchmark.COLUMNS, *extra])
+    table = benchmark.to_markdown(rows, summary)
     note = "" if args.no_baselines else benchmark.BASELINES_SKIPPED
     figures = []
     for dim in args.dims:
@@ -80,7 +83,13 @@ def _bench(args):
         f"{spread} (each seed's row is in runs.csv); `accuracy` is the technique's own "
         "prediction (LDA's classifier for LDA; the other baselines do not classify), the "
         "others score the embedding (kNN with k=5, retrieval against the training "
-        f"embeddings). Figures: seed {args.seeds[0]}.",
+        f"embeddings). Figures: seed {args.seeds[0]}."
+        + (
+            " The query_ columns score retrieval among held-out samples: half of the "
+            "test split (stratified, fixed) queries the other half."
+            if args.retrieval
+            else ""
+        ),
         "",
         table,
         "",
@@ -208,6 +217,12 @@ def build_parser():
     bench.add_argument("--out", default="results", help="output folder (default: results)")
     bench.add_argument(
         "--dpi", type=_int_at_least(1), default=110, help="figure resolution (default: 110)"
+    )
+    bench.add_argument(
+        "--retrieval",
+        action="store_true",
+        help="also score retrieval among held-out samples: half of the test split "
+        "queries the other half (recall@1/5/10, precision@1, R-precision, MAP@R)",
     )
     bench.add_argument("--quiet", action="store_true", help="no progress bar")
     bench.add_argument(

@@ -27,7 +27,7 @@ from threadpoolctl import threadpool_limits
 from . import datasets as _datasets
 from .estimator import EmbeddingClassifier
 from .losses import available_losses
-from .metrics import METRICS, embedding_scores
+from .metrics import METRICS, embedding_scores, retrieval_scores
 
 
 class Unsupervised(TransformerMixin, BaseEstimator):
@@ -117,11 +117,48 @@ COLUMNS = [
 ]
 
 
+#: The columns ``run(..., retrieval=True)`` adds: recall@k, precision@1, R-precision and
+#: MAP@R of held-out queries against held-out references (half of the test split each).
+RETRIEVAL_SCORES = [
+    "query_recall_at_1",
+    "query_recall_at_5",
+    "query_recall_at_10",
+    "query_precision_at_1",
+    "query_r_precision",
+    "query_map_at_r",
+]
+
+
 def _rows(X):
     return X.reshape(len(X), -1)
 
 
-def _score(name, kind, model, data, dim, seed, X_train, X_test):
+def _query_reference(y):
+    """The test split's halves: a stratified, fixed split into queries and references
+    (a class with one sample keeps it as a reference)."""
+    rng = np.random.RandomState(0)
+    query = np.zeros(len(y), dtype=bool)
+    for label in np.unique(y):
+        members = rng.permutation(np.flatnonzero(y == label))
+        query[members[: len(members) // 2]] = True
+    return query
+
+
+def _retrieval_row(model, X_test, y_test):
+    """The :data:`RETRIEVAL_SCORES` of the held-out embeddings."""
+    Z = model.transform(X_test)
+    query = _query_reference(y_test)
+    scores = retrieval_scores(Z[query], y_test[query], Z[~query], y_test[~query])
+    row = {f"query_recall_at_{k}": value for k, value in scores.recall_at_k.items()}
+    row.update(
+        query_precision_at_1=scores.precision_at_1,
+        query_r_precision=scores.r_precision,
+        query_map_at_r=scores.map_at_r,
+    )
+    return row
+
+
+def _score(name, kind, model, data, dim, seed, X_train, X_test, retrieval=False):
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. a margin past its bound: recorded, not fatal
@@ -134,10 +171,12 @@ def _score(name, kind, model, data, dim, seed, X_train, X_test):
     row = {"dataset": data.name, "method": name, "kind": kind, "dim": dim, "seed": seed}
     row.update(scores)
     row.update(fit_seconds=fit_seconds, transform_seconds=transform_seconds)
+    if retrieval:
+        row.update(_retrieval_row(model, X_test, data.y_test))
     return row, model
 
 
-def _run_one(task, backbone, estimator_params, threads, keep_model):
+def _run_one(task, backbone, estimator_params, threads, keep_model, retrieval=False):
     """Fit and score one planned run; ``threads`` caps torch's and BLAS's threads."""
     d, kind, name, dim, seed = task
     flat = backbone == "mlp" or kind == "baseline"
@@ -154,7 +193,7 @@ def _run_one(task, backbone, estimator_params, threads, keep_model):
         torch.set_num_threads(threads)
     try:
         with threadpool_limits(threads):
-            row, model = _score(name, kind, model, d, dim, seed, X_train, X_test)
+            row, model = _score(name, kind, model, d, dim, seed, X_train, X_test, retrieval)
     finally:
         torch.set_num_threads(before)
     return row, ((model, X_test, d.y_test) if keep_model else None)
@@ -174,6 +213,7 @@ def run(
     keep_models=False,
     n_jobs=None,
     threads=None,
+    retrieval=False,
     **estimator_params,
 ):
     """Fit and score every (dataset, technique, dimension, seed).
@@ -209,6 +249,10 @@ def run(
         torch (and BLAS) threads per run. Default: torch's when ``n_jobs`` is None or 1,
         else the cores shared out among the jobs, so parallel runs do not oversubscribe
         the cores (a fit's floats depend on its thread count).
+    retrieval : bool, default=False
+        Also score retrieval among held-out samples, the protocol of metric-learning
+        benchmarks: the test split is split in half (stratified, fixed), one half
+        queries the other; the rows get the :data:`RETRIEVAL_SCORES` columns.
     **estimator_params
         More ``EmbeddingClassifier`` parameters for every technique.
 
@@ -264,7 +308,7 @@ def run(
     # process, one run after the other (joblib's n_jobs=1).
     order = sorted(range(len(plan)), key=lambda i: not plan[i][2].startswith("UMAP"))
     done = Parallel(n_jobs=jobs, return_as="generator")(
-        delayed(_run_one)(plan[i], backbone, estimator_params, threads, keep(plan[i]))
+        delayed(_run_one)(plan[i], backbone, estimator_params, threads, keep(plan[i]), retrieval)
         for i in order
     )
     results = [None] * len(plan)
@@ -360,6 +404,7 @@ __all__ = [
     "BASELINES",
     "BASELINES_SKIPPED",
     "COLUMNS",
+    "RETRIEVAL_SCORES",
     "SCORES",
     "SUMMARY_COLUMNS",
     "Unsupervised",

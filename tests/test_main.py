@@ -88,3 +88,30 @@ def test_help_explains_every_option():
         "--quiet",
     ):
         assert option in result.stdout
+
+
+def test_bench_scores_retrieval_on_a_query_reference_split(tmp_path):
+    from sk_embed import benchmark
+
+    out = tmp_path / "bench"
+    args = ["bench", "--losses", "softmax", "--dims", "2", "--max-epochs", "2", "--seeds", "0"]
+    main([*args, "--jobs", "1", "--no-baselines", "--quiet", "--out", str(out), "--retrieval"])
+    row = json.loads((out / "results.json").read_text())[0]
+    run = json.loads((out / "runs.json").read_text())[0]
+    for score in benchmark.RETRIEVAL_SCORES:
+        assert 0.0 <= run[score] <= 1.0 and row[score] == pytest.approx(run[score])
+    assert run["query_recall_at_1"] == pytest.approx(run["query_precision_at_1"])
+    assert run["query_recall_at_1"] <= run["query_recall_at_5"] <= run["query_recall_at_10"]
+    assert "query_map_at_r" in (out / "results.md").read_text()
+    assert "half of the test split" in (out / "results.md").read_text()
+
+
+def test_query_reference_split_is_stratified_and_fixed():
+    import numpy as np
+
+    from sk_embed.benchmark import _query_reference
+
+    y = np.repeat(np.arange(5), [10, 11, 1, 4, 7])
+    query = _query_reference(y)
+    assert [int(query[y == c].sum()) for c in range(5)] == [5, 5, 0, 2, 3]
+    assert np.array_equal(query, _query_reference(y))
