@@ -16,6 +16,7 @@ ORDER = [
     "plot_augmented_images.py",
     "plot_decision_regions.py",
     "plot_open_set_decision.py",
+    "plot_retrieval.py",
     "plot_open_set_new_classes.py",
     "plot_new_classes_2d.py",
 ]
