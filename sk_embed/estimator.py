@@ -429,10 +429,10 @@ class EmbeddingClassifier(
             X_valid, y = validate_data(self, X, y, reset=reset, **self._validation(X))
         if not reset:
             self._check_sample_shape(X_valid.shape[1:])
-        if sp.issparse(X_valid):
-            check_float32_range(X_valid)
-            return X_valid, y
-        if X_valid.dtype in (np.float32, np.float64) and not isinstance(X, np.memmap):
+        in_memory_floats = X_valid.dtype in (np.float32, np.float64) and not isinstance(
+            X, np.memmap
+        )
+        if sp.issparse(X_valid) or in_memory_floats:  # validate_data checked finiteness
             check_float32_range(X_valid)
             return X_valid, y
         check_finite_rows(X_valid)
@@ -533,11 +533,7 @@ class EmbeddingClassifier(
         classes : array-like of shape (n_classes,), optional
             Every class there will be; required on the first call, ignored afterwards.
         sample_weight : array-like of shape (n_samples,), optional
-            Non-negative weights of the samples: in the training objective of every
-            technique (a pair or triplet weighs the product of its samples' weights), the
-            standardization statistics, the class positions placed after training and the
-            early-stopping accuracy. They multiply the ``class_weight``. Rows of weight
-            0 take no part in training: they are left out before the batches are drawn.
+            As in :meth:`fit`.
 
         Returns
         -------
@@ -594,8 +590,6 @@ class EmbeddingClassifier(
         check_device(self.device)
         check_precision(self.precision, self.device)
         options = self._net_options()
-        if y is None and not isinstance(X, TorchDataset):
-            self._labels(X, y)  # refuses
         X, y = self._check_X(X, y, reset=True)
         y = self._labels(X, y)
         check_classification_targets(y)

@@ -179,15 +179,6 @@ class _Rows:
         """
         return self._fetch(self._rows(positions))
 
-    def dense(self):
-        """Every row of this selection as a float32 tensor on the device.
-
-        Returns
-        -------
-        tensor of shape (n, ...)
-        """
-        return to_device(self.fetch(np.arange(len(self))), self.device)
-
 
 def to_device(batch, device, non_blocking=False):
     """A fetched batch as float32 on ``device`` (moved first: a narrow dtype is cheaper
@@ -384,20 +375,6 @@ class DatasetRows(_Rows):
         return np.asarray(labels)
 
 
-def dense(X):
-    """A batch as a tensor: rows kept elsewhere are fetched, a tensor is as it is.
-
-    Parameters
-    ----------
-    X : tensor or rows (SparseRows, ArrayRows, DatasetRows)
-
-    Returns
-    -------
-    tensor
-    """
-    return X.dense() if isinstance(X, _Rows) else X
-
-
 class TensorDataset(Dataset):
     """Inputs, (optional) encoded labels and (optional) sample weights.
 
@@ -419,11 +396,6 @@ class TensorDataset(Dataset):
         if self.sample_weight is None:
             return self.X[i], y
         return self.X[i], y, self.sample_weight[i]
-
-    @property
-    def device(self):
-        """Where batches are computed."""
-        return self.X.device
 
     def tensors(self):
         """``(X, y, sample_weight)``; ``y`` is a zero placeholder when the dataset has no

@@ -75,7 +75,8 @@ class Standardize(nn.Module):
 
     @torch.no_grad()
     def fit(self, X, sample_weight=None):
-        """Fit mean and scale to the training inputs (in float64).
+        """Fit mean and scale to the training inputs (in float64; dense inputs as one
+        batch of :meth:`fit_batches`).
 
         Sparse rows are not centered, so zeros stay zeros, and are divided by one common
         scale, their root-mean-square norm: dividing each feature by its own spread (as
@@ -99,29 +100,15 @@ class Standardize(nn.Module):
             self.mean.zero_()
             self.scale.fill_(rms_norm if rms_norm > 0 else 1.0)
             return self
-        X = X.double()
-        dims = self._dims(X)
-        if sample_weight is None:
-            mean = X.mean(dim=dims, keepdim=True)[0]
-            std = X.std(dim=dims, keepdim=True, correction=0)[0]
-        else:
-            w = sample_weight.to(X).view(-1, *[1] * (X.dim() - 1)).expand_as(X)
-            total = w.sum(dim=dims, keepdim=True)
-            mean = (w * X).sum(dim=dims, keepdim=True) / total
-            std = ((w * (X - mean).pow(2)).sum(dim=dims, keepdim=True) / total).sqrt()
-            mean, std = mean[0], std[0]
-        return self._set(mean, std)
-
-    def _dims(self, X):
-        """The dimensions a statistic reduces over: the samples', and the sample
-        dimensions the statistic is shared along."""
-        return [0] + [d + 1 for d, size in enumerate(self.mean.shape) if size == 1]
+        batch = (X, None) if sample_weight is None else (X, None, sample_weight)
+        return self.fit_batches([batch])
 
     @torch.no_grad()
     def fit_batches(self, batches):
         """Fit mean and scale in one streaming pass over batches (in float64): the same
-        statistics as :meth:`fit` on the whole input, to float rounding, with memory
-        bounded by a batch.
+        statistics as one batch of the whole input, to float rounding, with memory
+        bounded by a batch. Weighted where the batches carry sample weights; samples of
+        weight 0 do not count.
 
         Parameters
         ----------
@@ -132,12 +119,13 @@ class Standardize(nn.Module):
         -------
         self
         """
+        # Reduced over the samples and the sample dimensions a statistic is shared along.
+        dims = [0] + [d + 1 for d, size in enumerate(self.mean.shape) if size == 1]
         total = mean = m2 = None
         for X, _, *weight in batches:
             X = X.double()
-            dims = self._dims(X)
-            w = torch.ones(len(X), dtype=X.dtype) if not weight else weight[0].to(X)
-            w = w.to(X.device).view(-1, *[1] * (X.dim() - 1)).expand_as(X)
+            w = weight[0].to(X) if weight else torch.ones(len(X), dtype=X.dtype, device=X.device)
+            w = w.view(-1, *[1] * (X.dim() - 1)).expand_as(X)
             n_b = w.sum(dim=dims, keepdim=True)[0]
             if not (n_b > 0).all():
                 continue  # a batch of weight 0 adds nothing
@@ -152,10 +140,7 @@ class Standardize(nn.Module):
             mean = mean + delta * n_b / merged
             m2 = m2 + m2_b + delta.pow(2) * total * n_b / merged
             total = merged
-        return self._set(mean, (m2 / total).sqrt())
-
-    def _set(self, mean, std):
-        """Keep ``mean`` and the floored ``std`` as the layer's statistics."""
+        std = (m2 / total).sqrt()
         constant = std <= _CONSTANT * mean.abs()
         if (~constant).any():
             std = std.clamp_min(_FLOOR * std[~constant].median())
