@@ -2,6 +2,7 @@
 docs/_build/html with warnings as errors."""
 
 import os
+import socket
 import sys
 
 sys.path.insert(0, os.path.abspath(".."))
@@ -19,10 +20,14 @@ extensions = [
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "myst_parser",
+    "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # after mathjax: serves MathJax from the site itself
+    "sphinx.ext.extlinks",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py", "**.codeobj.json"]
 myst_heading_anchors = 3
+myst_enable_extensions = ["dollarmath", "amsmath"]  # $...$ and $$...$$ render as math
 suppress_warnings = ["myst.header"]  # pages start at their own heading level
 
 autosummary_generate = True
@@ -30,6 +35,45 @@ templates_path = ["_templates"]  # the estimator's page lists its methods first
 autodoc_default_options = {"members": True}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
+
+
+# Links to the documentation of the libraries sk-embed builds on, and to papers. They
+# are plain links, so they work in a build without internet.
+extlinks = {
+    "sklearn": ("https://scikit-learn.org/stable/modules/generated/%s.html", "%s"),
+    "sklearn-guide": ("https://scikit-learn.org/stable/%s", None),
+    "torch": ("https://docs.pytorch.org/docs/stable/generated/%s.html", "%s"),
+    "torch-guide": ("https://docs.pytorch.org/docs/stable/%s", None),
+    "skorch": ("https://skorch.readthedocs.io/en/stable/%s", None),
+    "numpy": ("https://numpy.org/doc/stable/reference/generated/%s.html", "%s"),
+    "arxiv": ("https://arxiv.org/abs/%s", "arXiv:%s"),
+    "doi": ("https://doi.org/%s", "doi:%s"),
+}
+
+# Where the build can reach the libraries' inventories, the API page's types and the
+# cross-references also link there; offline the plain links above still stand and the
+# build stays free of warnings.
+_INVENTORIES = {
+    "python": "https://docs.python.org/3/",
+    "numpy": "https://numpy.org/doc/stable/",
+    "sklearn": "https://scikit-learn.org/stable/",
+    "torch": "https://docs.pytorch.org/docs/stable/",
+    "skorch": "https://skorch.readthedocs.io/en/stable/",
+}
+
+
+def _reachable(url, timeout=3.0):
+    host = url.split("/")[2]
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+if os.environ.get("SK_EMBED_DOCS_OFFLINE") != "1" and all(map(_reachable, _INVENTORIES.values())):
+    extensions.append("sphinx.ext.intersphinx")
+    intersphinx_mapping = {name: (url, None) for name, url in _INVENTORIES.items()}
 
 
 sphinx_gallery_conf = {
@@ -40,14 +84,20 @@ sphinx_gallery_conf = {
     "abort_on_example_error": True,
     "download_all_examples": False,
     "show_memory": False,
+    # every figure also at twice its pixels, for sharp screens and for the enlarged
+    # view a click on it opens (_static/site.js)
+    "image_srcset": ["2x"],
     "reset_modules": ("matplotlib", "gallery_quick.reset_max_epochs"),
 }
 
 html_theme = "pydata_sphinx_theme"
 html_title = "sk-embed"
 html_theme_options = {"navigation_with_keys": False}
+# The pages at the top of the site have no section to navigate: their text gets the room.
+html_sidebars = {page: [] for page in ("index", "getting_started", "choosing", "changelog")}
 html_static_path = ["_static"]
 html_css_files = ["tables.css"]
+html_js_files = ["site.js"]
 
 # scikit-learn's metadata-routing plumbing on the estimator is documented by
 # scikit-learn, with references into its own site.

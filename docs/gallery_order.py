@@ -1,9 +1,11 @@
-"""The order of the example gallery: the pictures that choose a technique first, then
-tuning, use in a pipeline, and the open set. An example missing here goes last."""
+"""The order of the example gallery: the getting-started figure, the pictures that
+choose a technique, then tuning, use in a pipeline, and the open set. An example missing
+here goes last."""
 
 from pathlib import Path
 
 ORDER = [
+    "plot_getting_started.py",
     "plot_compare_techniques.py",
     "plot_angular_margins.py",
     "plot_compare_3d.py",

@@ -92,7 +92,7 @@ class MLP(nn.Module):
 
 
 class CNN(nn.Module):
-    """The seed paper's encoder: Conv32-Pool-Conv64-Pool-Conv128-FC256-FC(n_components).
+    """Scholl 2024's encoder: Conv32-Pool-Conv64-Pool-Conv128-FC256-FC(n_components).
 
     3x3 convolutions with padding 1 and ReLU, 2x2 max pooling. Any image size works: the
     first fully connected layer is sized from ``input_shape``.
@@ -243,7 +243,7 @@ BACKBONES = {
         MLP._parameter_constraints,
         lr=1e-2,
     ),
-    "cnn": Backbone(CNN, True, "the seed paper's Conv32-Pool-Conv64-Pool-Conv128-FC256"),
+    "cnn": Backbone(CNN, True, "Scholl 2024's Conv32-Pool-Conv64-Pool-Conv128-FC256"),
     "resnet18": Backbone(_resnet18, True, "torchvision's ResNet-18 (needs sk-embed[vision])"),
 }
 

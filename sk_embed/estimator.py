@@ -100,7 +100,7 @@ class EmbeddingClassifier(
         Dimension of the embedded space.
     backbone : {"mlp", "cnn", "resnet18"}, nn.Module or nn.Module subclass, default="mlp"
         The encoder. ``"mlp"`` takes rows of features (hidden widths:
-        ``backbone__hidden_sizes``, default ``(256, 128)``); ``"cnn"`` is the seed paper's
+        ``backbone__hidden_sizes``, default ``(256, 128)``); ``"cnn"`` is Scholl 2024's
         Conv32-Pool-Conv64-Pool-Conv128-FC256-FC(n_components) for images ``(n, H, W)``
         or ``(n, C, H, W)``, or flat rows with ``backbone__input_shape``; ``"resnet18"``
         needs torchvision. A module instance (deep-copied at fit) or class (built with

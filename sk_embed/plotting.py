@@ -30,6 +30,7 @@ def plot_embedding(
     resolution=200,
     max_points=3000,
     random_state=0,
+    fontsize=9.0,
 ):
     """Draw the embedded space of a fitted ``EmbeddingClassifier``, or of any fitted
     transformer (PCA, NCA, UMAP, ...).
@@ -55,6 +56,8 @@ def plot_embedding(
         Draw a random subset of at most this many samples.
     random_state : int, default=0
         Seeds the subset and the 1-D jitter.
+    fontsize : float, default=9.0
+        Points of the title; axis names and tick labels are a little smaller.
 
     Returns
     -------
@@ -140,18 +143,26 @@ def plot_embedding(
         ax.set_ylim(lo[1], hi[1])
     ax.set_title(
         title if title is not None else getattr(clf, "loss", type(clf).__name__),
-        fontsize=9,
+        fontsize=fontsize,
         y=0.93 if dim == 3 else None,  # down to the shrunk 3-D box
     )
-    ax.tick_params(labelsize=6)
+    ax.tick_params(labelsize=0.75 * fontsize)
+    if dim == 2:  # the units of an embedding mean little: three ticks a side say its scale
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_locator(plt.MaxNLocator(3))
     axes = ("z1", "z2", "z3")[:dim] if dim > 1 else ("z", "class")
     for setter, label in zip((ax.set_xlabel, ax.set_ylabel, getattr(ax, "set_zlabel", None)), axes):
-        setter(label, fontsize=7, labelpad=1)
+        setter(label, fontsize=0.85 * fontsize, labelpad=1)
     return ax
 
 
+#: Width (inches) of a documentation column or a journal's single column: the text of a
+#: comparison figure is sized to stay at least 9 pt when the figure is shrunk to it.
+_COLUMN_WIDTH = 7.5
+
+
 def plot_comparison(panels, *, ncols=None, panel_size=None, **kwargs):
-    """A grid of embedded spaces, like the seed paper's overview figure.
+    """A grid of embedded spaces, like the overview figure of Scholl 2024.
 
     Parameters
     ----------
@@ -166,7 +177,8 @@ def plot_comparison(panels, *, ncols=None, panel_size=None, **kwargs):
         Inches per panel. Default: 3.0, or 4.0 when a panel is 3-D (a 3-D panel needs
         the room for its three axes).
     **kwargs
-        Passed to :func:`plot_embedding`.
+        Passed to :func:`plot_embedding`. Its ``fontsize`` defaults here to what stays
+        at least 9 pt when the figure is shrunk to a 7.5-inch column.
 
     Returns
     -------
@@ -184,7 +196,12 @@ def plot_comparison(panels, *, ncols=None, panel_size=None, **kwargs):
     dims = {key: np.asarray(est.transform(X[:2])).shape[1] for key, (est, X, _) in panels.items()}
     if panel_size is None:
         panel_size = 4.0 if 3 in dims.values() else 3.0
-    fig = plt.figure(figsize=(panel_size * ncols, panel_size * nrows))
+    # One line of panels is not tall enough for the legend beside it: it goes below.
+    below = nrows == 1
+    width = panel_size * ncols + (0 if below else 1.0)
+    height = panel_size * nrows + (0.5 if below else 0)
+    kwargs.setdefault("fontsize", 9.0 * max(1.0, width / _COLUMN_WIDTH))
+    fig = plt.figure(figsize=(width, height), layout="constrained")
     for key, (estimator, X, y) in panels.items():
         projection = "3d" if dims[key] == 3 else None
         ax = fig.add_subplot(nrows, ncols, slots[key] + 1, projection=projection)
@@ -195,8 +212,14 @@ def plot_comparison(panels, *, ncols=None, panel_size=None, **kwargs):
         plt.Line2D([], [], ls="", marker="o", color=colors[i], label=str(c))
         for i, c in enumerate(classes.tolist())
     ]
-    fig.legend(handles=handles, title="class", loc="center right", fontsize=8)
-    fig.tight_layout(rect=(0, 0, 1 - 0.9 / (panel_size * ncols + 0.9), 1))
+    fig.legend(
+        handles=handles,
+        title="class",
+        loc="outside lower center" if below else "outside right center",
+        ncols=min(len(classes), 10) if below else 1,
+        fontsize=0.85 * kwargs["fontsize"],
+        title_fontsize=0.85 * kwargs["fontsize"],
+    )
     return fig
 
 

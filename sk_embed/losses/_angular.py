@@ -28,7 +28,7 @@ class AngularHead(Head):
         Inverse temperature: ``predict_proba`` is ``softmax(scale * cos)``.
     project : bool, default=True
         ``transform`` returns ``z / ||z||``, the projection onto the unit hypersphere
-        where the technique works (the seed paper's view); False gives the raw ``z``.
+        where the technique works (Scholl 2024's view); False gives the raw ``z``.
     """
 
     _parameter_constraints: dict = {"scale": [POSITIVE], "project": ["boolean"]}

@@ -6,7 +6,7 @@ batch samples by the paper's rule ``c_j -= alpha * sum_i (c_j - z_i) / (1 + n_j)
 the ``n_j`` samples of class ``j`` in the batch), starting at zero. A training callback
 of the technique applies the rule, so the loss only reads the centers. The pull term is
 averaged over the batch like the cross-entropy. The linear classifier may be normalized
-(``loss__normalize_weights=True``: the seed paper's normalized center loss).
+(``loss__normalize_weights=True``: Scholl 2024's normalized center loss).
 
 Defaults: ``center_weight = 0.01`` (the paper's face setting, 0.003, is for 512-D
 features of large norm; docs/techniques.md has the measured sweep) and ``alpha = 0.5``

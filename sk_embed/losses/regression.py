@@ -6,8 +6,8 @@ targets. ``loss__targets``:
 
 - ``"sphere"`` (default): C points spread evenly on the unit sphere in any dimension,
   found by minimizing a repulsion energy (deterministic given ``random_state``);
-- ``"circle"``: the seed paper's ring, 2-D only;
-- ``"grid"``: the seed paper's raster, in [-1, 1]^d, any dimension;
+- ``"circle"``: Scholl 2024's ring, 2-D only;
+- ``"grid"``: Scholl 2024's raster, in [-1, 1]^d, any dimension;
 - ``"simplex"``: a regular simplex (``n_components >= C - 1``);
 - an array of shape ``(n_classes, n_components)``, used as it is.
 

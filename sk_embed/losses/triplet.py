@@ -1,6 +1,6 @@
 """Triplet loss: ``max(0, D(a, p) - D(a, n) + m)`` over mined triplets of a batch.
 
-``D`` is the squared Euclidean distance (the seed paper's form; FaceNet's too, on unit
+``D`` is the squared Euclidean distance (Scholl 2024's form; FaceNet's too, on unit
 embeddings with ``m = 0.2``). Triplets come from the miner ``loss__mining``:
 ``all`` valid triplets (default), ``semi_hard`` (FaceNet's: per positive pair the
 nearest negative farther than the positive), ``batch_hard`` (per anchor its farthest positive

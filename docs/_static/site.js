@@ -1,0 +1,22 @@
+// Two touches the theme lacks.
+document.addEventListener("DOMContentLoaded", () => {
+  // A click on a gallery figure opens it at full resolution: the figures hold more
+  // detail than the text column shows.
+  for (const img of document.querySelectorAll("img.sphx-glr-single-img, img.sphx-glr-multi-img")) {
+    if (img.closest("a")) continue;
+    const sources = (img.getAttribute("srcset") || "")
+      .split(",")
+      .map((s) => s.trim().split(/\s+/)[0])
+      .filter(Boolean);
+    const link = document.createElement("a");
+    link.href = sources.length ? sources[sources.length - 1] : img.src;
+    link.title = "Open the figure at full resolution";
+    img.replaceWith(link);
+    link.appendChild(img);
+  }
+  // A "mean ± sd" cell stays on one line (a wrapped spread reads as two numbers);
+  // cells of words wrap as usual.
+  for (const cell of document.querySelectorAll(".bd-article td")) {
+    if (cell.textContent.includes("±")) cell.classList.add("sk-nowrap");
+  }
+});
