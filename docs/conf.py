@@ -93,8 +93,11 @@ sphinx_gallery_conf = {
 html_theme = "pydata_sphinx_theme"
 html_title = "sk-embed"
 html_theme_options = {"navigation_with_keys": False}
-# The pages at the top of the site have no section to navigate: their text gets the room.
-html_sidebars = {page: [] for page in ("index", "getting_started", "choosing", "changelog")}
+# The pages at the top of the site have no section to navigate, and the studies' tables
+# need the width: their text gets the room (the top bar and breadcrumbs still lead on).
+_FULL_WIDTH = ("index", "getting_started", "choosing", "changelog")
+_FULL_WIDTH += ("benchmarks", "robustness", "open_set_study", "performance")
+html_sidebars = {page: [] for page in _FULL_WIDTH}
 html_static_path = ["_static"]
 html_css_files = ["tables.css"]
 html_js_files = ["site.js"]

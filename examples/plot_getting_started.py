@@ -22,5 +22,5 @@ clf.fit(X_train, y_train)
 print(f"held-out accuracy: {clf.score(X_test, y_test):.3f}")
 
 fig, ax = plt.subplots(figsize=(4.5, 4.5), layout="constrained")
-plot_embedding(clf, X_test, y_test, ax=ax, title="contrastive, held-out digits")
+plot_embedding(clf, X_test, y_test, ax=ax, title="contrastive, held-out digits", fontsize=12)
 plt.show()

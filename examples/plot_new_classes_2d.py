@@ -38,7 +38,8 @@ known, new = y_train < KNOWN, y_test >= KNOWN
 rng = np.random.default_rng(0)
 few = np.concatenate([rng.choice(np.flatnonzero(y_train == c), 5, False) for c in range(6, 10)])
 
-fig, axes = plt.subplots(1, len(VARIANTS), figsize=(4.6 * len(VARIANTS), 4.8))
+# Text at 13 pt stays readable when the 12-inch figure is shrunk to the page's column.
+fig, axes = plt.subplots(1, len(VARIANTS), figsize=(3.6 * len(VARIANTS), 4.4))
 for ax, (name, options) in zip(axes, VARIANTS.items()):
     clf = EmbeddingClassifier("soc", n_components=2, random_state=0, **options)
     with warnings.catch_warnings():
@@ -49,12 +50,19 @@ for ax, (name, options) in zip(axes, VARIANTS.items()):
         f"soc, {name}\nnew 6-9: {clf.score(X_test[new], y_test[new]):.2f}, "
         f"known 0-5: {clf.score(X_test[~new], y_test[~new]):.2f}"
     )
-    plot_embedding(clf, X_test, y_test, ax=ax, title=title)
+    plot_embedding(clf, X_test, y_test, ax=ax, title=title, fontsize=13)
 
 colours = plt.get_cmap("tab10")  # plot_embedding's colours, in the order of classes_
 handles = [
     Line2D([], [], ls="", marker="o", color=colours(c), label=f"{c}" + " (new)" * (c >= KNOWN))
     for c in range(10)
 ]
-axes[-1].legend(handles=handles, title="digit", loc="center left", bbox_to_anchor=(1.0, 0.5))
+axes[-1].legend(
+    handles=handles,
+    title="digit",
+    loc="center left",
+    bbox_to_anchor=(1.0, 0.5),
+    fontsize=11,
+    title_fontsize=11,
+)
 fig.tight_layout()

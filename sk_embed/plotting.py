@@ -30,7 +30,7 @@ def plot_embedding(
     resolution=200,
     max_points=3000,
     random_state=0,
-    fontsize=9.0,
+    fontsize=None,
 ):
     """Draw the embedded space of a fitted ``EmbeddingClassifier``, or of any fitted
     transformer (PCA, NCA, UMAP, ...).
@@ -56,14 +56,16 @@ def plot_embedding(
         Draw a random subset of at most this many samples.
     random_state : int, default=0
         Seeds the subset and the 1-D jitter.
-    fontsize : float, default=9.0
-        Points of the title; axis names and tick labels are a little smaller.
+    fontsize : float, optional
+        Points of the title (default: matplotlib's ``font.size``); axis names and tick
+        labels are a little smaller.
 
     Returns
     -------
     ax : matplotlib Axes
     """
     plt = _plt()
+    fontsize = plt.rcParams["font.size"] if fontsize is None else fontsize
     clf = estimator[-1] if hasattr(estimator, "steps") else estimator
     y = np.asarray(y)
     Z = np.asarray(estimator.transform(X))
@@ -96,7 +98,7 @@ def plot_embedding(
         # and a smaller box leaves room for the axis names inside the panel.
         for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
             axis.set_major_locator(plt.MaxNLocator(3))
-        ax.set_box_aspect(None, zoom=0.85)
+        ax.set_box_aspect(None, zoom=0.8)
     else:
         Z2 = Z[:, :2]
         lo, hi = np.r_[Z2, centers[:, :2]].min(0), np.r_[Z2, centers[:, :2]].max(0)
@@ -152,7 +154,8 @@ def plot_embedding(
             axis.set_major_locator(plt.MaxNLocator(3))
     axes = ("z1", "z2", "z3")[:dim] if dim > 1 else ("z", "class")
     for setter, label in zip((ax.set_xlabel, ax.set_ylabel, getattr(ax, "set_zlabel", None)), axes):
-        setter(label, fontsize=0.85 * fontsize, labelpad=1)
+        # a 3-D axis name sits beyond its tick labels only when pushed out with the type
+        setter(label, fontsize=0.85 * fontsize, labelpad=0.3 * fontsize if dim == 3 else 1)
     return ax
 
 

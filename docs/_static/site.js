@@ -14,9 +14,10 @@ document.addEventListener("DOMContentLoaded", () => {
     img.replaceWith(link);
     link.appendChild(img);
   }
-  // A "mean ± sd" cell stays on one line (a wrapped spread reads as two numbers);
-  // cells of words wrap as usual.
+  // A cell of figures ("0.947 ± 0.001", "0.946 / 0.952") stays on one line: wrapped,
+  // it reads as several numbers. Cells of words wrap as usual.
+  const figures = /^[\s\d.,/±–+\-%x()]+$/;
   for (const cell of document.querySelectorAll(".bd-article td")) {
-    if (cell.textContent.includes("±")) cell.classList.add("sk-nowrap");
+    if (figures.test(cell.textContent)) cell.classList.add("sk-nowrap");
   }
 });
