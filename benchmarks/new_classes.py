@@ -14,11 +14,18 @@ The ``--variants`` add rows with forward-compatible training (``reserve_classes`
 ``reconstruction``; docs/open_set.md), each with its fit time relative to the same
 technique's defaults in the same run; ``--shots 1 5 20`` gives the shots curve.
 
+``--curve`` prints the shots curve as one table instead: each fit is scored after
+adding 1, 5 and 20 samples (``--shots``) of each new class, beside nearest class mean on
+the raw pixels and on a PCA of them to the same dimension (fitted on the known classes'
+training samples), with ``--jobs`` fits at a time.
+
 Usage::
 
     python benchmarks/new_classes.py [--dims 2 10 32] [--shots 5] [--losses soc cosface]
         [--variants defaults reserve reconstruction both]
         [--set loss__margin=0.05 backbone__hidden_sizes=(256,)]
+    python benchmarks/new_classes.py --curve --dims 32 --shots 1 5 20
+        --variants defaults reserve --jobs 2
 """
 
 import argparse
@@ -28,6 +35,8 @@ import time
 import warnings
 
 import numpy as np
+from joblib import Parallel, delayed
+from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestCentroid
 
 from sk_embed import EmbeddingClassifier, available_losses, datasets
@@ -82,10 +91,15 @@ def run(loss, dim, shots=5, seeds=3, draws=5, params=None):
     return np.array(rows)
 
 
-def pixels(shots=5, draws=5):
-    """The protocol on raw pixels: nearest class mean, no training."""
+def pixels(shots=5, draws=5, pca=None):
+    """The protocol on raw pixels (or their ``pca``-dimensional PCA, fitted on the known
+    classes' training samples): nearest class mean, no training."""
     X_train, X_test, y_train, y_test = _split()
+    if pca is not None:
+        projection = PCA(pca, random_state=0).fit(X_train[y_train < KNOWN])
+        X_train, X_test = projection.transform(X_train), projection.transform(X_test)
     known_train, known_test = y_train < KNOWN, y_test < KNOWN
+    warnings.filterwarnings("ignore", "self.within_class_std_dev_", UserWarning)  # 0-pixels
     before = NearestCentroid().fit(X_train[known_train], y_train[known_train])
     before = before.score(X_test[known_test], y_test[known_test])
     rows = []
@@ -96,6 +110,64 @@ def pixels(shots=5, draws=5):
         new = added.score(X_test[~known_test], y_test[~known_test])
         rows.append((before, after, new, np.nan, np.nan))
     return np.array(rows)
+
+
+def _curve_task(loss, dim, seed, shots, draws, params):
+    """One fit, scored after adding each number of ``shots``: ``{shots: rows of
+    (before, after, new)}``, one row per draw."""
+    import torch
+
+    torch.set_num_threads(1)  # --jobs fits share the cores
+    X_train, X_test, y_train, y_test = _split()
+    known_train, known_test = y_train < KNOWN, y_test < KNOWN
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = EmbeddingClassifier(loss, n_components=dim, random_state=seed, **params)
+        clf.fit(X_train[known_train], y_train[known_train])
+    before = clf.score(X_test[known_test], y_test[known_test])
+    cells = {}
+    for n in shots:
+        rows = []
+        for few in _draws(y_train, n, draws):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the damage warning; the drop is measured
+                added = copy.deepcopy(clf).add_classes(X_train[few], y_train[few])
+            after = added.score(X_test[known_test], y_test[known_test])
+            rows.append((before, after, added.score(X_test[~known_test], y_test[~known_test])))
+        cells[n] = np.array(rows)
+    return cells
+
+
+def curve(losses, variants, dim, shots, seeds, draws, params, jobs):
+    """The shots-curve table: new-class accuracy / known drop per number of shots."""
+    tasks = [(loss, v, seed) for loss in losses for v in variants for seed in range(seeds)]
+    results = Parallel(n_jobs=jobs)(
+        delayed(_curve_task)(loss, dim, seed, shots, draws, {**params, **VARIANTS[v]})
+        for loss, v, seed in tasks
+    )
+    header = " | ".join(f"{n} shot{'s' * (n > 1)}" for n in shots)
+    print(
+        f"\nnew-class accuracy / known drop in points, {dim}-D, mean over {seeds} seeds x "
+        f"{draws} draws (worst draw's drop in brackets)\n"
+    )
+    print(f"| embedding | {header} |")
+    print("|---|" + "---|" * len(shots))
+
+    def line(name, cells):
+        out = []
+        for n in shots:
+            rows = cells[n]
+            drop = 100 * (rows[:, 0] - rows[:, 1])
+            out.append(f"{rows[:, 2].mean():.3f} / {drop.mean():.1f} ({drop.max():.1f})")
+        print(f"| {name} | " + " | ".join(out) + " |", flush=True)
+
+    for name, pca in (("raw pixels, nearest mean", None), (f"PCA {dim}-D, nearest mean", dim)):
+        line(name, {n: pixels(n, draws, pca)[:, :3] for n in shots})
+    for loss in losses:
+        for v in variants:
+            mine = [r for task, r in zip(tasks, results) if task[:2] == (loss, v)]
+            cells = {n: np.concatenate([r[n] for r in mine]) for n in shots}
+            line(loss if v == "defaults" else f"{loss}, {v}", cells)
 
 
 def _row(name, dim, rows, reference_seconds=np.nan):
@@ -124,6 +196,8 @@ def main():
     parser.add_argument("--draws", type=int, default=5)
     parser.add_argument("--losses", nargs="+", default=available_losses())
     parser.add_argument("--variants", nargs="+", default=["defaults"], choices=list(VARIANTS))
+    parser.add_argument("--curve", action="store_true", help="one shots-curve table")
+    parser.add_argument("--jobs", type=int, default=1, help="fits at a time (--curve)")
     parser.add_argument(
         "--set",
         nargs="*",
@@ -137,6 +211,10 @@ def main():
     if clash:
         parser.error(f"--set {', '.join(sorted(clash))} is what a variant sets; drop one")
     variants = sorted(args.variants, key=lambda v: v != "defaults")  # the time reference first
+    if args.curve:
+        for dim in args.dims:
+            curve(args.losses, variants, dim, args.shots, args.seeds, args.draws, params, args.jobs)
+        return
     for shots in args.shots:
         print(f"\n{shots} samples of each new class\n")
         print(
