@@ -20,4 +20,10 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const cell of document.querySelectorAll(".bd-article td")) {
     if (figures.test(cell.textContent)) cell.classList.add("sk-nowrap");
   }
+  // A page whose tables are wider than the text column gets the page's whole width
+  // (the studies' tables), rather than a table that scrolls sideways.
+  const article = document.querySelector(".bd-article-container");
+  if (article && [...article.querySelectorAll("table")].some((t) => t.scrollWidth > article.clientWidth)) {
+    article.style.maxWidth = "none";
+  }
 });
