@@ -17,7 +17,8 @@ technique's defaults in the same run; ``--shots 1 5 20`` gives the shots curve.
 ``--curve`` prints the shots curve as one table instead: each fit is scored after
 adding 1, 5 and 20 samples (``--shots``) of each new class, beside nearest class mean on
 the raw pixels and on a PCA of them to the same dimension (fitted on the known classes'
-training samples), with ``--jobs`` fits at a time.
+training samples), with ``--jobs`` fits at a time; ``--on-damage limit`` adds the new
+classes with ``add_classes(..., on_damage="limit")``.
 
 Usage::
 
@@ -112,7 +113,7 @@ def pixels(shots=5, draws=5, pca=None):
     return np.array(rows)
 
 
-def _curve_task(loss, dim, seed, shots, draws, params):
+def _curve_task(loss, dim, seed, shots, draws, params, on_damage="warn"):
     """One fit, scored after adding each number of ``shots``: ``{shots: rows of
     (before, after, new)}``, one row per draw."""
     import torch
@@ -131,18 +132,20 @@ def _curve_task(loss, dim, seed, shots, draws, params):
         for few in _draws(y_train, n, draws):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the damage warning; the drop is measured
-                added = copy.deepcopy(clf).add_classes(X_train[few], y_train[few])
+                added = copy.deepcopy(clf).add_classes(
+                    X_train[few], y_train[few], on_damage=on_damage
+                )
             after = added.score(X_test[known_test], y_test[known_test])
             rows.append((before, after, added.score(X_test[~known_test], y_test[~known_test])))
         cells[n] = np.array(rows)
     return cells
 
 
-def curve(losses, variants, dim, shots, seeds, draws, params, jobs):
+def curve(losses, variants, dim, shots, seeds, draws, params, jobs, on_damage="warn"):
     """The shots-curve table: new-class accuracy / known drop per number of shots."""
     tasks = [(loss, v, seed) for loss in losses for v in variants for seed in range(seeds)]
     results = Parallel(n_jobs=jobs)(
-        delayed(_curve_task)(loss, dim, seed, shots, draws, {**params, **VARIANTS[v]})
+        delayed(_curve_task)(loss, dim, seed, shots, draws, {**params, **VARIANTS[v]}, on_damage)
         for loss, v, seed in tasks
     )
     header = " | ".join(f"{n} shot{'s' * (n > 1)}" for n in shots)
@@ -199,6 +202,12 @@ def main():
     parser.add_argument("--curve", action="store_true", help="one shots-curve table")
     parser.add_argument("--jobs", type=int, default=1, help="fits at a time (--curve)")
     parser.add_argument(
+        "--on-damage",
+        default="warn",
+        choices=["warn", "limit"],
+        help="add_classes' on_damage (--curve; 'warn' adds as 'ignore' does)",
+    )
+    parser.add_argument(
         "--set",
         nargs="*",
         default=[],
@@ -213,7 +222,17 @@ def main():
     variants = sorted(args.variants, key=lambda v: v != "defaults")  # the time reference first
     if args.curve:
         for dim in args.dims:
-            curve(args.losses, variants, dim, args.shots, args.seeds, args.draws, params, args.jobs)
+            curve(
+                args.losses,
+                variants,
+                dim,
+                args.shots,
+                args.seeds,
+                args.draws,
+                params,
+                args.jobs,
+                args.on_damage,
+            )
         return
     for shots in args.shots:
         print(f"\n{shots} samples of each new class\n")

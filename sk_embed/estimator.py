@@ -75,6 +75,8 @@ _ONGOING = (
 # classes may take before it warns (the known-class drop the project bounds, 3 points).
 _GUARD_SIZE = 1000
 _DAMAGE = 0.03
+# on_damage="limit": the share of those samples the new classes may still take.
+_LIMIT = 0.01
 
 
 def _to_numpy(t, dtype=np.float64):
@@ -554,6 +556,8 @@ class EmbeddingClassifier(
                 for name in _ONGOING:
                     setattr(self.net_, name, self._net_value(name))
                 self.net_.warm_start = True  # skorch's own: go on from the current state
+                # classes added with on_damage="limit" are trained now: they compete as is
+                self.net_.module_.head.clear_offsets()
             else:
                 X, known = self._build(X, y, incremental, classes)
             columns = self._class_columns[known]
@@ -651,17 +655,23 @@ class EmbeddingClassifier(
             Samples of the new classes only.
         y : array-like of shape (n_samples,)
             Their labels; none may be a class the estimator already knows.
-        on_damage : {"warn", "raise", "ignore"}, default="warn"
+        on_damage : {"warn", "raise", "limit", "ignore"}, default="warn"
             What happens when the new classes would take known samples: a
             ``UserWarning`` naming the classes, a ``ValueError`` (the model is left as
-            it was), or nothing.
+            it was), or nothing. ``"limit"`` adds them silently with their scores
+            lowered by one common amount, just enough that they take at most 1% of the
+            kept samples: the known classes keep their accuracy, and the new classes
+            are recognized less often. Training again (``partial_fit``, ``warm_start``)
+            removes the lowering.
 
         Returns
         -------
         self : EmbeddingClassifier
         """
-        if on_damage not in ("warn", "raise", "ignore"):
-            raise ValueError(f"on_damage must be 'warn', 'raise' or 'ignore'; got {on_damage!r}")
+        if on_damage not in ("warn", "raise", "limit", "ignore"):
+            raise ValueError(
+                f"on_damage must be 'warn', 'raise', 'limit' or 'ignore'; got {on_damage!r}"
+            )
         X = self._validate_X(X)
         y = self._labels(X, y)
         check_classification_targets(y)
@@ -671,11 +681,14 @@ class EmbeddingClassifier(
         z = z.to(self.net_.device)
         local_t = torch.as_tensor(local, dtype=torch.long, device=self.net_.device)
         head = self.net_.module_.head
+        lowering = 0.0
         if on_damage != "ignore":  # try on a copy first: a refusal changes nothing
             trial = copy.deepcopy(head)
             trial.add_classes(z, local_t, len(new))
-            self._check_damage(head, trial, new, on_damage)
+            trial.offset_new_classes(len(new), 0.0)
+            lowering = self._check_damage(head, trial, new, on_damage)
         head.add_classes(z, local_t, len(new))
+        head.offset_new_classes(len(new), lowering)
         if self._class_weights is not None:  # new classes weigh 1 if trained on later
             order = np.argsort(np.concatenate([self.classes_, new]), kind="stable")
             self._class_weights = np.concatenate([self._class_weights, np.ones(len(new))])[order]
@@ -684,17 +697,29 @@ class EmbeddingClassifier(
 
     def _check_damage(self, head, grown, new, on_damage):
         """Warn or raise when ``grown`` (the head with the new classes) would give the
-        kept training embeddings to a new class."""
+        kept training embeddings to a new class; with ``"limit"``, return how much to
+        lower the new classes' scores (0.0 otherwise)."""
         z = self._known_embeddings
         if z is None:  # a model loaded from a file written before the check
-            return
+            return 0.0
         with torch.no_grad():
             z = z.to(self.net_.device)
-            before = head(z).argmax(1).cpu().numpy()
-            after = grown(z).argmax(1).cpu().numpy()
+            old = head(z)
+            scores = grown(z)
+        before = old.argmax(1).cpu().numpy()
+        after = scores.argmax(1).cpu().numpy()
         taken = after >= head.n_classes
+        if on_damage == "limit":
+            if taken.mean() <= _LIMIT:
+                return 0.0
+            # by how much each kept sample's best new class beats its best known one
+            lead = (
+                scores[:, head.n_classes :].max(1).values
+                - scores[:, : head.n_classes].max(1).values
+            )
+            return float(torch.quantile(lead.double(), 1 - _LIMIT))
         if taken.mean() <= _DAMAGE:
-            return
+            return 0.0
         by_column = np.concatenate([self.classes_[np.argsort(self._class_columns)], new])
         victims = by_column[np.unique(before[taken])].tolist()
         takers = by_column[np.unique(after[taken])].tolist()
@@ -703,11 +728,13 @@ class EmbeddingClassifier(
             f"known classes' training samples the model kept (from classes {victims!r}); "
             "accuracy on the known classes will drop. Train with reserve_classes to leave "
             "room for new classes (docs/open_set.md), or refit on all classes. Pass "
-            "on_damage='raise' to refuse such an addition, 'ignore' to add silently."
+            "on_damage='limit' to add them with their scores lowered so that they take "
+            "at most 1%, 'raise' to refuse such an addition, 'ignore' to add silently."
         )
         if on_damage == "raise":
             raise ValueError(message)
         warnings.warn(message, UserWarning, stacklevel=3)
+        return 0.0
 
     # -- what a fitted model gives -----------------------------------------------------
 

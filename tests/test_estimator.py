@@ -1,6 +1,7 @@
 """Tests of sk_embed/estimator.py."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -710,6 +711,66 @@ def test_the_damage_check_survives_save_and_load(known_and_new, tmp_path):
     torch.testing.assert_close(loaded._known_embeddings, clf._known_embeddings.cpu())
     with pytest.raises(ValueError, match="on_damage must be"):
         loaded.add_classes(X_new, y_new, on_damage="silently")
+
+
+@pytest.mark.quality
+def test_add_classes_can_limit_what_new_classes_take(known_and_new, seed, record_property):
+    # cosface at 32-D, 5 shots: added as they are, the new classes take about 44 points
+    # of held-out known accuracy; limited, 3.8 on average and 5.5 at worst over 3 seeds x 5
+    # draws, the new classes keeping 0.47 (benchmarks/new_classes.py --curve --on-damage
+    # limit). Limited, they take at most 1% of the kept rows by construction.
+    X, y, X_new, y_new, X_test, y_test = known_and_new
+    clf = EmbeddingClassifier("cosface", 32, random_state=seed).fit(X, y)
+    known = y_test < 6
+    before = clf.score(X_test[known], y_test[known])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # limiting is what was asked for: no warning
+        clf.add_classes(X_new, y_new, on_damage="limit")
+    head = clf.net_.module_.head
+    with torch.no_grad():
+        taken = (head(clf._known_embeddings).argmax(1) >= 6).double().mean().item()
+    drop = before - clf.score(X_test[known], y_test[known])
+    new = clf.score(X_test[~known], y_test[~known])
+    record_property("drop", drop)
+    record_property("new", new)
+    assert taken <= 0.011  # the quantile's own row may tie
+    assert drop <= 0.10
+    assert new > 0.0  # lowered, not switched off, for cosface
+    assert head.score_offsets[:6].eq(0).all() and head.score_offsets[6:].lt(0).all()
+    proba = clf.predict_proba(X_test)
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(1)], clf.predict(X_test))
+
+
+def test_limited_classes_survive_saving_and_training_clears_the_lowering(known_and_new, tmp_path):
+    X, y, X_new, y_new, X_test, _ = known_and_new
+    clf = EmbeddingClassifier("cosface", 32, max_epochs=30, random_state=0).fit(X, y)
+    clf.add_classes(X_new, y_new, on_damage="limit")
+    offsets = clf.net_.module_.head.score_offsets.clone()
+    assert offsets[6:].lt(0).all()
+    clf.save(tmp_path / "m.skem")
+    loaded = EmbeddingClassifier.load(tmp_path / "m.skem")
+    torch.testing.assert_close(loaded.net_.module_.head.score_offsets, offsets)
+    np.testing.assert_array_equal(loaded.predict_proba(X_test), clf.predict_proba(X_test))
+    unpickled = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(unpickled.predict_proba(X_test), clf.predict_proba(X_test))
+    # a later addition without limiting gives its classes no offset
+    more = np.concatenate([X_new[:3] + 1.0, X_new[:3] + 2.0])
+    clf.add_classes(more, np.repeat([10, 11], 3), on_damage="ignore")
+    torch.testing.assert_close(clf.net_.module_.head.score_offsets[:10], offsets)
+    assert clf.net_.module_.head.score_offsets[10:].eq(0).all()
+    # training on the classes makes them compete as they are
+    clf.partial_fit(np.concatenate([X, X_new]), np.concatenate([y, y_new]))
+    assert clf.net_.module_.head.score_offsets is None
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_limiting_leaves_additions_that_take_nothing_as_they_are(known_and_new):
+    X, y, X_new, y_new, _, _ = known_and_new
+    clf = EmbeddingClassifier("contrastive", 32, max_epochs=30, random_state=0).fit(X, y)
+    # new classes far from every known sample take none of them
+    clf.add_classes(X_new + 500.0, y_new, on_damage="limit")
+    assert clf.net_.module_.head.score_offsets is None
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -69,6 +69,42 @@ class Head(nn.Module):
         if not isinstance(getattr(type(self), "centers", None), property):
             # placed by place_centers, unless a subclass derives them from its parameters
             self.register_buffer("centers", torch.zeros(n_classes, n_components))
+        # Per-class amounts added to the scores; None (no buffer in the state) until
+        # add_classes lowers new classes' scores (see offset_new_classes).
+        self.register_buffer("score_offsets", None)
+
+    def __call__(self, z):
+        scores = super().__call__(z)
+        offsets = getattr(self, "score_offsets", None)  # heads pickled before it existed
+        return scores if offsets is None else scores + offsets.to(scores.dtype)
+
+    def offset_new_classes(self, n_new, amount):
+        """Lower the scores of the last ``n_new`` classes (just added) by ``amount``.
+
+        Every class's score then has its offset added wherever the head scores (predict,
+        probabilities, ``score_samples``, the training loss). Classes without one get 0.
+        ``add_classes(..., on_damage="limit")`` uses it so that new classes placed from a
+        few samples take at most a small share of the known classes' samples; training
+        again on the classes clears it (:meth:`clear_offsets`).
+
+        Parameters
+        ----------
+        n_new : int
+            How many classes were added last (already counted in ``n_classes``).
+        amount : float
+            Non-negative; 0 adds no offset (and no buffer when there is none yet).
+        """
+        offsets = self.score_offsets
+        if offsets is None and amount == 0:
+            return
+        if offsets is None:
+            offsets = torch.zeros(self.n_classes - n_new, device=self.centers.device)
+        added = torch.full((n_new,), -float(amount), device=offsets.device)
+        self.score_offsets = torch.cat([offsets, added])
+
+    def clear_offsets(self):
+        """Drop every score offset (:meth:`offset_new_classes`)."""
+        self.score_offsets = None
 
     def forward(self, z):  # pragma: no cover - abstract
         """Class scores of a batch of raw embeddings.
