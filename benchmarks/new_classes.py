@@ -70,24 +70,41 @@ def _draws(y_train, shots, draws):
         )
 
 
+def _fit_known(loss, dim, seed, params):
+    """A fit on the known classes' training samples, and its seconds."""
+    X_train, _, y_train, _ = _split()
+    known = y_train < KNOWN
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = EmbeddingClassifier(loss, n_components=dim, random_state=seed, **(params or {}))
+        start = time.perf_counter()
+        clf.fit(X_train[known], y_train[known])
+    return clf, time.perf_counter() - start
+
+
+def _after_adding(clf, shots, draws, on_damage="warn"):
+    """``(known accuracy, new-class accuracy)`` on the test part after adding ``shots``
+    training samples of each new class to a copy of ``clf``, one pair per draw."""
+    X_train, X_test, y_train, y_test = _split()
+    known_test = y_test < KNOWN
+    for few in _draws(y_train, shots, draws):
+        added = copy.deepcopy(clf).add_classes(X_train[few], y_train[few], on_damage=on_damage)
+        yield (
+            added.score(X_test[known_test], y_test[known_test]),
+            added.score(X_test[~known_test], y_test[~known_test]),
+        )
+
+
 def run(loss, dim, shots=5, seeds=3, draws=5, params=None):
     """Rows of ``(before, after, new, auroc, fit seconds)``, one per seed and draw."""
-    X_train, X_test, y_train, y_test = _split()
-    known_train, known_test = y_train < KNOWN, y_test < KNOWN
+    _, X_test, _, y_test = _split()
+    known_test = y_test < KNOWN
     rows = []
     for seed in range(seeds):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            clf = EmbeddingClassifier(loss, n_components=dim, random_state=seed, **(params or {}))
-            start = time.perf_counter()
-            clf.fit(X_train[known_train], y_train[known_train])
-            seconds = time.perf_counter() - start
+        clf, seconds = _fit_known(loss, dim, seed, params)
         before = clf.score(X_test[known_test], y_test[known_test])
         auroc = open_set_auroc(clf, X_test[known_test], X_test[~known_test])
-        for few in _draws(y_train, shots, draws):
-            added = copy.deepcopy(clf).add_classes(X_train[few], y_train[few])
-            after = added.score(X_test[known_test], y_test[known_test])
-            new = added.score(X_test[~known_test], y_test[~known_test])
+        for after, new in _after_adding(clf, shots, draws):
             rows.append((before, after, new, auroc, seconds))
     return np.array(rows)
 
@@ -100,16 +117,17 @@ def pixels(shots=5, draws=5, pca=None):
         projection = PCA(pca, random_state=0).fit(X_train[y_train < KNOWN])
         X_train, X_test = projection.transform(X_train), projection.transform(X_test)
     known_train, known_test = y_train < KNOWN, y_test < KNOWN
-    warnings.filterwarnings("ignore", "self.within_class_std_dev_", UserWarning)  # 0-pixels
-    before = NearestCentroid().fit(X_train[known_train], y_train[known_train])
-    before = before.score(X_test[known_test], y_test[known_test])
-    rows = []
-    for few in _draws(y_train, shots, draws):
-        seen = np.flatnonzero(known_train).tolist() + few.tolist()
-        added = NearestCentroid().fit(X_train[seen], y_train[seen])
-        after = added.score(X_test[known_test], y_test[known_test])
-        new = added.score(X_test[~known_test], y_test[~known_test])
-        rows.append((before, after, new, np.nan, np.nan))
+    with warnings.catch_warnings():  # pixels that are 0 within a class: no matter here
+        warnings.filterwarnings("ignore", "self.within_class_std_dev_", UserWarning)
+        before = NearestCentroid().fit(X_train[known_train], y_train[known_train])
+        before = before.score(X_test[known_test], y_test[known_test])
+        rows = []
+        for few in _draws(y_train, shots, draws):
+            seen = np.flatnonzero(known_train).tolist() + few.tolist()
+            added = NearestCentroid().fit(X_train[seen], y_train[seen])
+            after = added.score(X_test[known_test], y_test[known_test])
+            new = added.score(X_test[~known_test], y_test[~known_test])
+            rows.append((before, after, new, np.nan, np.nan))
     return np.array(rows)
 
 
@@ -119,26 +137,15 @@ def _curve_task(loss, dim, seed, shots, draws, params, on_damage="warn"):
     import torch
 
     torch.set_num_threads(1)  # --jobs fits share the cores
-    X_train, X_test, y_train, y_test = _split()
-    known_train, known_test = y_train < KNOWN, y_test < KNOWN
+    _, X_test, _, y_test = _split()
+    clf, _ = _fit_known(loss, dim, seed, params)
+    before = clf.score(X_test[y_test < KNOWN], y_test[y_test < KNOWN])
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        clf = EmbeddingClassifier(loss, n_components=dim, random_state=seed, **params)
-        clf.fit(X_train[known_train], y_train[known_train])
-    before = clf.score(X_test[known_test], y_test[known_test])
-    cells = {}
-    for n in shots:
-        rows = []
-        for few in _draws(y_train, n, draws):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # the damage warning; the drop is measured
-                added = copy.deepcopy(clf).add_classes(
-                    X_train[few], y_train[few], on_damage=on_damage
-                )
-            after = added.score(X_test[known_test], y_test[known_test])
-            rows.append((before, after, added.score(X_test[~known_test], y_test[~known_test])))
-        cells[n] = np.array(rows)
-    return cells
+        warnings.simplefilter("ignore")  # the damage warning; the drop is measured
+        return {
+            n: np.array([(before, *pair) for pair in _after_adding(clf, n, draws, on_damage)])
+            for n in shots
+        }
 
 
 def curve(losses, variants, dim, shots, seeds, draws, params, jobs, on_damage="warn"):

@@ -41,8 +41,6 @@ numpydoc_class_members_toctree = False
 # are plain links, so they work in a build without internet.
 extlinks = {
     "sklearn": ("https://scikit-learn.org/stable/modules/generated/%s.html", "%s"),
-    "sklearn-guide": ("https://scikit-learn.org/stable/%s", None),
-    "torch": ("https://docs.pytorch.org/docs/stable/generated/%s.html", "%s"),
     "torch-guide": ("https://docs.pytorch.org/docs/stable/%s", None),
     "skorch": ("https://skorch.readthedocs.io/en/stable/%s", None),
     "numpy": ("https://numpy.org/doc/stable/reference/generated/%s.html", "%s"),

@@ -94,11 +94,7 @@ def plot_embedding(
     elif dim == 3:
         ax.scatter(Z[:, 0], Z[:, 1], Z[:, 2], c=point_colors, s=6, alpha=0.6, depthshade=False)
         ax.scatter(*centers.T, c=colors, s=70, edgecolors="k", linewidths=1.2, depthshade=False)
-        # The axes' units mean little: three ticks each keep the labels from overlapping,
-        # and a smaller box leaves room for the axis names inside the panel.
-        for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
-            axis.set_major_locator(plt.MaxNLocator(3))
-        ax.set_box_aspect(None, zoom=0.8)
+        ax.set_box_aspect(None, zoom=0.8)  # room for the axis names inside the panel
     else:
         Z2 = Z[:, :2]
         lo, hi = np.r_[Z2, centers[:, :2]].min(0), np.r_[Z2, centers[:, :2]].max(0)
@@ -149,8 +145,8 @@ def plot_embedding(
         y=0.93 if dim == 3 else None,  # down to the shrunk 3-D box
     )
     ax.tick_params(labelsize=0.75 * fontsize)
-    if dim == 2:  # the units of an embedding mean little: three ticks a side say its scale
-        for axis in (ax.xaxis, ax.yaxis):
+    if dim > 1:  # an embedding's units mean little: three ticks a side say its scale
+        for axis in (ax.xaxis, ax.yaxis, getattr(ax, "zaxis", None))[:dim]:
             axis.set_major_locator(plt.MaxNLocator(3))
     axes = ("z1", "z2", "z3")[:dim] if dim > 1 else ("z", "class")
     for setter, label in zip((ax.set_xlabel, ax.set_ylabel, getattr(ax, "set_zlabel", None)), axes):

@@ -73,9 +73,10 @@ def test_the_site_builds_with_every_api_page_and_figure(tmp_path):
     assert methods <= documented, sorted(methods - documented)
     examples = sorted((ROOT / "examples").glob("plot_*.py"))
     assert len(examples) >= 6
-    for example in examples:
+    for example in examples:  # each draws a figure, also served at twice its pixels
         page = (site / "auto_examples" / f"{example.stem}.html").read_text()
         assert re.search(rf"sphx_glr_{example.stem}_\d+\.png", page), example.name
+        assert re.search(rf"sphx_glr_{example.stem}_\d+_2_00x\.png 2\.00x", page), example.name
     # The front page shows a figure and code; formulas render from the site's own MathJax;
     # the choosing page links to the tables it draws on.
     front = (site / "index.html").read_text()
@@ -85,10 +86,6 @@ def test_the_site_builds_with_every_api_page_and_figure(tmp_path):
     choosing = (site / "choosing.html").read_text()
     for page in ("benchmarks.html", "robustness.html", "open_set_study.html"):
         assert f'href="{page}' in choosing, page
-    # Every gallery figure is also served at twice its pixels.
-    for example in examples:
-        page = (site / "auto_examples" / f"{example.stem}.html").read_text()
-        assert re.search(rf"sphx_glr_{example.stem}_\d+_2_00x\.png 2\.00x", page), example.name
 
 
 def test_the_quick_gallery_hook_sets_and_restores_the_default_bound(monkeypatch):

@@ -651,9 +651,6 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         with seeded(self.seed, self.device):
             self.initialize()
         self.drop_reserve()  # it was built with what training alone uses
-        offsets = module_state.get("head.score_offsets")  # from add_classes(on_damage="limit")
-        if offsets is not None:  # a fresh head has none: give it the buffer to load into
-            self.module_.head.score_offsets = offsets.clone()
         self.module_.load_state_dict(module_state)
         self.criterion_.load_state_dict(criterion_state)
         self.history_ = History(history)

@@ -106,6 +106,13 @@ class Head(nn.Module):
         """Drop every score offset (:meth:`offset_new_classes`)."""
         self.score_offsets = None
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # The offsets are in a state only after add_classes(on_damage="limit"): a head
+        # loading one makes room for them, a head loading one without drops its own.
+        key = prefix + "score_offsets"
+        self.score_offsets = torch.empty_like(state_dict[key]) if key in state_dict else None
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def forward(self, z):  # pragma: no cover - abstract
         """Class scores of a batch of raw embeddings.
 
