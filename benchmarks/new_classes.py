@@ -17,8 +17,12 @@ technique's defaults in the same run; ``--shots 1 5 20`` gives the shots curve.
 ``--curve`` prints the shots curve as one table instead: each fit is scored after
 adding 1, 5 and 20 samples (``--shots``) of each new class, beside nearest class mean on
 the raw pixels and on a PCA of them to the same dimension (fitted on the known classes'
-training samples), with ``--jobs`` fits at a time; ``--on-damage limit`` adds the new
-classes with ``add_classes(..., on_damage="limit")``.
+training samples), with ``--jobs`` fits at a time.
+
+New classes are added with ``add_classes``' default, which lowers them just enough to
+keep the known classes' training samples; ``--on-damage ignore`` adds them at full
+strength, which shows where the embedding itself puts them. ``--data synthetic`` runs
+the protocol on a ``make_classification`` set instead of digits.
 
 Usage::
 
@@ -37,7 +41,9 @@ import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
+from sklearn.datasets import make_classification
 from sklearn.decomposition import PCA
+from sklearn.model_selection import train_test_split
 from sklearn.neighbors import NearestCentroid
 
 from sk_embed import EmbeddingClassifier, available_losses, datasets
@@ -52,8 +58,18 @@ VARIANTS = {  # estimator options of each kind of row
 }
 
 
-def _split():
-    d = datasets.digits()  # the protocol's 70/30 stratified split
+def _split(data="digits"):
+    """The protocol's 70/30 stratified split of ``data``: scikit-learn's digits, or
+    ``"synthetic"``, 4,000 rows of ``make_classification`` (30 features, 15 of them
+    informative, 10 classes of one cluster each) that the mlp fits much more tightly
+    than new samples."""
+    if data == "synthetic":
+        X, y = make_classification(
+            n_samples=4000, n_features=30, n_informative=15, n_classes=10,
+            n_clusters_per_class=1, class_sep=1.5, random_state=0,
+        )  # fmt: skip
+        return train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+    d = datasets.digits()
     X_train, X_test = (X.reshape(len(X), -1) for X in (d.X_train, d.X_test))
     return X_train, X_test, d.y_train, d.y_test
 
@@ -70,9 +86,9 @@ def _draws(y_train, shots, draws):
         )
 
 
-def _fit_known(loss, dim, seed, params):
+def _fit_known(loss, dim, seed, params, data="digits"):
     """A fit on the known classes' training samples, and its seconds."""
-    X_train, _, y_train, _ = _split()
+    X_train, _, y_train, _ = _split(data)
     known = y_train < KNOWN
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -82,37 +98,39 @@ def _fit_known(loss, dim, seed, params):
     return clf, time.perf_counter() - start
 
 
-def _after_adding(clf, shots, draws, on_damage="warn"):
+def _after_adding(clf, shots, draws, on_damage="limit", data="digits"):
     """``(known accuracy, new-class accuracy)`` on the test part after adding ``shots``
     training samples of each new class to a copy of ``clf``, one pair per draw."""
-    X_train, X_test, y_train, y_test = _split()
+    X_train, X_test, y_train, y_test = _split(data)
     known_test = y_test < KNOWN
     for few in _draws(y_train, shots, draws):
-        added = copy.deepcopy(clf).add_classes(X_train[few], y_train[few], on_damage=on_damage)
+        with warnings.catch_warnings():  # the tables say what the warning would
+            warnings.filterwarnings("ignore", "add_classes", UserWarning)
+            added = copy.deepcopy(clf).add_classes(X_train[few], y_train[few], on_damage=on_damage)
         yield (
             added.score(X_test[known_test], y_test[known_test]),
             added.score(X_test[~known_test], y_test[~known_test]),
         )
 
 
-def run(loss, dim, shots=5, seeds=3, draws=5, params=None):
+def run(loss, dim, shots=5, seeds=3, draws=5, params=None, on_damage="limit", data="digits"):
     """Rows of ``(before, after, new, auroc, fit seconds)``, one per seed and draw."""
-    _, X_test, _, y_test = _split()
+    _, X_test, _, y_test = _split(data)
     known_test = y_test < KNOWN
     rows = []
     for seed in range(seeds):
-        clf, seconds = _fit_known(loss, dim, seed, params)
+        clf, seconds = _fit_known(loss, dim, seed, params, data)
         before = clf.score(X_test[known_test], y_test[known_test])
         auroc = open_set_auroc(clf, X_test[known_test], X_test[~known_test])
-        for after, new in _after_adding(clf, shots, draws):
+        for after, new in _after_adding(clf, shots, draws, on_damage, data):
             rows.append((before, after, new, auroc, seconds))
     return np.array(rows)
 
 
-def pixels(shots=5, draws=5, pca=None):
+def pixels(shots=5, draws=5, pca=None, data="digits"):
     """The protocol on raw pixels (or their ``pca``-dimensional PCA, fitted on the known
     classes' training samples): nearest class mean, no training."""
-    X_train, X_test, y_train, y_test = _split()
+    X_train, X_test, y_train, y_test = _split(data)
     if pca is not None:
         projection = PCA(pca, random_state=0).fit(X_train[y_train < KNOWN])
         X_train, X_test = projection.transform(X_train), projection.transform(X_test)
@@ -131,28 +149,32 @@ def pixels(shots=5, draws=5, pca=None):
     return np.array(rows)
 
 
-def _curve_task(loss, dim, seed, shots, draws, params, on_damage="warn"):
+def _curve_task(loss, dim, seed, shots, draws, params, on_damage="limit", data="digits"):
     """One fit, scored after adding each number of ``shots``: ``{shots: rows of
     (before, after, new)}``, one row per draw."""
     import torch
 
     torch.set_num_threads(1)  # --jobs fits share the cores
-    _, X_test, _, y_test = _split()
-    clf, _ = _fit_known(loss, dim, seed, params)
+    _, X_test, _, y_test = _split(data)
+    clf, _ = _fit_known(loss, dim, seed, params, data)
     before = clf.score(X_test[y_test < KNOWN], y_test[y_test < KNOWN])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the damage warning; the drop is measured
         return {
-            n: np.array([(before, *pair) for pair in _after_adding(clf, n, draws, on_damage)])
+            n: np.array([(before, *pair) for pair in _after_adding(clf, n, draws, on_damage, data)])
             for n in shots
         }
 
 
-def curve(losses, variants, dim, shots, seeds, draws, params, jobs, on_damage="warn"):
+def curve(
+    losses, variants, dim, shots, seeds, draws, params, jobs, on_damage="limit", data="digits"
+):
     """The shots-curve table: new-class accuracy / known drop per number of shots."""
     tasks = [(loss, v, seed) for loss in losses for v in variants for seed in range(seeds)]
     results = Parallel(n_jobs=jobs)(
-        delayed(_curve_task)(loss, dim, seed, shots, draws, {**params, **VARIANTS[v]}, on_damage)
+        delayed(_curve_task)(
+            loss, dim, seed, shots, draws, {**params, **VARIANTS[v]}, on_damage, data
+        )
         for loss, v, seed in tasks
     )
     header = " | ".join(f"{n} shot{'s' * (n > 1)}" for n in shots)
@@ -171,8 +193,9 @@ def curve(losses, variants, dim, shots, seeds, draws, params, jobs, on_damage="w
             out.append(f"{rows[:, 2].mean():.3f} / {drop.mean():.1f} ({drop.max():.1f})")
         print(f"| {name} | " + " | ".join(out) + " |", flush=True)
 
-    for name, pca in (("raw pixels, nearest mean", None), (f"PCA {dim}-D, nearest mean", dim)):
-        line(name, {n: pixels(n, draws, pca)[:, :3] for n in shots})
+    k = min(dim, _split(data)[0].shape[1])  # a PCA keeps at most every feature
+    for name, pca in (("raw pixels, nearest mean", None), (f"PCA {k}-D, nearest mean", k)):
+        line(name, {n: pixels(n, draws, pca, data)[:, :3] for n in shots})
     for loss in losses:
         for v in variants:
             mine = [r for task, r in zip(tasks, results) if task[:2] == (loss, v)]
@@ -207,12 +230,13 @@ def main():
     parser.add_argument("--losses", nargs="+", default=available_losses())
     parser.add_argument("--variants", nargs="+", default=["defaults"], choices=list(VARIANTS))
     parser.add_argument("--curve", action="store_true", help="one shots-curve table")
+    parser.add_argument("--data", default="digits", choices=["digits", "synthetic"])
     parser.add_argument("--jobs", type=int, default=1, help="fits at a time (--curve)")
     parser.add_argument(
         "--on-damage",
-        default="warn",
-        choices=["warn", "limit"],
-        help="add_classes' on_damage (--curve; 'warn' adds as 'ignore' does)",
+        default="limit",
+        choices=["limit", "ignore"],
+        help="add_classes' on_damage: its default 'limit', or 'ignore' (full strength)",
     )
     parser.add_argument(
         "--set",
@@ -239,6 +263,7 @@ def main():
                 params,
                 args.jobs,
                 args.on_damage,
+                args.data,
             )
         return
     for shots in args.shots:
@@ -248,13 +273,17 @@ def main():
             "| new-class acc. (worst) | open-set AUROC | fit time vs defaults |"
         )
         print("|---|---|---|---|---|---|---|---|")
-        print(_row("pixels (nearest mean)", 64, pixels(shots, args.draws)).replace("nan", "-"))
+        width = _split(args.data)[0].shape[1]
+        pixel_rows = pixels(shots, args.draws, data=args.data)
+        print(_row("pixels (nearest mean)", width, pixel_rows).replace("nan", "-"))
         for dim in args.dims:
             for loss in args.losses:
                 reference = np.nan  # without a defaults row, no time ratio
                 for variant in variants:
                     options = {**params, **VARIANTS[variant]}
-                    rows = run(loss, dim, shots, args.seeds, args.draws, options)
+                    rows = run(
+                        loss, dim, shots, args.seeds, args.draws, options, args.on_damage, args.data
+                    )
                     if variant == "defaults":
                         reference = rows[:, 4].mean()
                     name = loss if variant == "defaults" else f"{loss}, {variant}"

@@ -1,7 +1,6 @@
 """Tests of sk_embed/estimator.py."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -682,7 +681,8 @@ def test_add_classes_warns_when_new_classes_would_take_known_samples(known_and_n
     X, y, X_new, y_new, X_test, y_test = known_and_new
     clf = EmbeddingClassifier("cosface", 32, random_state=seed).fit(X, y)
     with pytest.warns(UserWarning, match=r"new classes \[.*\] would take \d+% of the known"):
-        clf.add_classes(X_new, y_new)
+        clf.add_classes(X_new, y_new, on_damage="warn")
+    assert clf.net_.module_.head.score_offsets is None  # added at full strength
     refusing = EmbeddingClassifier("cosface", 32, random_state=seed).fit(X, y)
     before = refusing.predict_proba(X_test)
     with pytest.raises(ValueError, match="would take"):
@@ -714,18 +714,17 @@ def test_the_damage_check_survives_save_and_load(known_and_new, tmp_path):
 
 
 @pytest.mark.quality
-def test_add_classes_can_limit_what_new_classes_take(known_and_new, seed, record_property):
-    # cosface at 32-D, 5 shots: added as they are, the new classes take about 44 points
-    # of held-out known accuracy; limited, 3.8 on average and 5.5 at worst over 3 seeds x 5
-    # draws, the new classes keeping 0.47 (benchmarks/new_classes.py --curve --on-damage
-    # limit). Limited, they take at most 1% of the kept rows by construction.
+def test_add_classes_limits_what_new_classes_take_by_default(known_and_new, seed, record_property):
+    # cosface at 32-D, 5 shots: added at full strength, the new classes take about 44
+    # points of held-out known accuracy; limited (the default), 2.6 on average and 4.0 at
+    # worst over 3 seeds x 5 draws, the new classes keeping 0.42 (benchmarks/new_classes.py
+    # --curve). Limited, they take at most 0.3% of the kept rows by construction.
     X, y, X_new, y_new, X_test, y_test = known_and_new
     clf = EmbeddingClassifier("cosface", 32, random_state=seed).fit(X, y)
     known = y_test < 6
     before = clf.score(X_test[known], y_test[known])
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # limiting is what was asked for: no warning
-        clf.add_classes(X_new, y_new, on_damage="limit")
+    with pytest.warns(UserWarning, match=r"lowered by [\d.e-]+, so that they take at most 0.3%"):
+        clf.add_classes(X_new, y_new)
     head = clf.net_.module_.head
     with torch.no_grad():
         taken = (head(clf._known_embeddings).argmax(1) >= 6).double().mean().item()
@@ -733,8 +732,10 @@ def test_add_classes_can_limit_what_new_classes_take(known_and_new, seed, record
     new = clf.score(X_test[~known], y_test[~known])
     record_property("drop", drop)
     record_property("new", new)
-    assert taken <= 0.011  # the quantile's own row may tie
-    assert drop <= 0.10
+    # benchmarks/quality_margins.py (3 seeds x 2 kernel sets x 1, 2 threads): drop 0.015
+    # to 0.025, new 0.336 to 0.425
+    assert taken <= 0.004  # the quantile's own row may tie
+    assert drop <= 0.05
     assert new > 0.0  # lowered, not switched off, for cosface
     assert head.score_offsets[:6].eq(0).all() and head.score_offsets[6:].lt(0).all()
     proba = clf.predict_proba(X_test)
@@ -742,6 +743,19 @@ def test_add_classes_can_limit_what_new_classes_take(known_and_new, seed, record
     np.testing.assert_array_equal(clf.classes_[proba.argmax(1)], clf.predict(X_test))
 
 
+def test_the_limit_warning_counts_the_samples_new_classes_still_win():
+    # two known clusters; the new class's samples sit on top of class 0, so it would take
+    # half the kept rows, and lowered below class 0 it wins none of its own samples
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(0, 1, (100, 4)), rng.normal(8, 1, (100, 4))])
+    y = np.repeat([0, 1], 100)
+    clf = EmbeddingClassifier("soc", 2, max_epochs=20, tol=None, random_state=0).fit(X, y)
+    with pytest.warns(UserWarning, match=r"the new classes now win 0 of the 6 samples"):
+        clf.add_classes(X[:6], np.full(6, 2))
+    assert clf.net_.module_.head.score_offsets[2] < 0
+
+
+@pytest.mark.filterwarnings("ignore:add_classes:UserWarning")
 def test_limited_classes_survive_saving_and_training_clears_the_lowering(known_and_new, tmp_path):
     X, y, X_new, y_new, X_test, _ = known_and_new
     clf = EmbeddingClassifier("cosface", 32, max_epochs=30, random_state=0).fit(X, y)

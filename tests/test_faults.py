@@ -171,7 +171,7 @@ CASES = [
     Case("add-lengths", lambda c, X, y: c.add_classes(X, y), lambda X, y, _: (X[:10], y[:9] + 10), ValueError, "inconsistent numbers of samples"),
     Case("add-nan", lambda c, X, y: c.add_classes(X, y), lambda X, y, _: (_with(X[:10], 0, np.nan), y[:10] + 10), ValueError, "NaN"),
     Case("add-continuous", lambda c, X, y: c.add_classes(X, y), lambda X, y, _: (X[:10], y[:10] + 10.5), ValueError, "continuous"),
-    Case("add-unknown-on-damage", lambda c, X, y: c.add_classes(X[:10], y[:10] + 10, on_damage="never"), X_Y, ValueError, "on_damage must be 'warn', 'raise', 'limit' or 'ignore'"),
+    Case("add-unknown-on-damage", lambda c, X, y: c.add_classes(X[:10], y[:10] + 10, on_damage="never"), X_Y, ValueError, "on_damage must be 'limit', 'warn', 'raise' or 'ignore'"),
     Case("add-unfitted", lambda c, X, y: EmbeddingClassifier().add_classes(X, y), X_Y, NotFittedError, "not fitted"),
     Case("partial-fit-unknown-label", lambda c, X, y: c.partial_fit(X, y), lambda X, y, _: (X[:10], y[:10] + 10), ValueError, "labels the model was not built for"),
     Case("partial-fit-first-without-classes", lambda c, X, y: EmbeddingClassifier().partial_fit(X, y), X_Y, ValueError, "classes must be passed on the first call"),

@@ -1,6 +1,7 @@
 """Tests of sk_embed/losses/soc.py."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -144,32 +145,16 @@ def known_unknown(digits_split):
     return X_train, X_test, y_train, y_test
 
 
-COSFACE_IMPRINTING = (
-    "with the training defaults of 0.2 (lr 1e-2 until the loss stops improving) cosface's "
-    "32-D embedding has a direction shared by all samples, so imprinted new classes take "
-    "known samples: 52 points of known accuracy lost (docs/open_set.md); training with "
-    "reserve_classes cures it (the next case)"
-)
-
-
 @pytest.mark.quality
 @pytest.mark.parametrize(
     "loss, options",
-    [
-        ("soc", {}),
-        pytest.param(
-            "cosface", {}, marks=pytest.mark.xfail(strict=True, reason=COSFACE_IMPRINTING)
-        ),
-        ("cosface", {"reserve_classes": 15}),
-    ],
+    [("soc", {}), ("cosface", {}), ("cosface", {"reserve_classes": 15})],
 )
 def test_add_classes_on_held_out_digits(known_unknown, loss, options, seed, record_property):
-    """Fit on 0-5 (32-D), add 6-9 from 5 samples each: the new classes are recognised far
-    above chance (1/10) and the known ones keep most of their accuracy. The target of
-    the new-classes work (0.85 and 3 points) is not met; docs/open_set.md has the
-    measurements; these bounds are the measured level (soc 0.48 / 1.2 points over 3
-    seeds x 5 draws) less a margin; new classes mislabelled or placed without their
-    samples fall near 0.03."""
+    """Fit on 0-5 (32-D), add 6-9 from 5 samples each with add_classes' defaults: the
+    new classes are recognised far above chance (1/10) and the known ones keep their
+    accuracy. cosface at its defaults would lose about half of it at full strength
+    (its imprinted classes sit among the known ones); the default lowering keeps it."""
     X_train, X_test, y_train, y_test = known_unknown
     rng = np.random.default_rng(0)
     few = np.concatenate(
@@ -179,16 +164,19 @@ def test_add_classes_on_held_out_digits(known_unknown, loss, options, seed, reco
     clf.fit(X_train[y_train < 6], y_train[y_train < 6])
     known, unknown = y_test < 6, y_test >= 6
     before = clf.score(X_test[known], y_test[known])
-    clf.add_classes(X_train[few], y_train[few], on_damage="ignore")  # measured below
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # cosface's defaults are told they were lowered
+        clf.add_classes(X_train[few], y_train[few])
     new = clf.score(X_test[unknown], y_test[unknown])
     drop = before - clf.score(X_test[known], y_test[known])
     record_property("new_accuracy", float(new))
     record_property("known_drop", float(drop))
     # benchmarks/quality_margins.py (3 seeds x {native, default kernels} x {1, 2}
-    # threads): soc new 0.528 to 0.561, drop 0.009 to 0.018; cosface with reserve_classes
-    # new 0.593 to 0.706, drop 0.012 to 0.031; cosface's defaults drop 0.445 to 0.825.
+    # threads): soc new 0.528 to 0.561, drop 0.009 to 0.018; cosface new 0.411 to 0.467,
+    # drop 0.021 to 0.034 (0.445 to 0.825 at full strength); cosface with
+    # reserve_classes new 0.593 to 0.706, drop 0.012 to 0.031.
     assert new >= 0.3
-    assert drop <= 0.06
+    assert drop <= 0.05
 
 
 def test_soc_new_means_move_in_their_own_units():
