@@ -22,7 +22,9 @@ training samples), with ``--jobs`` fits at a time.
 New classes are added with ``add_classes``' default, which lowers them just enough to
 keep the known classes' training samples; ``--on-damage ignore`` adds them at full
 strength, which shows where the embedding itself puts them. ``--data synthetic`` runs
-the protocol on a ``make_classification`` set instead of digits.
+the protocol on a ``make_classification`` set instead of digits; ``--validation 0.2``
+fits on 80% of the known classes' training samples and checks ``add_classes`` on the
+rest (``X_known``).
 
 Usage::
 
@@ -38,6 +40,7 @@ import ast
 import copy
 import time
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -58,20 +61,42 @@ VARIANTS = {  # estimator options of each kind of row
 }
 
 
-def _split(data="digits"):
-    """The protocol's 70/30 stratified split of ``data``: scikit-learn's digits, or
-    ``"synthetic"``, 4,000 rows of ``make_classification`` (30 features, 15 of them
-    informative, 10 classes of one cluster each) that the mlp fits much more tightly
-    than new samples."""
-    if data == "synthetic":
-        X, y = make_classification(
-            n_samples=4000, n_features=30, n_informative=15, n_classes=10,
-            n_clusters_per_class=1, class_sep=1.5, random_state=0,
-        )  # fmt: skip
-        return train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
-    d = datasets.digits()
-    X_train, X_test = (X.reshape(len(X), -1) for X in (d.X_train, d.X_test))
-    return X_train, X_test, d.y_train, d.y_test
+@dataclass(frozen=True)
+class Protocol:
+    """What a run fits on and how it adds classes.
+
+    ``data``: scikit-learn's digits, or ``"synthetic"``, 4,000 rows of
+    ``make_classification`` (30 features, 15 of them informative, 10 classes of one
+    cluster each) that the mlp fits much more tightly than new samples. ``on_damage``:
+    ``add_classes``' option. ``validation``: hold out this stratified share of the known
+    classes' training samples from the fit and give it to ``add_classes`` as
+    ``X_known`` (0: fit on all of them, and check on the kept training rows).
+    """
+
+    data: str = "digits"
+    on_damage: str = "limit"
+    validation: float = 0.0
+
+    def split(self):
+        """The 70/30 stratified split of ``data``."""
+        if self.data == "synthetic":
+            X, y = make_classification(
+                n_samples=4000, n_features=30, n_informative=15, n_classes=10,
+                n_clusters_per_class=1, class_sep=1.5, random_state=0,
+            )  # fmt: skip
+            return train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+        d = datasets.digits()
+        X_train, X_test = (X.reshape(len(X), -1) for X in (d.X_train, d.X_test))
+        return X_train, X_test, d.y_train, d.y_test
+
+    def known_rows(self, y_train):
+        """The known classes' training rows to fit on, and those to check on (None)."""
+        known = np.flatnonzero(y_train < KNOWN)
+        if not self.validation:
+            return known, None
+        return train_test_split(
+            known, test_size=self.validation, stratify=y_train[known], random_state=0
+        )
 
 
 def _draws(y_train, shots, draws):
@@ -86,10 +111,10 @@ def _draws(y_train, shots, draws):
         )
 
 
-def _fit_known(loss, dim, seed, params, data="digits"):
+def _fit_known(loss, dim, seed, params, protocol):
     """A fit on the known classes' training samples, and its seconds."""
-    X_train, _, y_train, _ = _split(data)
-    known = y_train < KNOWN
+    X_train, _, y_train, _ = protocol.split()
+    known, _ = protocol.known_rows(y_train)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf = EmbeddingClassifier(loss, n_components=dim, random_state=seed, **(params or {}))
@@ -98,39 +123,43 @@ def _fit_known(loss, dim, seed, params, data="digits"):
     return clf, time.perf_counter() - start
 
 
-def _after_adding(clf, shots, draws, on_damage="limit", data="digits"):
+def _after_adding(clf, shots, draws, protocol):
     """``(known accuracy, new-class accuracy)`` on the test part after adding ``shots``
     training samples of each new class to a copy of ``clf``, one pair per draw."""
-    X_train, X_test, y_train, y_test = _split(data)
+    X_train, X_test, y_train, y_test = protocol.split()
     known_test = y_test < KNOWN
+    _, check = protocol.known_rows(y_train)
+    options = {"on_damage": protocol.on_damage}
+    if check is not None:
+        options["X_known"] = X_train[check]
     for few in _draws(y_train, shots, draws):
         with warnings.catch_warnings():  # the tables say what the warning would
             warnings.filterwarnings("ignore", "add_classes", UserWarning)
-            added = copy.deepcopy(clf).add_classes(X_train[few], y_train[few], on_damage=on_damage)
+            added = copy.deepcopy(clf).add_classes(X_train[few], y_train[few], **options)
         yield (
             added.score(X_test[known_test], y_test[known_test]),
             added.score(X_test[~known_test], y_test[~known_test]),
         )
 
 
-def run(loss, dim, shots=5, seeds=3, draws=5, params=None, on_damage="limit", data="digits"):
+def run(loss, dim, shots=5, seeds=3, draws=5, params=None, protocol=Protocol()):
     """Rows of ``(before, after, new, auroc, fit seconds)``, one per seed and draw."""
-    _, X_test, _, y_test = _split(data)
+    _, X_test, _, y_test = protocol.split()
     known_test = y_test < KNOWN
     rows = []
     for seed in range(seeds):
-        clf, seconds = _fit_known(loss, dim, seed, params, data)
+        clf, seconds = _fit_known(loss, dim, seed, params, protocol)
         before = clf.score(X_test[known_test], y_test[known_test])
         auroc = open_set_auroc(clf, X_test[known_test], X_test[~known_test])
-        for after, new in _after_adding(clf, shots, draws, on_damage, data):
+        for after, new in _after_adding(clf, shots, draws, protocol):
             rows.append((before, after, new, auroc, seconds))
     return np.array(rows)
 
 
-def pixels(shots=5, draws=5, pca=None, data="digits"):
+def pixels(shots=5, draws=5, pca=None, protocol=Protocol()):
     """The protocol on raw pixels (or their ``pca``-dimensional PCA, fitted on the known
     classes' training samples): nearest class mean, no training."""
-    X_train, X_test, y_train, y_test = _split(data)
+    X_train, X_test, y_train, y_test = protocol.split()
     if pca is not None:
         projection = PCA(pca, random_state=0).fit(X_train[y_train < KNOWN])
         X_train, X_test = projection.transform(X_train), projection.transform(X_test)
@@ -149,32 +178,28 @@ def pixels(shots=5, draws=5, pca=None, data="digits"):
     return np.array(rows)
 
 
-def _curve_task(loss, dim, seed, shots, draws, params, on_damage="limit", data="digits"):
+def _curve_task(loss, dim, seed, shots, draws, params, protocol):
     """One fit, scored after adding each number of ``shots``: ``{shots: rows of
     (before, after, new)}``, one row per draw."""
     import torch
 
     torch.set_num_threads(1)  # --jobs fits share the cores
-    _, X_test, _, y_test = _split(data)
-    clf, _ = _fit_known(loss, dim, seed, params, data)
+    _, X_test, _, y_test = protocol.split()
+    clf, _ = _fit_known(loss, dim, seed, params, protocol)
     before = clf.score(X_test[y_test < KNOWN], y_test[y_test < KNOWN])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the damage warning; the drop is measured
         return {
-            n: np.array([(before, *pair) for pair in _after_adding(clf, n, draws, on_damage, data)])
+            n: np.array([(before, *pair) for pair in _after_adding(clf, n, draws, protocol)])
             for n in shots
         }
 
 
-def curve(
-    losses, variants, dim, shots, seeds, draws, params, jobs, on_damage="limit", data="digits"
-):
+def curve(losses, variants, dim, shots, seeds, draws, params, jobs, protocol=Protocol()):
     """The shots-curve table: new-class accuracy / known drop per number of shots."""
     tasks = [(loss, v, seed) for loss in losses for v in variants for seed in range(seeds)]
     results = Parallel(n_jobs=jobs)(
-        delayed(_curve_task)(
-            loss, dim, seed, shots, draws, {**params, **VARIANTS[v]}, on_damage, data
-        )
+        delayed(_curve_task)(loss, dim, seed, shots, draws, {**params, **VARIANTS[v]}, protocol)
         for loss, v, seed in tasks
     )
     header = " | ".join(f"{n} shot{'s' * (n > 1)}" for n in shots)
@@ -193,9 +218,9 @@ def curve(
             out.append(f"{rows[:, 2].mean():.3f} / {drop.mean():.1f} ({drop.max():.1f})")
         print(f"| {name} | " + " | ".join(out) + " |", flush=True)
 
-    k = min(dim, _split(data)[0].shape[1])  # a PCA keeps at most every feature
+    k = min(dim, protocol.split()[0].shape[1])  # a PCA keeps at most every feature
     for name, pca in (("raw pixels, nearest mean", None), (f"PCA {k}-D, nearest mean", k)):
-        line(name, {n: pixels(n, draws, pca, data)[:, :3] for n in shots})
+        line(name, {n: pixels(n, draws, pca, protocol)[:, :3] for n in shots})
     for loss in losses:
         for v in variants:
             mine = [r for task, r in zip(tasks, results) if task[:2] == (loss, v)]
@@ -231,6 +256,13 @@ def main():
     parser.add_argument("--variants", nargs="+", default=["defaults"], choices=list(VARIANTS))
     parser.add_argument("--curve", action="store_true", help="one shots-curve table")
     parser.add_argument("--data", default="digits", choices=["digits", "synthetic"])
+    parser.add_argument(
+        "--validation",
+        type=float,
+        default=0.0,
+        help="hold out this share of the known training samples and check on it "
+        "(add_classes' X_known)",
+    )
     parser.add_argument("--jobs", type=int, default=1, help="fits at a time (--curve)")
     parser.add_argument(
         "--on-damage",
@@ -246,6 +278,7 @@ def main():
         help="estimator parameters, e.g. loss__margin=0.05",
     )
     args = parser.parse_args()
+    protocol = Protocol(args.data, args.on_damage, args.validation)
     params = dict(_param(p) for p in args.set)
     clash = set(params) & set().union(*(VARIANTS[v] for v in args.variants))
     if clash:
@@ -262,8 +295,7 @@ def main():
                 args.draws,
                 params,
                 args.jobs,
-                args.on_damage,
-                args.data,
+                protocol,
             )
         return
     for shots in args.shots:
@@ -273,17 +305,15 @@ def main():
             "| new-class acc. (worst) | open-set AUROC | fit time vs defaults |"
         )
         print("|---|---|---|---|---|---|---|---|")
-        width = _split(args.data)[0].shape[1]
-        pixel_rows = pixels(shots, args.draws, data=args.data)
+        width = protocol.split()[0].shape[1]
+        pixel_rows = pixels(shots, args.draws, protocol=protocol)
         print(_row("pixels (nearest mean)", width, pixel_rows).replace("nan", "-"))
         for dim in args.dims:
             for loss in args.losses:
                 reference = np.nan  # without a defaults row, no time ratio
                 for variant in variants:
                     options = {**params, **VARIANTS[variant]}
-                    rows = run(
-                        loss, dim, shots, args.seeds, args.draws, options, args.on_damage, args.data
-                    )
+                    rows = run(loss, dim, shots, args.seeds, args.draws, options, protocol)
                     if variant == "defaults":
                         reference = rows[:, 4].mean()
                     name = loss if variant == "defaults" else f"{loss}, {variant}"

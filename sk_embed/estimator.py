@@ -638,7 +638,7 @@ class EmbeddingClassifier(
             )
         return weights
 
-    def add_classes(self, X, y=None, *, on_damage="limit"):
+    def add_classes(self, X, y=None, *, on_damage="limit", X_known=None):
         """Add new classes from a few samples each, without retraining the encoder.
 
         The encoder stays frozen; the technique's head places each new class from its
@@ -648,9 +648,9 @@ class EmbeddingClassifier(
         cover old and new classes. Refit to train the encoder on them.
 
         New positions can land where known classes are and take their samples. Before
-        anything changes, the new head predicts the training embeddings the model kept
-        at fit (up to 1000 rows), and ``on_damage`` decides what happens when the new
-        classes take some of them.
+        anything changes, the new head predicts samples of the known classes (``X_known``,
+        or the training embeddings the model kept at fit, up to 1000 rows), and
+        ``on_damage`` decides what happens when the new classes take some of them.
 
         Parameters
         ----------
@@ -660,7 +660,7 @@ class EmbeddingClassifier(
             Their labels; none may be a class the estimator already knows.
         on_damage : {"limit", "warn", "raise", "ignore"}, default="limit"
             ``"limit"`` adds the new classes with their scores lowered by one common
-            amount, just enough that they take at most 0.3% of the kept samples: the
+            amount, just enough that they take at most 0.3% of the checked samples: the
             known classes keep their accuracy, and the new classes are recognized less
             often. When they would have taken more than 3%, a ``UserWarning`` says so,
             with how many of their own samples they still win. Training again
@@ -669,6 +669,12 @@ class EmbeddingClassifier(
             ``UserWarning`` naming the classes (``"warn"``), or not at all, as a
             ``ValueError`` that leaves the model as it was (``"raise"``); ``"ignore"``
             adds them without a check.
+        X_known : array-like of shape (n_known, ...), default=None
+            Samples of the known classes to check on, such as a validation set. A model
+            fits its training samples more tightly than new ones, so new classes can
+            take held-out known samples while taking none of the kept training ones;
+            checking on held-out samples sees that. None checks on the kept training
+            embeddings.
 
         Returns
         -------
@@ -683,8 +689,7 @@ class EmbeddingClassifier(
         check_classification_targets(y)
         new, local = np.unique(y, return_inverse=True)
         classes, columns = append_classes(self.classes_, self._class_columns, new)
-        _, z = self.net_.scores_and_embedding(self._tensor(X))
-        z = z.to(self.net_.device)
+        z = self._embed(X)
         local_t = torch.as_tensor(local, dtype=torch.long, device=self.net_.device)
         head = self.net_.module_.head
         lowering = 0.0
@@ -692,7 +697,11 @@ class EmbeddingClassifier(
             trial = copy.deepcopy(head)
             trial.add_classes(z, local_t, len(new))
             trial.offset_new_classes(len(new), 0.0)
-            lowering = self._check_damage(head, trial, new, on_damage, z, local_t)
+            if X_known is None:
+                known, source = self._known_embeddings, "training samples the model kept"
+            else:
+                known, source = self._embed(self._validate_X(X_known)), "samples in X_known"
+            lowering = self._check_damage(head, trial, new, on_damage, z, local_t, known, source)
         head.add_classes(z, local_t, len(new))
         head.offset_new_classes(len(new), lowering)
         if self._class_weights is not None:  # new classes weigh 1 if trained on later
@@ -701,12 +710,16 @@ class EmbeddingClassifier(
         self.classes_, self._class_columns = classes, columns
         return self
 
-    def _check_damage(self, head, grown, new, on_damage, z_new, local):
+    def _embed(self, X):
+        """Raw embeddings of validated ``X`` (what the head scores), on the net's device."""
+        _, z = self.net_.scores_and_embedding(self._tensor(X))
+        return z.to(self.net_.device)
+
+    def _check_damage(self, head, grown, new, on_damage, z_new, local, z, source):
         """Warn or raise when ``grown`` (the head with the new classes, placed from
-        ``z_new`` labelled ``local``) would give the kept training embeddings to a new
-        class; with ``"limit"``, return how much to lower the new classes' scores (0.0
-        otherwise)."""
-        z = self._known_embeddings
+        ``z_new`` labelled ``local``) would give known-class embeddings ``z`` (the
+        ``source`` the message names) to a new class; with ``"limit"``, return how much
+        to lower the new classes' scores (0.0 otherwise)."""
         if z is None:  # a model loaded from a file written before the check
             return 0.0
         with torch.no_grad():
@@ -728,7 +741,7 @@ class EmbeddingClassifier(
         takers = by_column[np.unique(scores.argmax(1).cpu().numpy()[taken])].tolist()
         share = (
             f"add_classes: the new classes {takers!r} would take {taken.mean():.0%} of the "
-            f"known classes' training samples the model kept (from classes {victims!r})"
+            f"known classes' {source} (from classes {victims!r})"
         )
         advice = (
             "Train with reserve_classes to leave room for new classes (docs/open_set.md), "

@@ -1,5 +1,6 @@
 """Tests of sk_embed/estimator.py."""
 
+import copy
 import pickle
 
 import numpy as np
@@ -753,6 +754,31 @@ def test_the_limit_warning_counts_the_samples_new_classes_still_win():
     with pytest.warns(UserWarning, match=r"the new classes now win 0 of the 6 samples"):
         clf.add_classes(X[:6], np.full(6, 2))
     assert clf.net_.module_.head.score_offsets[2] < 0
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_add_classes_checks_on_held_out_known_samples_when_given():
+    # regression at 2-D on two tight clusters: a new class placed between them takes
+    # none of the kept training rows but half of some looser samples of class 0; given
+    # those as X_known, the check sees it and lowers the new class until it takes
+    # (nearly) none of them
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(0, 1, (100, 4)), rng.normal(8, 1, (100, 4))])
+    y = np.repeat([0, 1], 100)
+    clf = EmbeddingClassifier("regression", 2, max_epochs=30, tol=None, random_state=0)
+    clf.fit(X, y)
+    new, loose = rng.normal(3.5, 0.3, (6, 4)), rng.normal(2.5, 0.3, (50, 4))
+    assert (clf.predict(loose) == 0).all()
+    unchecked = copy.deepcopy(clf).add_classes(new, np.full(6, 2))
+    assert unchecked.net_.module_.head.score_offsets is None
+    assert (unchecked.predict(loose) == 2).mean() > 0.2
+    message = r"known classes' samples in X_known \(from classes \[0\]\)"
+    with pytest.warns(UserWarning, match=message):
+        clf.add_classes(new, np.full(6, 2), X_known=loose)
+    assert clf.net_.module_.head.score_offsets[2] < 0
+    assert (clf.predict(loose) == 2).mean() <= 0.02
+    with pytest.raises(ValueError, match="features"):
+        copy.deepcopy(unchecked).add_classes(new, np.full(6, 3), X_known=loose[:, :3])
 
 
 @pytest.mark.filterwarnings("ignore:add_classes:UserWarning")
