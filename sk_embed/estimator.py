@@ -914,7 +914,8 @@ class EmbeddingClassifier(
 
         Each technique defines it in its own file: the largest logit (softmax family),
         the largest cosine (angular), minus the squared distance to the nearest center
-        (center, contrastive, triplet, regression), the largest log-density (soc). Use
+        over the mean squared distance between two centers (center, contrastive,
+        triplet, regression), the largest log-density (soc). Use
         it with :func:`sk_embed.metrics.open_set_auroc`.
 
         Parameters

@@ -19,7 +19,15 @@ import torch
 from sklearn.utils._param_validation import Interval
 from skorch.callbacks import Callback
 
-from ._base import NON_NEGATIVE, LinearHead, Loss, cross_entropy, squared_distances, weighted_mean
+from ._base import (
+    NON_NEGATIVE,
+    LinearHead,
+    Loss,
+    center_spread,
+    cross_entropy,
+    squared_distances,
+    weighted_mean,
+)
 from ._registry import Technique, register
 
 
@@ -79,7 +87,8 @@ class CenterLossHead(LinearHead):
         """
 
     def score_samples(self, scores, z):
-        """Minus the squared distance to the nearest center.
+        """Minus the squared distance to the nearest center, in units of the mean
+        squared distance between two centers (:func:`~sk_embed.losses._base.center_spread`).
 
         Parameters
         ----------
@@ -90,7 +99,8 @@ class CenterLossHead(LinearHead):
         -------
         tensor of shape (n,)
         """
-        return -squared_distances(z, self.centers.to(z)).min(dim=1).values
+        centers = self.centers.to(z)
+        return -squared_distances(z, centers).min(dim=1).values / center_spread(centers)
 
 
 class CenterUpdate(Callback):
