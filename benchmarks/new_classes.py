@@ -187,12 +187,10 @@ def _curve_task(loss, dim, seed, shots, draws, params, protocol):
     _, X_test, _, y_test = protocol.split()
     clf, _ = _fit_known(loss, dim, seed, params, protocol)
     before = clf.score(X_test[y_test < KNOWN], y_test[y_test < KNOWN])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the damage warning; the drop is measured
-        return {
-            n: np.array([(before, *pair) for pair in _after_adding(clf, n, draws, protocol)])
-            for n in shots
-        }
+    return {
+        n: np.array([(before, *pair) for pair in _after_adding(clf, n, draws, protocol)])
+        for n in shots
+    }
 
 
 def curve(losses, variants, dim, shots, seeds, draws, params, jobs, protocol=Protocol()):

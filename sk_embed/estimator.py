@@ -696,7 +696,7 @@ class EmbeddingClassifier(
         if on_damage != "ignore":  # try on a copy first: a refusal changes nothing
             trial = copy.deepcopy(head)
             trial.add_classes(z, local_t, len(new))
-            trial.offset_new_classes(len(new), 0.0)
+            trial.offset_new_classes(len(new), 0.0)  # earlier offsets get the new columns
             if X_known is None:
                 known, source = self._known_embeddings, "training samples the model kept"
             else:
