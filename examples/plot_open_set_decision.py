@@ -6,6 +6,8 @@ Answering "unknown": a calibrated open-set decision
 :class:`~sk_embed.OpenSetClassifier` turns it into a decision: it calibrates a
 threshold on known-class samples held out from the fit (out-of-fold scores), so that
 ``known_rate`` of them are accepted, and ``predict`` answers ``unknown_label`` below it.
+The score it thresholds is standardized within the predicted class, so that one
+threshold suits tight and loose classes alike.
 
 Here the model knows the digits 0 to 5; the test set also holds 6 to 9, which it has
 never seen. The histogram shows the scores of both, and the calibrated threshold.
@@ -38,7 +40,7 @@ bins = np.linspace(scores.min(), scores.max(), 40)
 ax.hist(scores[y_test < 6], bins, alpha=0.6, label="known digits 0-5")
 ax.hist(scores[y_test >= 6], bins, alpha=0.6, label="unknown digits 6-9")
 ax.axvline(model.threshold_, color="k", linestyle="--", label="threshold (known_rate=0.95)")
-ax.set_xlabel("score_samples (higher: more like a known class)")
+ax.set_xlabel("score_samples, standardized per class (higher: more known)")
 ax.set_ylabel("test samples (log scale)")
 ax.set_yscale("log")
 ax.legend(loc="upper left", fontsize="small")

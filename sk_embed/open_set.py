@@ -4,6 +4,11 @@ It wraps any classifier with ``score_samples`` (higher = looks more like a known
 ``EmbeddingClassifier`` included, and turns that score into a decision: a threshold
 calibrated on known-class samples held out from the fit, so that a chosen fraction of
 known samples is accepted. Below it, ``predict`` answers ``unknown_label``.
+
+A model spreads its classes unequally, and how unequally changes from one fit to the
+next, so by default the score is first standardized within each predicted class by the
+model's own scores on its training samples of that class: one threshold then holds for
+every class, and for a refitted model as well as for the fold models it came from.
 """
 
 from __future__ import annotations
@@ -61,6 +66,10 @@ class OpenSetClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         stratified fraction held out once, and the classifier is the one fitted on the
         rest, so the threshold belongs to the very model that predicts, but rests on
         fewer scores. docs/open_set.md compares the two.
+    per_class : bool, default=True
+        Standardize the score within each predicted class, by the mean and standard
+        deviation of the fitted model's scores on its own training samples predicted as
+        that class, before the threshold. False thresholds the raw score.
     random_state : int, RandomState instance or None, default=None
         Seeds the held-out split (float ``cv``); folds are not shuffled.
 
@@ -69,7 +78,10 @@ class OpenSetClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     estimator_ : classifier
         The fitted classifier that ``predict`` uses.
     threshold_ : float
-        The calibrated threshold on ``estimator_.score_samples``.
+        The calibrated threshold on :meth:`score_samples`.
+    score_mean_, score_scale_ : ndarray of shape (n_classes,)
+        Per class of ``classes_``, what :meth:`score_samples` subtracts from and divides
+        ``estimator_.score_samples`` by (0 and 1 with ``per_class=False``).
     classes_ : ndarray of shape (n_classes,)
         The known classes (``unknown_label`` is not among them).
     n_features_in_ : int
@@ -96,14 +108,25 @@ class OpenSetClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             Interval(Integral, 2, None, closed="left"),
             "cv_object",
         ],
+        "per_class": ["boolean"],
         "random_state": ["random_state"],
     }
 
-    def __init__(self, estimator, *, unknown_label=-1, known_rate=0.95, cv=5, random_state=None):
+    def __init__(
+        self,
+        estimator,
+        *,
+        unknown_label=-1,
+        known_rate=0.95,
+        cv=5,
+        per_class=True,
+        random_state=None,
+    ):
         self.estimator = estimator
         self.unknown_label = unknown_label
         self.known_rate = known_rate
         self.cv = cv
+        self.per_class = per_class
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -134,24 +157,25 @@ class OpenSetClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             assert_all_finite(y, input_name="y")
         check_consistent_length(X, y)
         check_classification_targets(y)
-        self._check_unknown_label(np.unique(y))
+        self.classes_ = np.unique(y)
+        self._check_unknown_label(self.classes_)
         scores = []
         if isinstance(self.cv, Real) and not isinstance(self.cv, Integral):
             train, held = train_test_split(
                 np.arange(len(y)), test_size=self.cv, stratify=y, random_state=self.random_state
             )
             self.estimator_ = self._fit_on(X, y, train, fit_params)
-            scores.append(self.estimator_.score_samples(_safe_indexing(X, held)))
+            held_scores, statistics = self._calibration_scores(self.estimator_, X, train, held)
+            scores.append(held_scores)
         else:
             for train, held in check_cv(self.cv, y, classifier=True).split(X, y):
                 fold = self._fit_on(X, y, train, fit_params)
-                scores.append(fold.score_samples(_safe_indexing(X, held)))
+                scores.append(self._calibration_scores(fold, X, train, held)[0])
             self.estimator_ = self._fit_on(X, y, np.arange(len(y)), fit_params)
+            statistics = self._class_statistics(self.estimator_, X)
+        self.score_mean_, self.score_scale_ = statistics
         scores = np.concatenate(scores)
-        if not np.isfinite(scores).all():
-            raise ValueError("the wrapped classifier's score_samples gave non-finite scores")
         self.threshold_ = float(np.quantile(scores, 1 - self.known_rate))
-        self.classes_ = self.estimator_.classes_
         if hasattr(self.estimator_, "n_features_in_"):
             self.n_features_in_ = self.estimator_.n_features_in_
         if hasattr(self.estimator_, "feature_names_in_"):
@@ -161,6 +185,41 @@ class OpenSetClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def _fit_on(self, X, y, rows, fit_params):
         params = _check_method_params(X, fit_params, indices=rows)
         return clone(self.estimator).fit(_safe_indexing(X, rows), y[rows], **params)
+
+    def _scores(self, model, X, statistics=None):
+        """``model``'s scores of ``X`` and its predicted classes; the scores standardized
+        by ``statistics`` (a mean and a scale per class) when given."""
+        scores = model.score_samples(X)
+        if not np.isfinite(scores).all():
+            raise ValueError("the wrapped classifier's score_samples gave non-finite scores")
+        predicted = model.predict(X)
+        if statistics is not None and self.per_class:
+            which = np.searchsorted(self.classes_, predicted)
+            scores = (scores - statistics[0][which]) / statistics[1][which]
+        return scores, predicted
+
+    def _class_statistics(self, model, X):
+        """Mean and standard deviation of ``model``'s scores of its training samples
+        ``X``, per predicted class (a class predicted for fewer than two of them, or
+        with equal scores, takes those of all of them)."""
+        n_classes = len(self.classes_)
+        if not self.per_class:
+            return np.zeros(n_classes), np.ones(n_classes)
+        scores, predicted = self._scores(model, X)
+        which = np.searchsorted(self.classes_, predicted)
+        mean = np.full(n_classes, scores.mean())
+        scale = np.full(n_classes, scores.std() or 1.0)
+        for k in range(n_classes):
+            own = scores[which == k]
+            if len(own) >= 2 and own.std() > 0:
+                mean[k], scale[k] = own.mean(), own.std()
+        return mean, scale
+
+    def _calibration_scores(self, model, X, train, held):
+        """The standardized scores of the ``held`` rows by ``model``, fitted on ``train``,
+        and the statistics they were standardized by."""
+        statistics = self._class_statistics(model, _safe_indexing(X, train))
+        return self._scores(model, _safe_indexing(X, held), statistics)[0], statistics
 
     def _check_unknown_label(self, classes):
         label = np.asarray([self.unknown_label])
@@ -179,7 +238,9 @@ class OpenSetClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             )
 
     def score_samples(self, X):
-        """The wrapped classifier's open-set score (higher = more known).
+        """The open-set score that the threshold applies to (higher = more known):
+        ``estimator_.score_samples``, standardized within the predicted class when
+        ``per_class=True``.
 
         Parameters
         ----------
@@ -190,7 +251,7 @@ class OpenSetClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         scores : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        return self.estimator_.score_samples(X)
+        return self._scores(self.estimator_, X, (self.score_mean_, self.score_scale_))[0]
 
     def predict_known(self, X):
         """Whether each sample reaches the threshold (is taken for a known class).
@@ -217,8 +278,8 @@ class OpenSetClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         y : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        predicted = self.estimator_.predict(X)
-        known = self.predict_known(X)
+        scores, predicted = self._scores(self.estimator_, X, (self.score_mean_, self.score_scale_))
+        known = scores >= self.threshold_
         dtype = np.result_type(predicted, np.asarray([self.unknown_label]))
         out = np.empty(_num_samples(X), dtype=dtype)
         out[known] = predicted[known]
