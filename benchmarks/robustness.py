@@ -6,12 +6,14 @@ split), X*100+5; mean over seeds of the held-out accuracy, 5-NN accuracy of the 
 embeddings, fit seconds and epochs run. UMAP (supervised, when umap-learn is installed),
 NCA and LDA on the same splits are the reference. Then raw tabular data (wine,
 breast_cancer), a data-size curve on ``datasets.synthetic``, the comparison that chose
-the standardization (none, one global scale, per feature), and every technique with the
+the standardization (none, one global scale, per feature), every technique with the
 cnn on images (digits as 8x8 images and zoomed to 28x28), reporting the worst technique
-as well as the best.
+as well as the best, and the time of the defaults on rows against ``MLPClassifier``'s
+(``make_classification``, 40 features, 8 classes, several sizes, in the same run).
 
 Usage: python benchmarks/robustness.py [--seeds 0 1 2] [--dims 2 10] [--losses ...]
-       [--parts scalings tabular sizes mechanism images augment] [--jobs 2]
+       [--parts scalings tabular sizes mechanism images augment speed] [--jobs 2]
+       [--speed-sizes 5000 20000 50000]
        [--set lr=0.003 lr_schedule=cosine] [--image-max-epochs 30]
        [--image-sets 'digits 8x8' 'digits 28x28']
 """
@@ -24,9 +26,10 @@ import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.datasets import load_breast_cancer, load_digits, load_wine
+from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -360,6 +363,68 @@ def augment(args, params):
     return rows
 
 
+def _timed_fit(model, X, y):
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    return time.perf_counter() - start
+
+
+def _speed_fit(method, n, seed, params):
+    """One seed of the speed part: our defaults and MLPClassifier's on the same split,
+    one after the other (which goes first alternates with the seed)."""
+    X, y = make_classification(
+        n_samples=n, n_features=40, n_informative=20, n_classes=8, random_state=seed
+    )
+    X_train, X_test, y_train, y_test = split(X, y)
+    ours = EmbeddingClassifier(method, random_state=seed, **params)
+    mlp = MLPClassifier(random_state=seed)
+    pair = [ours, mlp] if seed % 2 == 0 else [mlp, ours]
+    seconds = {id(model): _timed_fit(model, X_train, y_train) for model in pair}
+    return {
+        "n_train": len(y_train),
+        "method": method,
+        "seed": seed,
+        "accuracy": ours.score(X_test, y_test),
+        "mlp_accuracy": mlp.score(X_test, y_test),
+        "fit_seconds": seconds[id(ours)],
+        "mlp_seconds": seconds[id(mlp)],
+        "epochs": ours.n_iter_,
+        "mlp_iterations": mlp.n_iter_,
+    }
+
+
+def speed(args, params):
+    """The defaults' fit time on rows against MLPClassifier's defaults, one fit at a time
+    with torch's and numpy's default threads."""
+    print(
+        "\n### rows: fit time against MLPClassifier (make_classification, 40 features, 20 "
+        f"informative, 8 classes; 70/30 split; seeds {args.seeds}; one fit at a time)\n"
+    )
+    print(
+        "| n train | technique | accuracy | MLPClassifier | fit s | MLPClassifier s | "
+        "time ratio (min-max) | epochs | MLP iterations |\n|---|---|---|---|---|---|---|---|---|"
+    )
+    rows = []
+    for n in args.speed_sizes:
+        for method in args.speed_losses:
+            got = [_speed_fit(method, n, seed, params) for seed in args.seeds]
+            mean = {k: np.mean([g[k] for g in got]) for k in got[0] if k != "method"}
+            sd = {k: np.std([g[k] for g in got]) for k in ("accuracy", "mlp_accuracy")}
+            ratio = [g["fit_seconds"] / g["mlp_seconds"] for g in got]
+            print(
+                f"| {got[0]['n_train']} | {method} | {mean['accuracy']:.3f} ± "
+                f"{sd['accuracy']:.3f} | {mean['mlp_accuracy']:.3f} ± {sd['mlp_accuracy']:.3f} | "
+                f"{mean['fit_seconds']:.1f} | {mean['mlp_seconds']:.1f} | "
+                f"{np.median(ratio):.2f} ({min(ratio):.2f}-{max(ratio):.2f}) | "
+                f"{mean['epochs']:.0f} | {mean['mlp_iterations']:.0f} |",
+                flush=True,
+            )
+            rows += got
+    return rows
+
+
 PARTS = {
     "scalings": scalings,
     "tabular": tabular,
@@ -367,6 +432,7 @@ PARTS = {
     "mechanism": mechanism,
     "images": images,
     "augment": augment,
+    "speed": speed,
 }
 
 
@@ -382,6 +448,8 @@ def main():
         "--mechanism-losses", nargs="+", default=["softmax", "center", "contrastive", "soc"]
     )
     parser.add_argument("--size-losses", nargs="+", default=["softmax", "center", "soc"])
+    parser.add_argument("--speed-sizes", type=int, nargs="+", default=[5000, 20000, 50000])
+    parser.add_argument("--speed-losses", nargs="+", default=["softmax"])
     parser.add_argument(
         "--image-max-epochs",
         type=int,
