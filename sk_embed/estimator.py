@@ -577,9 +577,13 @@ class EmbeddingClassifier(
                 None if weights is None else weights.to(device),
             )
             self.net_.fit(data, columns, epochs=1 if incremental else None)
-            # Embeddings of up to _GUARD_SIZE training rows, spread over the data:
+            # Embeddings of up to _GUARD_SIZE known samples, spread over the data:
             # add_classes checks on them whether new classes would take known samples.
-            rows = np.unique(np.linspace(0, len(columns) - 1, _GUARD_SIZE).astype(int))
+            # The rows early_stopping held out show that better than the training rows.
+            held_out = self.net_.validation_rows_
+            self._known_held_out = held_out is not None and len(held_out) > 0
+            pool = np.asarray(held_out) if self._known_held_out else np.arange(len(columns))
+            rows = pool[np.unique(np.linspace(0, len(pool) - 1, _GUARD_SIZE).astype(int))]
             self._known_embeddings = self.net_.scores_and_embedding(self._tensor(X[rows]))[1]
         if self.net_.interrupted_:  # the epochs done are kept (the net warned): stop loops
             raise KeyboardInterrupt
@@ -648,9 +652,10 @@ class EmbeddingClassifier(
         cover old and new classes. Refit to train the encoder on them.
 
         New positions can land where known classes are and take their samples. Before
-        anything changes, the new head predicts samples of the known classes (``X_known``,
-        or the training embeddings the model kept at fit, up to 1000 rows), and
-        ``on_damage`` decides what happens when the new classes take some of them.
+        anything changes, the new head predicts samples of the known classes, and
+        ``on_damage`` decides what happens when the new classes take some of them. Those
+        samples are ``X_known`` when given; else the model's own, kept at fit (up to 1000):
+        the validation samples held out by ``early_stopping=True``, or training samples.
 
         Parameters
         ----------
@@ -673,8 +678,8 @@ class EmbeddingClassifier(
             Samples of the known classes to check on, such as a validation set. A model
             fits its training samples more tightly than new ones, so new classes can
             take held-out known samples while taking none of the kept training ones;
-            checking on held-out samples sees that. None checks on the kept training
-            embeddings.
+            checking on held-out samples sees that. None checks on the samples kept at
+            fit (held out ones with ``early_stopping=True``).
 
         Returns
         -------
@@ -698,7 +703,14 @@ class EmbeddingClassifier(
             trial.add_classes(z, local_t, len(new))
             trial.offset_new_classes(len(new), 0.0)  # earlier offsets get the new columns
             if X_known is None:
-                known, source = self._known_embeddings, "training samples the model kept"
+                known, source = (
+                    self._known_embeddings,
+                    (
+                        "validation samples early_stopping held out"
+                        if self._known_held_out
+                        else "training samples the model kept"
+                    ),
+                )
             else:
                 known, source = self._embed(self._validate_X(X_known)), "samples in X_known"
             lowering = self._check_damage(head, trial, new, on_damage, z, local_t, known, source)
@@ -1017,6 +1029,7 @@ class EmbeddingClassifier(
             "known_embeddings": (
                 None if self._known_embeddings is None else self._known_embeddings.tolist()
             ),
+            "known_held_out": self._known_held_out,
             "seed": self.net_.seed,
             "history": self.net_.history_.to_list(),
         }
@@ -1059,6 +1072,7 @@ class EmbeddingClassifier(
         estimator._class_weights = None if weights is None else np.array(weights)
         known = model.get("known_embeddings")  # absent before add_classes checked damage
         estimator._known_embeddings = None if known is None else torch.tensor(known)
+        estimator._known_held_out = model.get("known_held_out", False)  # absent from older files
         net = estimator._new_net(len(estimator.classes_), model["seed"], estimator._net_options())
         estimator.net_ = net.restore(module, criterion, model["history"])
         return estimator

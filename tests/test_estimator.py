@@ -781,6 +781,27 @@ def test_add_classes_checks_on_held_out_known_samples_when_given():
         copy.deepcopy(unchecked).add_classes(new, np.full(6, 3), X_known=loose[:, :3])
 
 
+def test_with_early_stopping_add_classes_checks_on_the_held_out_validation_samples(tmp_path):
+    # the validation rows are samples the model was not trained on: the check keeps
+    # their embeddings (not training rows'), names them, and a saved model keeps both
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(0, 1, (100, 4)), rng.normal(8, 1, (100, 4))])
+    y = np.repeat([0, 1], 100)
+    clf = EmbeddingClassifier("soc", 2, max_epochs=20, early_stopping=True, random_state=0)
+    clf.fit(X, y)
+    held_out = clf.net_.validation_rows_
+    assert len(held_out) == 20  # validation_fraction=0.1
+    torch.testing.assert_close(clf._known_embeddings, clf._embed(clf._validate_X(X[held_out])))
+    clf.save(tmp_path / "m.skem")
+    loaded = EmbeddingClassifier.load(tmp_path / "m.skem")
+    with pytest.warns(UserWarning, match="validation samples early_stopping held out"):
+        loaded.add_classes(X[:6], np.full(6, 2))
+    trained = EmbeddingClassifier("soc", 2, max_epochs=20, tol=None, random_state=0).fit(X, y)
+    assert trained.net_.validation_rows_ is None and len(trained._known_embeddings) == 200
+    with pytest.warns(UserWarning, match="training samples the model kept"):
+        trained.add_classes(X[:6], np.full(6, 2))
+
+
 @pytest.mark.filterwarnings("ignore:add_classes:UserWarning")
 def test_limited_classes_survive_saving_and_training_clears_the_lowering(known_and_new, tmp_path):
     X, y, X_new, y_new, X_test, _ = known_and_new

@@ -386,6 +386,8 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
                 f"{self.validation_fraction} of the {len(X)} training samples, which fails "
                 f"here: {error} Raise validation_fraction, or fit without early_stopping."
             ) from error
+        # the rows early_stopping held out (add_classes checks damage on them)
+        self.validation_rows_ = getattr(valid, "indices", None)
         events = {"dataset_train": train, "dataset_valid": valid}
         iterator = self.get_iterator(train, training=True)
         iterator_valid = None if valid is None else self.get_iterator(valid, training=False)
