@@ -636,6 +636,50 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         """
         return self.forward(TensorDataset(X), training=False)
 
+    def noisy_embedding(self, X, noise):
+        """Raw embeddings ``z`` of ``X`` with Gaussian noise added to the scaled input:
+        ``noise`` times each input feature's standard deviation over ``X``, seeded by the
+        net's seed. For any input the net takes (rows, images, sparse rows, a dataset):
+        the noise is added to what the input scaling gives, batch by batch.
+
+        Parameters
+        ----------
+        X : tensor or rows of shape (n, ...)
+        noise : float
+
+        Returns
+        -------
+        z : tensor of shape (n, n_components)
+        """
+        moments = []
+
+        def collect(module, inputs, output):
+            x = output.detach().double()
+            moments.append((len(x), x.sum(0), (x * x).sum(0)))
+
+        hook = self.module_.scaler.register_forward_hook(collect)
+        try:
+            self.scores_and_embedding(X)
+        finally:
+            hook.remove()
+        n = sum(m[0] for m in moments)
+        mean = sum(m[1] for m in moments) / n
+        sd = (sum(m[2] for m in moments) / n - mean * mean).clamp(min=0).sqrt().float()
+        generator = None
+
+        def perturb(module, inputs, output):
+            nonlocal generator
+            if generator is None:
+                generator = torch.Generator(output.device).manual_seed(self.seed)
+            draw = torch.randn(output.shape, generator=generator, device=output.device)
+            return output + noise * sd.to(output.device) * draw
+
+        hook = self.module_.scaler.register_forward_hook(perturb)
+        try:
+            return self.scores_and_embedding(X)[1]
+        finally:
+            hook.remove()
+
     def restore(self, module_state, criterion_state, history):
         """Rebuild a trained net from its saved parts (the estimator's ``load``).
 
