@@ -654,7 +654,7 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         moments = []
 
         def collect(module, inputs, output):
-            x = output.detach().double()
+            x = output.detach().to("cpu", torch.float64)  # float64 on any device
             moments.append((len(x), x.sum(0), (x * x).sum(0)))
 
         hook = self.module_.scaler.register_forward_hook(collect)
@@ -665,14 +665,11 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         n = sum(m[0] for m in moments)
         mean = sum(m[1] for m in moments) / n
         sd = (sum(m[2] for m in moments) / n - mean * mean).clamp(min=0).sqrt().float()
-        generator = None
+        generator = torch.Generator().manual_seed(self.seed)  # the same draws on any device
 
         def perturb(module, inputs, output):
-            nonlocal generator
-            if generator is None:
-                generator = torch.Generator(output.device).manual_seed(self.seed)
-            draw = torch.randn(output.shape, generator=generator, device=output.device)
-            return output + noise * sd.to(output.device) * draw
+            draw = torch.randn(output.shape, generator=generator) * (noise * sd)
+            return output + draw.to(output.device, output.dtype)
 
         hook = self.module_.scaler.register_forward_hook(perturb)
         try:
