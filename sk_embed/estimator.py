@@ -719,17 +719,13 @@ class EmbeddingClassifier(
             trial = copy.deepcopy(head)
             trial.add_classes(z, local_t, len(new))
             trial.offset_new_classes(len(new), 0.0)  # earlier offsets get the new columns
-            if X_known is None:
-                known, source = (
-                    self._known_embeddings,
-                    (
-                        "validation samples early_stopping held out"
-                        if self._known_held_out
-                        else "training samples the model kept, with noise as new samples vary"
-                    ),
-                )
-            else:
+            if X_known is not None:
                 known, source = self._embed(self._validate_X(X_known)), "samples in X_known"
+            elif self._known_held_out:
+                known, source = self._known_embeddings, "validation samples early_stopping held out"
+            else:
+                known = self._known_embeddings
+                source = "training samples the model kept, with noise as new samples vary"
             lowering = self._check_damage(head, trial, new, on_damage, z, local_t, known, source)
         head.add_classes(z, local_t, len(new))
         head.offset_new_classes(len(new), lowering)
