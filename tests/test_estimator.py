@@ -560,6 +560,37 @@ def test_optimizer_names_as_mlpclassifier_takes_solver_names(small, name):
     assert clf.get_params()["optimizer"] == name
 
 
+@pytest.mark.parametrize(
+    "options, fused",
+    [
+        ({}, True),
+        ({"optimizer": "sgd"}, True),
+        ({"optimizer": "rmsprop"}, None),  # torch has no fused RMSprop
+        ({"optimizer__foreach": True}, None),  # the user's kernel choice wins
+        ({"optimizer__fused": False}, False),
+    ],
+)
+def test_the_optimizer_runs_its_fused_kernel_unless_told_otherwise(small, options, fused):
+    X, y = small
+    clf = EmbeddingClassifier(**QUICK, **options).fit(X, y)
+    assert clf.net_.optimizer_.param_groups[0].get("fused") is fused
+    # An internal default, not a parameter of the estimator (the user's own is).
+    assert ("optimizer__fused" in clf.get_params()) == ("optimizer__fused" in options)
+
+
+def test_the_fused_step_is_the_same_update(small):
+    # The same formula in one kernel: three epochs of both end equal to float rounding
+    # (same machine, same run; the difference is ~1e-7 and would be ~1 if the update
+    # differed, e.g. with another lr or without bias correction).
+    X, y = small
+    options = {**QUICK, "max_epochs": 3, "tol": None}
+    fused = EmbeddingClassifier(**options).fit(X, y)
+    plain = EmbeddingClassifier(optimizer__foreach=False, **options).fit(X, y)
+    assert plain.net_.optimizer_.param_groups[0]["fused"] is None
+    np.testing.assert_allclose(fused.loss_curve_, plain.loss_curve_, rtol=1e-4)
+    np.testing.assert_allclose(fused.transform(X), plain.transform(X), atol=1e-3)
+
+
 # -- sample_weight and class_weight ------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ from .data import SparseRows, TensorBatches, TensorDataset, _tensors
 from .fast_events import FastEventsMixin
 from .module import PRECISIONS, EmbeddingModule, check_precision, seeded
 from .reserve import Decoder, MixedBatches, reconstruction_error
-from .routing import resolve_optimizer
+from .routing import kernel_options, resolve_optimizer
 from .training import (
     SCHEDULES,
     DivergenceCheck,
@@ -130,8 +130,9 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         class positions and the loss stay float32. "16-mixed" scales the loss
         (``torch.amp.GradScaler``) and needs CUDA.
     **kwargs
-        skorch's arguments and the routed options. Defaults: Adam, no validation split,
-        shuffled tensor batches (class-balanced where the technique asks for it).
+        skorch's arguments and the routed options. Defaults: Adam (its fused kernel,
+        :func:`~sk_embed._nn.routing.kernel_options`), no validation split, shuffled
+        tensor batches (class-balanced where the technique asks for it).
 
     Notes
     -----
@@ -199,10 +200,12 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         kwargs.setdefault(
             "iterator_train__samples_per_class", get_technique(technique).samples_per_class
         )
+        optimizer = resolve_optimizer(optimizer)
+        kwargs.update(kernel_options(optimizer, kwargs, kwargs.get("device", "cpu")))
         super().__init__(
             module=EmbeddingModule,
             criterion=Loss,
-            optimizer=resolve_optimizer(optimizer),
+            optimizer=optimizer,
             train_split=train_split,
             iterator_train=iterator_train,
             iterator_valid=iterator_valid,
