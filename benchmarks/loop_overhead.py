@@ -1,7 +1,8 @@
 """How much does ``EmbeddingClassifier.fit`` cost over a hand-written PyTorch loop?
 
 Both train the same module (MLP 64-256-128-2 + linear head) on scikit-learn's digits
-with the same optimizer (Adam, lr 1e-3), batch size, epochs and per-epoch shuffling.
+with the same optimizer (Adam with its fused step, as ``fit`` runs it; lr 1e-3), batch
+size, epochs and per-epoch shuffling.
 The hand loop is what a PyTorch user writes: a tensor, a permutation per epoch, slices,
 zero_grad/forward/backward/step, and the loss read back for logging. ``fit`` also
 validates the input, encodes labels, builds the network and computes the class
@@ -9,7 +10,12 @@ centers, all inside the timed call. Runs alternate and the median ratio is print
 plain skorch
 (NeuralNetClassifier with its own Dataset and DataLoader) for reference.
 
-Usage: python benchmarks/loop_overhead.py [--repeats 7] [--epochs 30]
+``--step`` times instead an epoch of ``fit`` at its defaults on 14,000 x 40 rows
+(``make_classification``) with the optimizer's fused step (the default) and with
+torch's own default step (``optimizer__fused=False``), alternating; the median ratio
+of neighbouring runs.
+
+Usage: python benchmarks/loop_overhead.py [--repeats 7] [--epochs 30] [--step]
 """
 
 import argparse
@@ -19,7 +25,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_digits, make_classification
 from skorch import NeuralNetClassifier
 
 from sk_embed import EmbeddingClassifier
@@ -33,7 +39,7 @@ def hand_loop(X, y, n_classes, epochs, batch_size, seed):
     y = torch.tensor(y, dtype=torch.long)
     encoder, head = MLP(X.shape[1], 2), LinearHead(2, n_classes)
     params = list(encoder.parameters()) + list(head.parameters())
-    opt = torch.optim.Adam(params, lr=1e-3)
+    opt = torch.optim.Adam(params, lr=1e-3, fused=True)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
         order = torch.randperm(len(X), generator=gen)
@@ -65,6 +71,7 @@ def plain_skorch(X, y, n_classes, epochs, batch_size, seed):
         _Plain(X.shape[1], n_classes),
         criterion=torch.nn.CrossEntropyLoss,
         optimizer=torch.optim.Adam,
+        optimizer__fused=True,
         lr=1e-3,
         max_epochs=epochs,
         batch_size=batch_size,
@@ -75,12 +82,44 @@ def plain_skorch(X, y, n_classes, epochs, batch_size, seed):
     return net.fit(X.astype(np.float32), y.astype(np.int64))
 
 
+def step_kernels(repeats, epochs):
+    """Seconds per epoch of ``fit`` at its defaults, fused step against torch's default."""
+    X, y = make_classification(
+        n_samples=14000, n_features=40, n_informative=20, n_classes=8, random_state=0
+    )
+    kernels = {"fused (default)": {}, "torch's default (optimizer__fused=False)": {
+        "optimizer__fused": False}}  # fmt: skip
+    times = {name: [] for name in kernels}
+    EmbeddingClassifier(max_epochs=1, tol=None, random_state=0).fit(X, y)  # warm-up
+    for seed in range(repeats):
+        for name, options in kernels.items():
+            clf = EmbeddingClassifier(max_epochs=epochs, tol=None, random_state=seed, **options)
+            start = time.perf_counter()
+            clf.fit(X, y)
+            times[name].append((time.perf_counter() - start) / epochs)
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, rows {X.shape}, "
+        f"defaults, {epochs} epochs, {repeats} runs each, alternating"
+    )
+    for name, values in times.items():
+        print(f"{name}: median {statistics.median(values):.3f} s an epoch "
+              f"(min {min(values):.3f}, max {max(values):.3f})")  # fmt: skip
+    # The machine's speed drifts over minutes: compare each pair of neighbouring runs.
+    fused, plain = times.values()
+    ratios = [f / p for f, p in zip(fused, plain)]
+    print(f"median ratio fused / torch's default: {statistics.median(ratios):.3f} "
+          f"(min {min(ratios):.3f}, max {max(ratios):.3f})")  # fmt: skip
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--step", action="store_true", help="time the optimizer's kernels")
     args = parser.parse_args()
+    if args.step:
+        return step_kernels(args.repeats, min(args.epochs, 10))
 
     X, y = load_digits(return_X_y=True)
     n_classes = len(np.unique(y))

@@ -12,7 +12,7 @@ as well as the best, and the time of the defaults on rows against ``MLPClassifie
 (``make_classification``, 40 features, 8 classes, several sizes, in the same run).
 
 Usage: python benchmarks/robustness.py [--seeds 0 1 2] [--dims 2 10] [--losses ...]
-       [--parts scalings tabular sizes mechanism images augment speed] [--jobs 2]
+       [--parts scalings tabular sizes mechanism images augment speed curve] [--jobs 2]
        [--speed-sizes 5000 20000 50000]
        [--set lr=0.003 lr_schedule=cosine] [--image-max-epochs 30]
        [--image-sets 'digits 8x8' 'digits 28x28']
@@ -425,6 +425,48 @@ def speed(args, params):
     return rows
 
 
+def curve(args, params):
+    """Where a rows fit spends its epochs: the held-out accuracy, the training loss and
+    the learning rate every 5 epochs of one fit (the first seed) at each speed size."""
+    import torch
+    from skorch.callbacks import Callback
+
+    class HeldOut(Callback):
+        def __init__(self, X, y):
+            self.X, self.y, self.rows = torch.as_tensor(X, dtype=torch.float32), y, []
+
+        def on_epoch_end(self, net, **kwargs):
+            epoch = len(net.history)
+            if epoch % 5:
+                return
+            net.module_.eval()
+            with torch.no_grad():  # the module's class scores, as predict computes them
+                scores = net.module_(self.X)[0]
+            net.module_.train()
+            accuracy = float((scores.argmax(1).numpy() == self.y).mean())
+            lr = net.optimizer_.param_groups[0]["lr"]
+            self.rows.append((epoch, accuracy, net.history[-1, "train_loss"], lr))
+
+    seed = args.seeds[0]
+    for n in args.speed_sizes:
+        for method in args.speed_losses:
+            X, y = make_classification(
+                n_samples=n, n_features=40, n_informative=20, n_classes=8, random_state=seed
+            )
+            X_train, X_test, y_train, y_test = split(X, y)
+            held_out = HeldOut(X_test, np.searchsorted(np.unique(y_train), y_test))
+            model = EmbeddingClassifier(
+                method, random_state=seed, callbacks=[("held_out", held_out)], **params
+            ).fit(X_train, y_train)
+            print(
+                f"\n### rows: {method}, {len(y_train)} training rows, seed {seed}: every 5 "
+                f"epochs of {model.n_iter_} (held-out accuracy {model.score(X_test, y_test):.3f})"
+                "\n\n| epoch | held-out accuracy | training loss | lr |\n|---|---|---|---|"
+            )
+            for epoch, accuracy, loss, lr in held_out.rows:
+                print(f"| {epoch} | {accuracy:.3f} | {loss:.4f} | {lr:g} |", flush=True)
+
+
 PARTS = {
     "scalings": scalings,
     "tabular": tabular,
@@ -433,6 +475,7 @@ PARTS = {
     "images": images,
     "augment": augment,
     "speed": speed,
+    "curve": curve,
 }
 
 

@@ -149,7 +149,9 @@ class EmbeddingClassifier(
     batch_size : int, default=64
         Samples per training step (and per prediction batch).
     lr : float or None, default=None
-        Initial learning rate of the optimizer (Adam unless ``optimizer`` is given).
+        Initial learning rate of the optimizer (Adam unless ``optimizer`` is given; it
+        runs its fused kernel where torch has one, unless ``optimizer__fused`` or
+        ``optimizer__foreach`` says otherwise).
         None is the backbone's own, measured on rows and on images: 1e-2 for the
         ``"mlp"``, 1e-3 for the ``"cnn"``, ``"resnet18"`` and modules of your own.
     warm_start : bool, default=False
