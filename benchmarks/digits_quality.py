@@ -6,9 +6,11 @@ through ``sk_embed.benchmark.run`` and ``summarize``.
 
 Usage: python benchmarks/digits_quality.py [--dims 2 3] [--seeds 0 1 2]
        [--losses cosface arcface] [--cosface-margins 0 0.05 0.2]
+       [--set optimizer__fused=False]
 """
 
 import argparse
+import ast
 
 from sk_embed import available_losses, benchmark
 
@@ -21,9 +23,19 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--losses", nargs="+", default=available_losses())
     parser.add_argument("--cosface-margins", type=float, nargs="*", default=[0.0, 0.05, 0.2])
+    parser.add_argument("--set", nargs="*", default=[], help="estimator parameters, key=value")
     args = parser.parse_args()
+    params = {}
+    for item in args.set:
+        key, value = item.split("=", 1)
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value
 
-    rows = benchmark.run(losses=args.losses, dims=args.dims, seeds=args.seeds, baselines=False)
+    rows = benchmark.run(
+        losses=args.losses, dims=args.dims, seeds=args.seeds, baselines=False, **params
+    )
     print(f"digits, 70/30 split, seeds {args.seeds}: mean accuracy (min), mean silhouette\n")
     print(benchmark.to_markdown(benchmark.summarize(rows), COLUMNS), flush=True)
     if args.cosface_margins:
@@ -36,6 +48,7 @@ def main():
                 seeds=args.seeds,
                 baselines=False,
                 loss__margin=margin,
+                **params,
             )
             summaries += [{"margin": margin, **s} for s in benchmark.summarize(rows)]
         print(benchmark.to_markdown(summaries, ["margin", *COLUMNS[1:]]))
