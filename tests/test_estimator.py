@@ -578,6 +578,19 @@ def test_the_optimizer_runs_its_fused_kernel_unless_told_otherwise(small, option
     assert ("optimizer__fused" in clf.get_params()) == ("optimizer__fused" in options)
 
 
+def test_the_fused_kernel_only_where_every_optimizer_has_it():
+    from sk_embed._nn.routing import kernel_options
+
+    assert kernel_options(torch.optim.Adam, {}, "cuda:0") == {"optimizer__fused": True}
+    assert kernel_options(torch.optim.Adagrad, {}, torch.device("cpu")) == {
+        "optimizer__fused": True
+    }
+    assert kernel_options(torch.optim.Adam, {}, "mps") == {}  # Adagrad has none there
+    assert kernel_options(torch.optim.RMSprop, {}, "cpu") == {}
+    assert kernel_options(torch.optim.Adam, {"optimizer__differentiable": True}, "cpu") == {}
+    assert kernel_options(lambda params, lr: torch.optim.SGD(params, lr), {}, "cpu") == {}
+
+
 def test_the_fused_step_is_the_same_update(small):
     # The same formula in one kernel: three epochs of both end equal to float rounding
     # (same machine, same run; the difference is ~1e-7 and would be ~1 if the update
