@@ -10,7 +10,8 @@ Usage: python benchmarks/digits_quality.py [--dims 2 3] [--seeds 0 1 2]
 """
 
 import argparse
-import ast
+
+from _cli import add_set_option  # a sibling: the scripts run from benchmarks/
 
 from sk_embed import available_losses, benchmark
 
@@ -23,15 +24,9 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--losses", nargs="+", default=available_losses())
     parser.add_argument("--cosface-margins", type=float, nargs="*", default=[0.0, 0.05, 0.2])
-    parser.add_argument("--set", nargs="*", default=[], help="estimator parameters, key=value")
+    add_set_option(parser)
     args = parser.parse_args()
-    params = {}
-    for item in args.set:
-        key, value = item.split("=", 1)
-        try:
-            params[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            params[key] = value
+    params = dict(args.set)
 
     rows = benchmark.run(
         losses=args.losses, dims=args.dims, seeds=args.seeds, baselines=False, **params

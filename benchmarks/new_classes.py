@@ -38,13 +38,13 @@ Usage::
 """
 
 import argparse
-import ast
 import copy
 import time
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from _cli import add_set_option  # a sibling: the scripts run from benchmarks/
 from joblib import Parallel, delayed
 from sklearn.datasets import make_classification
 from sklearn.decomposition import PCA
@@ -281,14 +281,6 @@ def _row(name, dim, rows, reference_seconds=np.nan):
     )
 
 
-def _param(text):
-    key, _, value = text.partition("=")
-    try:
-        return key, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return key, value
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dims", type=int, nargs="+", default=[2, 10, 32])
@@ -316,16 +308,10 @@ def main():
         choices=["limit", "ignore"],
         help="add_classes' on_damage: its default 'limit', or 'ignore' (full strength)",
     )
-    parser.add_argument(
-        "--set",
-        nargs="*",
-        default=[],
-        metavar="KEY=VALUE",
-        help="estimator parameters, e.g. loss__margin=0.05",
-    )
+    add_set_option(parser)
     args = parser.parse_args()
     protocol = Protocol(args.data, args.on_damage, args.validation)
-    params = dict(_param(p) for p in args.set)
+    params = dict(args.set)
     clash = set(params) & set().union(*(VARIANTS[v] for v in args.variants))
     if clash:
         parser.error(f"--set {', '.join(sorted(clash))} is what a variant sets; drop one")

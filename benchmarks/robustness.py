@@ -19,12 +19,12 @@ Usage: python benchmarks/robustness.py [--seeds 0 1 2] [--dims 2 10] [--losses .
 """
 
 import argparse
-import ast
 import os
 import time
 import warnings
 
 import numpy as np
+from _cli import add_set_option  # a sibling: the scripts run from benchmarks/
 from joblib import Parallel, delayed
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_classification
 from sklearn.exceptions import ConvergenceWarning
@@ -509,18 +509,12 @@ def main():
     )
     parser.add_argument("--no-baselines", dest="baselines", action="store_false")
     parser.add_argument("--jobs", type=int, default=1, help="parallel fits (then 1 thread each)")
-    parser.add_argument("--set", nargs="*", default=[], help="estimator parameters, key=value")
+    add_set_option(parser)
     args = parser.parse_args()
     args.threads = 1 if args.jobs > 1 else None
     if args.image_max_epochs is not None and args.image_max_epochs <= 0:
         args.image_max_epochs = None
-    params = {}
-    for item in args.set:
-        key, value = item.split("=", 1)
-        try:
-            params[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            params[key] = value
+    params = dict(args.set)
     print(f"estimator parameters: defaults {params or ''}; {os.cpu_count()} cores")
     for part in args.parts:
         PARTS[part](args, params)
