@@ -116,7 +116,11 @@ def main():
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--step", action="store_true", help="time the optimizer's kernels")
+    parser.add_argument(
+        "--step",
+        action="store_true",
+        help="time the optimizer's kernels instead (10 epochs a fit, or --epochs if fewer)",
+    )
     args = parser.parse_args()
     if args.step:
         return step_kernels(args.repeats, min(args.epochs, 10))

@@ -371,13 +371,19 @@ def _timed_fit(model, X, y):
     return time.perf_counter() - start
 
 
-def _speed_fit(method, n, seed, params):
-    """One seed of the speed part: our defaults and MLPClassifier's on the same split,
-    one after the other (which goes first alternates with the seed)."""
+def _rows_split(n, seed):
+    """The speed and curve parts' rows: ``make_classification`` (40 features, 20
+    informative, 8 classes) of ``n`` samples, split 70/30."""
     X, y = make_classification(
         n_samples=n, n_features=40, n_informative=20, n_classes=8, random_state=seed
     )
-    X_train, X_test, y_train, y_test = split(X, y)
+    return split(X, y)
+
+
+def _speed_fit(method, n, seed, params):
+    """One seed of the speed part: our defaults and MLPClassifier's on the same split,
+    one after the other (which goes first alternates with the seed)."""
+    X_train, X_test, y_train, y_test = _rows_split(n, seed)
     ours = EmbeddingClassifier(method, random_state=seed, **params)
     mlp = MLPClassifier(random_state=seed)
     pair = [ours, mlp] if seed % 2 == 0 else [mlp, ours]
@@ -450,10 +456,7 @@ def curve(args, params):
     seed = args.seeds[0]
     for n in args.speed_sizes:
         for method in args.speed_losses:
-            X, y = make_classification(
-                n_samples=n, n_features=40, n_informative=20, n_classes=8, random_state=seed
-            )
-            X_train, X_test, y_train, y_test = split(X, y)
+            X_train, X_test, y_train, y_test = _rows_split(n, seed)
             held_out = HeldOut(X_test, np.searchsorted(np.unique(y_train), y_test))
             model = EmbeddingClassifier(
                 method, random_state=seed, callbacks=[("held_out", held_out)], **params

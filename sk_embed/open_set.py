@@ -188,12 +188,13 @@ class OpenSetClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def _scores(self, model, X, statistics=None):
         """``model``'s scores of ``X`` and its predicted classes; the scores standardized
-        by ``statistics`` (a mean and a scale per class) when given."""
+        by ``statistics`` (a mean and a scale per class, 0 and 1 with ``per_class=False``)
+        when given."""
         scores = model.score_samples(X)
         if not np.isfinite(scores).all():
             raise ValueError("the wrapped classifier's score_samples gave non-finite scores")
         predicted = model.predict(X)
-        if statistics is not None and self.per_class:
+        if statistics is not None:
             which = np.searchsorted(self.classes_, predicted)
             scores = (scores - statistics[0][which]) / statistics[1][which]
         return scores, predicted

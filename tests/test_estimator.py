@@ -593,8 +593,10 @@ def test_the_fused_kernel_only_where_every_optimizer_has_it():
 
 def test_the_fused_step_is_the_same_update(small):
     # The same formula in one kernel: three epochs of both end equal to float rounding
-    # (same machine, same run; the difference is ~1e-7 and would be ~1 if the update
-    # differed, e.g. with another lr or without bias correction).
+    # (same machine, same run). Measured over seeds 0-2, with both torch kernel sets and
+    # 1 or 2 threads: loss curves within 3.1e-7 relative, embeddings (up to ~60 in size)
+    # within 1.5e-5; an update that differed by a learning rate 10% higher moves them by
+    # 4.7e-2 and 8.4.
     X, y = small
     options = {**QUICK, "max_epochs": 3, "tol": None}
     fused = EmbeddingClassifier(**options).fit(X, y)

@@ -99,9 +99,8 @@ def kernel_options(optimizer, options, device):
     A fused step updates every parameter in one kernel instead of a handful of tensor
     operations per parameter. On CPU an epoch of the default MLP on rows takes about 0.8
     of the time (docs/performance.md); the update is the same formula, equal to float
-    rounding. It is
-    the default only where torch has it (``fused`` in the optimizer's signature: Adam,
-    AdamW, SGD, Adagrad) on CPU or CUDA, and never overrides an
+    rounding. It is the default only where torch has it (``fused`` in the optimizer's
+    signature: Adam, AdamW, SGD, Adagrad) on CPU or CUDA, and never overrides an
     ``optimizer__fused``, ``optimizer__foreach`` or ``optimizer__differentiable`` of the
     user's.
 
