@@ -135,11 +135,14 @@ class EmbeddingClassifier(
         Upper bound on the passes over the training data; training usually stops
         earlier, see ``tol``.
     tol : float or None, default=1e-4
-        Training stops when the training loss (or, with ``early_stopping``, the
+        Training ends when the training loss (or, with ``early_stopping``, the
         validation accuracy) has not improved by more than ``tol`` for
-        ``n_iter_no_change`` consecutive epochs. None trains for ``max_epochs`` epochs.
+        ``n_iter_no_change`` consecutive epochs, or, with the default ``lr_schedule``,
+        once the rate has been annealed after 3 such epochs. None trains for
+        ``max_epochs`` epochs.
     n_iter_no_change : int, default=10
-        Epochs without improvement before stopping.
+        Epochs without improvement before stopping; with ``lr_schedule="anneal"``, the
+        epochs of annealing as well.
     early_stopping : bool, default=False
         Hold out a stratified ``validation_fraction`` of the training data (seeded by
         ``random_state``), stop on its accuracy, and keep the weights of the best epoch.
@@ -158,11 +161,15 @@ class EmbeddingClassifier(
         When fitted already, ``fit`` goes on training from the fitted weights (and the
         input standardization) instead of starting again; ``y`` must hold known classes.
         ``n_iter_`` and ``loss_curve_`` continue. See also ``partial_fit``.
-    lr_schedule : {"plateau", "constant", "cosine"}, default="plateau"
-        ``"plateau"`` divides the learning rate by 10 after every 3 epochs without
-        improvement (of the monitored value, by ``tol``); ``"cosine"`` anneals it to 0
-        over ``max_epochs``; ``"constant"`` leaves it to the optimizer (and to your own
-        schedule in ``callbacks``).
+    lr_schedule : {"anneal", "plateau", "cosine", "constant"}, default="anneal"
+        ``"anneal"`` holds the learning rate until the monitored value has not improved
+        (by ``tol``) for 3 epochs, then anneals it to 0 along a half cosine over
+        ``n_iter_no_change`` epochs, and training ends there; a fit that ``max_epochs``
+        bounds first (or any fit with ``tol=None``) anneals over its last
+        ``n_iter_no_change`` epochs. ``"plateau"`` divides the rate by 10 after every 3
+        epochs without improvement and leaves the end to ``tol``; ``"cosine"`` anneals it
+        to 0 over ``max_epochs``; ``"constant"`` leaves it to the optimizer (and to your
+        own schedule in ``callbacks``).
     reserve_classes : int, default=0
         Room for classes to come (``add_classes``): train with this many virtual classes
         that mixes of two known classes belong to (docs/open_set.md). 0 is off.
@@ -285,7 +292,7 @@ class EmbeddingClassifier(
         validation_fraction=0.1,
         batch_size=64,
         lr=None,
-        lr_schedule="plateau",
+        lr_schedule="anneal",
         warm_start=False,
         reserve_classes=0,
         reconstruction=0.0,
@@ -536,7 +543,9 @@ class EmbeddingClassifier(
         As scikit-learn's ``SGDClassifier`` and ``MLPClassifier``: the first call needs
         every class in ``classes`` and builds the model (with its input standardization
         fitted on that first ``X``); later calls go on from the fitted weights and the
-        optimizer's state. No stopping rule applies and no ``ConvergenceWarning`` is given.
+        optimizer's state. No stopping rule applies and no ``ConvergenceWarning`` is given;
+        with ``lr_schedule`` ``"anneal"`` or ``"plateau"`` each step runs at ``lr`` (lower it
+        yourself between calls to anneal).
 
         Parameters
         ----------

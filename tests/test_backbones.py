@@ -55,7 +55,7 @@ def test_the_default_learning_rate_is_the_backbones_own(digits):
     cnn collapses at 1e-2 on 28x28 images; docs/robustness.md); an explicit lr wins."""
     X, y = digits
     X, y = X[:120], y[:120]
-    quick = dict(max_epochs=1, tol=None, random_state=0)
+    quick = dict(max_epochs=1, tol=None, lr_schedule="constant", random_state=0)
     mlp = EmbeddingClassifier(**quick).fit(X, y)
     cnn = EmbeddingClassifier(backbone="cnn", **quick).fit(X.reshape(-1, 8, 8), y)
     own = EmbeddingClassifier(backbone=nn.Linear(64, 2), standardize=False, **quick).fit(X, y)

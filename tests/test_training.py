@@ -18,6 +18,7 @@ from sk_embed import EmbeddingClassifier, available_losses
 from sk_embed._nn.data import TensorDataset
 from sk_embed._nn.training import (
     SCHEDULES,
+    AnnealLR,
     PlateauLR,
     Standardize,
     Stopper,
@@ -56,7 +57,36 @@ def test_schedules():
     plateau = PlateauLR(patience=3, factor=10)
     lrs = [plateau(1.0, epoch, 100, stale) for epoch, stale in enumerate([0, 1, 2, 3, 4, 0, 3])]
     assert lrs == pytest.approx([1.0, 1.0, 1.0, 0.1, 0.1, 0.1, 0.01])
-    assert set(SCHEDULES) == {"constant", "plateau", "cosine"}
+    assert set(SCHEDULES) == {"anneal", "constant", "plateau", "cosine"}
+
+
+def test_anneal_holds_the_rate_until_a_stall_then_anneals_over_the_tail_and_is_done():
+    anneal = AnnealLR(tail=4, horizon=100, stalls=True, patience=3)
+    stales = [0, 1, 2, 0, 1, 2, 3, 4, 0, 0]  # the stall: 3 epochs without improvement
+    lrs = []
+    for epoch, stale in enumerate(stales):
+        lrs.append(anneal(1.0, epoch, 100, stale))
+        if anneal.done:
+            break
+    tail = [0.5 * (1 + math.cos(math.pi * k / 5)) for k in (1, 2, 3, 4)]
+    # improvement after the stall does not bring the rate back: the tail runs out
+    assert lrs == pytest.approx([1.0] * 6 + tail)
+    assert anneal.stalled and len(lrs) == 10
+
+
+def test_anneal_without_a_stall_anneals_over_the_last_epochs_of_the_bound():
+    for stalls in (True, False):  # tol=None: stalls are not looked at
+        anneal = AnnealLR(tail=3, horizon=8, stalls=stalls)
+        lrs = [anneal(2.0, epoch, 8, 0 if stalls else epoch) for epoch in range(8)]
+        tail = [1.0 * (1 + math.cos(math.pi * k / 4)) for k in (1, 2, 3)]
+        assert lrs == pytest.approx([2.0] * 5 + tail)
+        assert anneal.done and not anneal.stalled
+    short = AnnealLR(tail=10, horizon=2, stalls=True)
+    assert [short(1.0, epoch, 2, 0) for epoch in (0, 1)] == pytest.approx([0.75, 0.25])
+    assert short.done
+    # no bound (a partial_fit step): the rate is held
+    step = AnnealLR(tail=10, horizon=None, stalls=True)
+    assert step(0.5, 0, 1, 0) == 0.5 and not step.done
 
 
 def test_a_model_that_learned_nothing_is_told_apart_from_one_that_learned():
@@ -124,6 +154,32 @@ def test_training_stops_early_on_easy_data(blobs):
     assert clf.best_loss_ == min(clf.loss_curve_)
     assert clf.validation_scores_ is None and clf.best_validation_score_ is None
     assert clf.score(X, y) == 1.0
+
+
+def test_a_default_fit_anneals_after_the_stall_and_ends_there(small):
+    X, y = small
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # converged: no ConvergenceWarning
+        clf = EmbeddingClassifier(random_state=0).fit(X, y)
+    lrs, losses = clf.history_[:, "lr"], clf.loss_curve_
+    tail = clf.n_iter_no_change
+    assert clf.net_.converged_ and clf.n_iter_ < clf.max_epochs
+    held = lrs[:-tail]
+    assert held == [held[0]] * len(held) and lrs[-1] < 0.03 * held[0]
+    assert all(a > b for a, b in zip(lrs[-tail - 1 :], lrs[-tail:]))
+    # the tail began after 3 epochs without improving on the best by tol
+    start = len(held)
+    best_before = min(losses[: start - 3])
+    assert all(loss > best_before - clf.tol for loss in losses[start - 3 : start])
+
+
+def test_a_bounded_fit_anneals_over_its_last_epochs_and_says_it_was_cut_short(small):
+    X, y = small
+    with pytest.warns(ConvergenceWarning, match="max_epochs=12"):
+        clf = EmbeddingClassifier(max_epochs=12, lr=0.05, random_state=0).fit(X, y)
+    lrs = clf.history_[:, "lr"]
+    assert clf.n_iter_ == 12 and not clf.net_.converged_
+    assert lrs[:2] == [0.05, 0.05] and lrs[2] < 0.05 and lrs[-1] < 0.002
 
 
 def test_convergence_warning_when_max_epochs_comes_first(small):
@@ -255,7 +311,10 @@ def test_every_schedule_sets_the_learning_rate(small, schedule):
         max_epochs=6, tol=None, lr=0.01, lr_schedule=schedule, random_state=0
     ).fit(X, y)
     lrs = clf.history_[:, "lr"]
-    assert lrs[0] == pytest.approx(0.01)
+    # anneal: a bound shorter than n_iter_no_change anneals over all 6 epochs
+    first = 0.005 * (1 + math.cos(math.pi / 7)) if schedule == "anneal" else 0.01
+    assert lrs[0] == pytest.approx(first)
+    assert len(lrs) == 6
     if schedule == "cosine":
         assert lrs[-1] == pytest.approx(0.005 * (1 + math.cos(math.pi * 5 / 6)))
     assert clf.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(lrs[-1])
@@ -374,7 +433,10 @@ def test_partial_fit_is_fit_one_epoch_at_a_time(small):
         for _ in range(3):
             steps.partial_fit(X, y, classes=np.arange(5))
     assert steps.n_iter_ == 3 and len(steps.loss_curve_) == 3
-    whole = EmbeddingClassifier(max_epochs=3, tol=None, random_state=0).fit(X, y)
+    # a step runs at the initial rate: a bounded fit at the default schedule anneals
+    whole = EmbeddingClassifier(
+        max_epochs=3, tol=None, lr_schedule="constant", random_state=0
+    ).fit(X, y)
     np.testing.assert_allclose(steps.loss_curve_, whole.loss_curve_, rtol=1e-5)
     np.testing.assert_allclose(steps.transform(X), whole.transform(X), rtol=1e-4, atol=1e-5)
 

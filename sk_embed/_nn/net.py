@@ -115,7 +115,7 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         Monitor the accuracy on a stratified, seeded ``validation_fraction`` of the
         training data, and restore the best epoch's weights; otherwise the training loss.
     validation_fraction : float, default=0.1
-    lr_schedule : str, default="plateau"
+    lr_schedule : str, default="anneal"
         A key of :data:`~sk_embed._nn.training.SCHEDULES`.
     reserve_classes : int, default=0
     reconstruction : float, default=0.0
@@ -160,7 +160,7 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         n_iter_no_change=10,
         early_stopping=False,
         validation_fraction=0.1,
-        lr_schedule="plateau",
+        lr_schedule="anneal",
         reserve_classes=0,
         reconstruction=0.0,
         augment=None,
@@ -356,7 +356,9 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         Each epoch: the schedule sets the learning rate, the steps run, and the history
         records the training loss (and the validation accuracy, and whether it is the
         best so far). The monitored value goes to the
-        :class:`~sk_embed._nn.training.Stopper`; a diverged loss raises. With a
+        :class:`~sk_embed._nn.training.Stopper`, which ends training, unless the
+        schedule ends it itself (``"anneal"``: once its tail has run out, the tail that
+        the stopper's stale count began); a diverged loss raises. With a
         validation set, the best epoch's weights are restored at the end. Sets
         ``converged_`` and ``interrupted_`` (a ``KeyboardInterrupt`` ends the loop and is
         reported, not raised here); warns when ``epochs`` ran out first.
@@ -395,7 +397,14 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         iterator = self.get_iterator(train, training=True)
         iterator_valid = None if valid is None else self.get_iterator(valid, training=False)
         stopper = Stopper(self.tol, self.n_iter_no_change, higher_is_better=valid is not None)
-        schedule = SCHEDULES[self.lr_schedule]()
+        schedule = SCHEDULES[self.lr_schedule](
+            tail=self.n_iter_no_change,
+            horizon=epochs if bounded else None,
+            stalls=self.tol is not None,
+        )
+        # A schedule with a ``done`` attribute ends training itself (an annealed tail
+        # runs out); the stopper then only counts the stale epochs it watches for.
+        schedule_ends = hasattr(schedule, "done")
         diverged = DivergenceCheck(self.module_, f"loss={self.technique!r}")
         losses, best_state, rows_before = [], None, len(self.history)
         self.interrupted_ = False
@@ -428,7 +437,7 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
                     self.history.record("valid_acc_best", improved)
                     if improved:
                         best_state = copy.deepcopy(self.module_.state_dict())
-                if stopper.done:
+                if schedule_ends and schedule.done or not schedule_ends and stopper.done:
                     break
         except KeyboardInterrupt:
             # Keep the epochs done (skorch would swallow the interrupt); the estimator
@@ -445,7 +454,9 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         if best_state is not None:
             self.module_.load_state_dict(best_state)
         self._epochs_run = len(losses)
-        self.converged_ = stopper.done or self.tol is None
+        # An annealed tail that a stall began ends a converged fit; one that the bound
+        # began does not.
+        self.converged_ = stopper.done or self.tol is None or getattr(schedule, "stalled", False)
         if bounded and not self.converged_ and epochs > 0 and not self.interrupted_:
             monitored = "validation accuracy" if valid is not None else "training loss"
             warn_unconverged(f"loss={self.technique!r}", epochs, monitored, self.tol)

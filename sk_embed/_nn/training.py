@@ -231,11 +231,74 @@ class PlateauLR:
         return self.lr
 
 
+class AnnealLR:
+    """Hold the learning rate until the monitored value stalls, then anneal it to 0
+    along a half cosine over ``tail`` epochs, and say that training is done.
+
+    The tail begins at the earlier of: ``patience`` epochs without improvement (by
+    ``tol``; only when a stopping rule is on), and ``tail`` epochs before the bound on
+    epochs (its start, when the bound is shorter), so a fit that the bound ends is
+    annealed as well. A fit that the monitored
+    value ends spends its last epochs at a falling rate instead of running on at a low
+    one while the training loss keeps improving by more than ``tol`` (the held-out
+    accuracy does not follow it; docs/robustness.md).
+
+    Parameters
+    ----------
+    tail : int
+        Epochs of annealing, ``n_iter_no_change``.
+    horizon : int or None
+        The bound on epochs (``max_epochs``); None where there is none (a
+        ``partial_fit`` step).
+    stalls : bool
+        Whether a stall begins the tail (False with ``tol=None``: a fixed budget).
+    patience : int, default=3
+        Epochs without improvement that make a stall.
+    """
+
+    def __init__(self, tail, horizon, stalls, patience=3):
+        self.tail = max(int(tail), 1)
+        self.horizon = horizon
+        self.stalls = stalls
+        self.patience = patience
+        self.start = None
+        self.stalled = False
+        self.done = False
+
+    def __call__(self, lr, epoch, max_epochs, stale):
+        """The learning rate of the coming epoch.
+
+        Parameters
+        ----------
+        lr, epoch, max_epochs, stale
+            As for :func:`constant_lr`.
+
+        Returns
+        -------
+        float
+        """
+        if self.start is None:
+            if self.stalls and stale >= self.patience:
+                self.start, self.stalled = epoch, True
+            elif self.horizon is not None and epoch >= self.horizon - self.tail:
+                # a bound shorter than the tail anneals over all of it
+                self.start, self.tail = epoch, max(self.horizon - epoch, 1)
+        if self.start is None:
+            return lr
+        step = epoch - self.start + 1  # 1 .. tail
+        self.done = step >= self.tail
+        return 0.5 * lr * (1 + math.cos(math.pi * step / (self.tail + 1)))
+
+
 #: ``lr_schedule`` choices: name -> factory of ``f(lr, epoch, max_epochs, stale) -> lr``.
+#: Each factory takes the fit's ``tail`` (``n_iter_no_change``), ``horizon`` (the bound
+#: on epochs, None for a ``partial_fit`` step) and ``stalls`` (whether a stopping rule
+#: is on); a schedule with a true ``done`` attribute ends training.
 SCHEDULES = {
-    "constant": lambda: constant_lr,
-    "plateau": PlateauLR,
-    "cosine": lambda: cosine_lr,
+    "anneal": AnnealLR,
+    "plateau": lambda **_: PlateauLR(),
+    "cosine": lambda **_: cosine_lr,
+    "constant": lambda **_: constant_lr,
 }
 
 
