@@ -434,9 +434,8 @@ def test_partial_fit_is_fit_one_epoch_at_a_time(small):
             steps.partial_fit(X, y, classes=np.arange(5))
     assert steps.n_iter_ == 3 and len(steps.loss_curve_) == 3
     # a step runs at the initial rate: a bounded fit at the default schedule anneals
-    whole = EmbeddingClassifier(
-        max_epochs=3, tol=None, lr_schedule="constant", random_state=0
-    ).fit(X, y)
+    whole = EmbeddingClassifier(max_epochs=3, tol=None, lr_schedule="constant", random_state=0)
+    whole.fit(X, y)
     np.testing.assert_allclose(steps.loss_curve_, whole.loss_curve_, rtol=1e-5)
     np.testing.assert_allclose(steps.transform(X), whole.transform(X), rtol=1e-4, atol=1e-5)
 
