@@ -18,6 +18,7 @@ import os
 import warnings
 
 import numpy as np
+from _cli import add_set_option  # a sibling: the scripts run from benchmarks/
 from joblib import Parallel, delayed
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
@@ -28,7 +29,7 @@ from sk_embed.metrics import open_set_auroc, open_set_scores, oscr
 KNOWN_RATE = 0.95
 
 
-def run_one(loss, cv, seed):
+def run_one(loss, cv, seed, params):
     import torch
 
     torch.set_num_threads(1)
@@ -38,7 +39,7 @@ def run_one(loss, cv, seed):
     )
     known = y_train < 6
     model = OpenSetClassifier(
-        EmbeddingClassifier(loss, 10, random_state=seed),
+        EmbeddingClassifier(loss, 10, random_state=seed, **params),
         known_rate=KNOWN_RATE,
         cv=cv,
         random_state=seed,
@@ -70,9 +71,13 @@ def main():
     parser.add_argument("--losses", nargs="+", default=available_losses())
     parser.add_argument("--cv", nargs="+", default=["5", "0.2"])
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
+    add_set_option(parser)
     args = parser.parse_args()
     cvs = [float(c) if "." in c else int(c) for c in args.cv]
-    calls = [delayed(run_one)(m, c, s) for c in cvs for m in args.losses for s in args.seeds]
+    params = dict(args.set)
+    calls = [
+        delayed(run_one)(m, c, s, params) for c in cvs for m in args.losses for s in args.seeds
+    ]
     rows = Parallel(n_jobs=args.jobs)(calls)
     keys = ("known_rate", "known_accuracy", "unknown_rejection", "auroc", "oscr")
     for cv in cvs:

@@ -138,7 +138,7 @@ class EmbeddingClassifier(
         Training ends when the training loss (or, with ``early_stopping``, the
         validation accuracy) has not improved by more than ``tol`` for
         ``n_iter_no_change`` consecutive epochs, or, with the default ``lr_schedule``,
-        once the rate has been annealed after 3 such epochs. None trains for
+        once the rate has been annealed after 2 such epochs. None trains for
         ``max_epochs`` epochs.
     n_iter_no_change : int, default=10
         Epochs without improvement before stopping; with ``lr_schedule="anneal"``, the
@@ -163,7 +163,7 @@ class EmbeddingClassifier(
         ``n_iter_`` and ``loss_curve_`` continue. See also ``partial_fit``.
     lr_schedule : {"anneal", "plateau", "cosine", "constant"}, default="anneal"
         ``"anneal"`` holds the learning rate until the monitored value has not improved
-        (by ``tol``) for 3 epochs, then anneals it to 0 along a half cosine over
+        (by ``tol``) for 2 epochs, then anneals it to 0 along a half cosine over
         ``n_iter_no_change`` epochs, and training ends there; a fit that ``max_epochs``
         bounds first (or any fit with ``tol=None``) anneals over its last
         ``n_iter_no_change`` epochs. ``"plateau"`` divides the rate by 10 after every 3

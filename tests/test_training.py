@@ -167,10 +167,10 @@ def test_a_default_fit_anneals_after_the_stall_and_ends_there(small):
     held = lrs[:-tail]
     assert held == [held[0]] * len(held) and lrs[-1] < 0.03 * held[0]
     assert all(a > b for a, b in zip(lrs[-tail - 1 :], lrs[-tail:]))
-    # the tail began after 3 epochs without improving on the best by tol
+    # the tail began after 2 epochs without improving on the best by tol
     start = len(held)
-    best_before = min(losses[: start - 3])
-    assert all(loss > best_before - clf.tol for loss in losses[start - 3 : start])
+    best_before = min(losses[: start - 2])
+    assert all(loss > best_before - clf.tol for loss in losses[start - 2 : start])
 
 
 def test_a_bounded_fit_anneals_over_its_last_epochs_and_says_it_was_cut_short(small):

@@ -252,11 +252,11 @@ class AnnealLR:
         ``partial_fit`` step).
     stalls : bool
         Whether a stall begins the tail (False with ``tol=None``: a fixed budget).
-    patience : int, default=3
+    patience : int, default=2
         Epochs without improvement that make a stall.
     """
 
-    def __init__(self, tail, horizon, stalls, patience=3):
+    def __init__(self, tail, horizon, stalls, patience=2):
         self.tail = max(int(tail), 1)
         self.horizon = horizon
         self.stalls = stalls
