@@ -237,11 +237,10 @@ class AnnealLR:
 
     The tail begins at the earlier of: ``patience`` epochs without improvement (by
     ``tol``; only when a stopping rule is on), and ``tail`` epochs before the bound on
-    epochs (its start, when the bound is shorter), so a fit that the bound ends is
-    annealed as well. A fit that the monitored
-    value ends spends its last epochs at a falling rate instead of running on at a low
-    one while the training loss keeps improving by more than ``tol`` (the held-out
-    accuracy does not follow it; docs/robustness.md).
+    epochs (at the first epoch, when the bound is shorter), so a fit that the bound ends
+    is annealed as well. A fit that a stall ends spends its last epochs at a falling
+    rate, instead of running on at a low one while the training loss keeps improving by
+    more than ``tol`` and the held-out accuracy does not (docs/robustness.md).
 
     Parameters
     ----------
