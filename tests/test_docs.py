@@ -108,8 +108,12 @@ def test_the_quick_gallery_hook_sets_and_restores_the_default_bound(monkeypatch)
 #: The techniques whose documented 2-D rows a fresh run of ``make demo``'s code checks.
 HELD = ["softmax", "cosface", "center", "regression", "soc"]
 #: How far a fresh 3-seed mean may be from the documented one: K documented standard
-#: deviations, and never less than FLOOR (see the test).
-K, FLOOR = 3.0, 0.015
+#: deviations, and never less than FLOOR (see the test). A 3-seed sd is itself a rough
+#: estimate: against the committed table, a fresh run under torch's other kernel set
+#: (ATEN_CPU_CAPABILITY=default, 1 or 2 threads) moved cosface's silhouette by 0.017,
+#: 3.4 of its documented sd of 0.005, and every other cell by 0.011 or less; the same
+#: kernels move none by more than 0.0005. FLOOR leaves half again the largest gap.
+K, FLOOR = 3.0, 0.025
 
 
 def test_documented_numbers_hold_on_a_fresh_run():
