@@ -34,7 +34,7 @@ def test_held_out_accuracy_with_defaults_in_2d(digits_split, loss, seed, record_
     accuracy = clf.score(X_test, y_test)
     record_property("accuracy", float(accuracy))
     # benchmarks/quality_margins.py (3 seeds x {native, default kernels} x {1, 2}
-    # threads): the lowest technique is cosface, 0.917 to 0.959; the others 0.939 to 0.980.
+    # threads): the lowest technique is arcface, 0.926 to 0.957; the others 0.931 to 0.981.
     assert accuracy >= 0.88
 
 
@@ -52,7 +52,7 @@ def test_default_accuracy_on_digits(digits_split, seed, record_property):
     clf = EmbeddingClassifier(random_state=seed).fit(X_train, y_train)
     accuracy = clf.score(X_test, y_test)
     record_property("accuracy", float(accuracy))
-    assert accuracy >= 0.85  # 0.946 to 0.952 (benchmarks/quality_margins.py, 12 runs)
+    assert accuracy >= 0.85  # 0.943 to 0.959 (benchmarks/quality_margins.py, 12 runs)
     Z = clf.transform(X_test)
     assert Z.shape == (len(X_test), 2)
     assert clf.class_centers_.shape == (10, 2)
@@ -136,7 +136,7 @@ def test_pipeline_as_transform_step_then_knn(small, seed, record_property):
     ).fit(X, y)
     accuracy = pipe.score(X, y)
     record_property("accuracy", float(accuracy))
-    assert accuracy > 0.8  # 0.997 to 1.000 (benchmarks/quality_margins.py, 12 runs)
+    assert accuracy > 0.8  # 0.993 in all 12 runs (benchmarks/quality_margins.py)
     assert pipe[:-1].transform(X).shape == (len(X), 4)
 
 
@@ -147,7 +147,7 @@ def test_cross_val_score(small, seed, record_property):
         EmbeddingClassifier(max_epochs=10, tol=None, random_state=seed), X, y, cv=3
     )
     record_property("min_score", float(scores.min()))
-    # the lowest fold 0.740 to 0.790 (benchmarks/quality_margins.py, 12 runs)
+    # the lowest fold 0.760 to 0.780 (benchmarks/quality_margins.py, 12 runs)
     assert scores.shape == (3,) and np.all(scores > 0.5)
 
 
@@ -779,8 +779,8 @@ def test_add_classes_limits_what_new_classes_take_by_default(known_and_new, seed
     new = clf.score(X_test[~known], y_test[~known])
     record_property("drop", drop)
     record_property("new", new)
-    # benchmarks/quality_margins.py (3 seeds x 2 kernel sets x 1, 2 threads): drop 0.012
-    # to 0.015, new 0.313 to 0.416
+    # benchmarks/quality_margins.py (3 seeds x 2 kernel sets x 1, 2 threads): drop 0.015
+    # to 0.018, new 0.322 to 0.416
     assert taken <= 0.004  # the quantile's own row may tie
     assert drop <= 0.05
     assert new > 0.0  # lowered, not switched off, for cosface

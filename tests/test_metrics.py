@@ -98,7 +98,7 @@ def test_open_set_auroc_on_held_out_digits(known_unknown, loss, seed, record_pro
     clf.fit(X_train[y_train < 6], y_train[y_train < 6])
     auroc = open_set_auroc(clf, X_test[y_test < 6], X_test[y_test >= 6])
     record_property("auroc", float(auroc))
-    assert auroc >= 0.85  # 0.915 to 0.976 (benchmarks/quality_margins.py, 12 runs)
+    assert auroc >= 0.85  # 0.915 to 0.978 (benchmarks/quality_margins.py, 12 runs)
 
 
 def test_open_set_auroc_on_raw_scores():

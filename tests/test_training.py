@@ -272,8 +272,9 @@ def test_predictions_do_not_depend_on_the_input_units(digits_split, seed, record
     torch.testing.assert_close(seen[0], seen[1], atol=1e-4, rtol=0)
     # ... but 15 epochs make that rounding another model, so its predictions are held to
     # bounds with room under the spread measured by benchmarks/quality_margins.py (3
-    # seeds x {native, default kernels} x {1, 2} threads): agreement 0.907 to 0.998
-    # (0.883 seen on another CPU), held-out accuracy 0.900 to 0.954.
+    # seeds x {native, default kernels} x {1, 2} threads): agreement 0.996 to 0.998
+    # (0.883 seen on another CPU with the former schedule), held-out accuracy 0.941 to
+    # 0.950.
     agree = np.mean(raw.predict(X_test) == moved.predict(100 * X_test + 5))
     accuracy = raw.score(X_test, y_test), moved.score(100 * X_test + 5, y_test)
     record_property("agree", float(agree))

@@ -20,7 +20,7 @@ def test_cosface_margin_makes_classes_more_compact(digits_split, seed, record_pr
             clf.fit(X_train, y_train)
         sil[margin] = silhouette(clf.transform(X_test), y_test)
     record_property("silhouette_gain", float(sil[0.2] - sil[0.0]))
-    assert sil[0.2] > sil[0.0]  # by 0.034 to 0.102 (benchmarks/quality_margins.py, 12 runs)
+    assert sil[0.2] > sil[0.0]  # by 0.028 to 0.180 (benchmarks/quality_margins.py, 12 runs)
 
 
 class _nothing:

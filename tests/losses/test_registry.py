@@ -72,7 +72,7 @@ def test_a_new_technique_is_one_registration(custom_technique, small, seed, reco
     ).fit(X, y)
     assert clf.net_.criterion_.temperature == 2.0
     record_property("accuracy", float(clf.score(X, y)))
-    assert clf.score(X, y) > 0.5  # 0.997 to 1.000 (benchmarks/quality_margins.py, 12 runs)
+    assert clf.score(X, y) > 0.5  # 0.933 to 1.000 (benchmarks/quality_margins.py, 12 runs)
     with pytest.raises(ValueError, match="no parameter.*loss__normalize_weights"):
         EmbeddingClassifier("test_prototypes", loss__normalize_weights=True).fit(X, y)
 
