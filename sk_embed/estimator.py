@@ -135,14 +135,15 @@ class EmbeddingClassifier(
         Upper bound on the passes over the training data; training usually stops
         earlier, see ``tol``.
     tol : float or None, default=1e-4
-        Training ends when the training loss (or, with ``early_stopping``, the
-        validation accuracy) has not improved by more than ``tol`` for
-        ``n_iter_no_change`` consecutive epochs, or, with the default ``lr_schedule``,
-        once the rate has been annealed after 2 such epochs. None trains for
-        ``max_epochs`` epochs.
+        An epoch improves when the training loss (or, with ``early_stopping``, the
+        validation accuracy) beats its best by more than ``tol``. With the default
+        ``lr_schedule="anneal"``, training ends once the rate has been annealed over
+        ``n_iter_no_change`` epochs after 2 epochs without improvement; with the other
+        schedules, after ``n_iter_no_change`` consecutive epochs without improvement.
+        None trains for ``max_epochs`` epochs.
     n_iter_no_change : int, default=10
-        Epochs without improvement before stopping; with ``lr_schedule="anneal"``, the
-        epochs of annealing as well.
+        With ``lr_schedule="anneal"``, the epochs of annealing that end training; with
+        the other schedules, the epochs without improvement before stopping.
     early_stopping : bool, default=False
         Hold out a stratified ``validation_fraction`` of the training data (seeded by
         ``random_state``), stop on its accuracy, and keep the weights of the best epoch.

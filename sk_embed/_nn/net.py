@@ -108,8 +108,10 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
     standardize : bool, default=True
         Fit a :class:`~sk_embed._nn.training.Standardize` layer on the training inputs.
     tol : float or None, default=1e-4
-        Stop when the monitored value has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs; None runs ``max_epochs`` epochs.
+        An epoch improves when the monitored value beats its best by more than ``tol``;
+        the stopper counts the epochs without, and the schedule (``"anneal"``) or, with
+        the other schedules, ``n_iter_no_change`` of them end training. None runs
+        ``max_epochs`` epochs.
     n_iter_no_change : int, default=10
     early_stopping : bool, default=False
         Monitor the accuracy on a stratified, seeded ``validation_fraction`` of the
@@ -357,8 +359,8 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         records the training loss (and the validation accuracy, and whether it is the
         best so far). The monitored value goes to the
         :class:`~sk_embed._nn.training.Stopper`, which ends training, unless the
-        schedule ends it itself (``"anneal"``: once its tail has run out, the tail that
-        the stopper's stale count began); a diverged loss raises. With a
+        schedule ends it itself (``"anneal"``: once its tail has run out, a tail that
+        the stopper's stale count or the bound began); a diverged loss raises. With a
         validation set, the best epoch's weights are restored at the end. Sets
         ``converged_`` and ``interrupted_`` (a ``KeyboardInterrupt`` ends the loop and is
         reported, not raised here); warns when ``epochs`` ran out first.
