@@ -26,7 +26,9 @@ margin (``cosface``: scale 16, margin 0.1), plus the auxiliary objective of the 
   and 270 degree rotated) samples form classes of their own while training;
 - ``mixes``: ``reserve_classes=15``, mixes of two classes labelled with 15 virtual
   classes;
-- ``self-supervised only``: no classifier, the instance loss alone.
+- ``self-supervised only``: no classifier, the instance loss alone;
+- ``sub-classes``: k-means splits each known class's training samples into 5 clusters
+  (on the pixels), and a second cosine classifier learns the 30 clusters.
 
 Usage::
 
@@ -41,6 +43,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from joblib import Parallel, delayed
+from sklearn.cluster import KMeans
 from torch import nn
 
 from sk_embed import datasets
@@ -66,6 +69,8 @@ ROWS = {
     "mirror classes, mixes, reconstruction": {
         "transforms": "mirror", "mixes": 15, "reconstruction": 10.0
     },
+    "sub-classes": {"subclasses": 5},
+    "sub-classes, mixes, reconstruction": {"subclasses": 5, "mixes": 15, "reconstruction": 10.0},
     "cnn": {"cnn": True},
     "cnn, reconstruction": {"cnn": True, "reconstruction": 10.0},
     "cnn, mirror classes, reconstruction": {
@@ -161,6 +166,15 @@ def train(row, dim, seed):
     X, y = (torch.tensor(known) - mean) / scale, torch.tensor(y_train[y_train < KNOWN])
     options = ROWS[row]
     net = _Encoder(dim, options.get("cnn", False), KNOWN * 4 + options.get("mixes", 0))
+    if "subclasses" in options:  # k clusters of each class's pixels, labelled apart
+        k, labels = options["subclasses"], y.numpy()
+        subclass = np.zeros(len(X), dtype=np.int64)
+        for c in range(KNOWN):
+            rows = np.flatnonzero(labels == c)
+            clusters = KMeans(k, n_init=4, random_state=seed).fit_predict(known[rows])
+            subclass[rows] = c * k + clusters
+        subclass = torch.tensor(subclass)
+        net.subclasses = nn.Parameter(torch.randn(KNOWN * k, dim) * 0.1)
     optimizer = torch.optim.Adam(net.parameters(), LR)
     steps = EPOCHS * -(-len(X) // BATCH)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
@@ -173,6 +187,9 @@ def train(row, dim, seed):
                 xb, yb, n_classes = _mixed(xb, yb, n_classes, options["mixes"])
             z = net(xb)
             loss = torch.zeros(())
+            if "subclasses" in options:  # the batch's own samples come first in xb
+                cosine = F.normalize(z[: len(batch)]) @ F.normalize(net.subclasses).T
+                loss = loss + F.cross_entropy(SCALE * cosine, subclass[batch])
             if options.get("classify", True):
                 cosine = F.normalize(z) @ F.normalize(net.classes[:n_classes]).T
                 loss = loss + F.cross_entropy(
