@@ -26,7 +26,11 @@ the protocol on a ``make_classification`` set instead of digits; ``--validation 
 fits on 80% of the known classes' training samples and checks ``add_classes`` on the
 rest (``X_known``). ``--check`` prints how closely ``add_classes``' check follows the
 damage: the share of the samples it checks that the new classes take at full strength,
-against the held-out known accuracy they cost.
+against the held-out known accuracy they cost. ``--shares 0.003 0.01 0.03`` moves the
+new classes' scores by one common amount, as ``add_classes``' limit does, but so that
+they take each of these shares of the samples the check reads (raising them where they
+take fewer at full strength), and prints what the known and the new classes get at
+each: how much new-class accuracy a budget of known accuracy buys.
 
 Usage::
 
@@ -35,6 +39,8 @@ Usage::
         [--set loss__margin=0.05 backbone__hidden_sizes=(256,)]
     python benchmarks/new_classes.py --curve --dims 32 --shots 1 5 20
         --variants defaults reserve --jobs 2
+    python benchmarks/new_classes.py --shares 0.003 0.01 0.02 0.03 0.05 --dims 128
+        --losses cosface --set reserve_classes=30 reconstruction=10.0 --jobs 2
 """
 
 import argparse
@@ -275,6 +281,61 @@ def check(losses, dim, shots, seeds, draws, params, jobs, protocol=Protocol()):
         )
 
 
+def _shares_task(loss, dim, seed, shots, draws, params, shares, protocol):
+    """One fit: per draw, ``(known accuracy lost, new-class accuracy)`` with the new
+    classes' scores moved by one common amount so that they take each of ``shares`` of
+    the samples add_classes' check reads, and at full strength (no move) last."""
+    import torch
+
+    torch.set_num_threads(1)
+    X_train, X_test, y_train, y_test = protocol.split()
+    known_test = y_test < KNOWN
+    clf, _ = _fit_known(loss, dim, seed, params, protocol)
+    before = clf.score(X_test[known_test], y_test[known_test])
+    rows = []
+    for few in _draws(y_train, shots, draws):
+        full = copy.deepcopy(clf).add_classes(X_train[few], y_train[few], on_damage="ignore")
+        with torch.no_grad():
+            scores = full.net_.module_.head(full._known_embeddings)
+        lead = (scores[:, KNOWN:].max(1).values - scores[:, :KNOWN].max(1).values).double()
+        row = []
+        for share in (*shares, None):
+            moved = copy.deepcopy(full)
+            if share is not None:  # lowers them (a positive amount) or raises them
+                amount = float(torch.quantile(lead, 1 - share))
+                moved.net_.module_.head.offset_new_classes(10 - KNOWN, amount)
+            after = moved.score(X_test[known_test], y_test[known_test])
+            row.append(
+                (100 * (before - after), moved.score(X_test[~known_test], y_test[~known_test]))
+            )
+        rows.append(row)
+    return np.array(rows)
+
+
+def shares(losses, dim, shots, seeds, draws, params, jobs, budget, protocol=Protocol()):
+    """The new classes moved to take each share of the check's samples: what the
+    known and the new classes get at each."""
+    tasks = [(loss, seed) for loss in losses for seed in range(seeds)]
+    results = Parallel(n_jobs=jobs)(
+        delayed(_shares_task)(loss, dim, seed, shots, draws, params, budget, protocol)
+        for loss, seed in tasks
+    )
+    print(
+        f"\nnew classes moved to take a share of the checked samples, {dim}-D, {shots} shots, "
+        f"{seeds} seeds x {draws} draws\n\n| technique | share | new-class acc. | known drop, "
+        "points (worst draw) |\n|---|---|---|---|"
+    )
+    for loss in losses:
+        rows = np.concatenate([r for t, r in zip(tasks, results) if t[0] == loss])
+        for i, share in enumerate((*budget, None)):
+            name = "full strength" if share is None else f"{share:.1%}"
+            print(
+                f"| {loss} | {name} | {rows[:, i, 1].mean():.3f} | {rows[:, i, 0].mean():.1f} "
+                f"({rows[:, i, 0].max():.1f}) |",
+                flush=True,
+            )
+
+
 def _row(name, dim, rows, reference_seconds=np.nan):
     before, after, new, auroc, seconds = rows.mean(0)
     worst_drop = (rows[:, 0] - rows[:, 1]).max()
@@ -296,6 +357,13 @@ def main():
     parser.add_argument("--curve", action="store_true", help="one shots-curve table")
     parser.add_argument(
         "--check", action="store_true", help="how closely add_classes' check follows the damage"
+    )
+    parser.add_argument(
+        "--shares",
+        type=float,
+        nargs="+",
+        help="move the new classes' scores so that they take these shares of the samples "
+        "add_classes' check reads (raising them where they take fewer), and score each",
     )
     parser.add_argument("--data", default="digits", choices=["digits", "synthetic"])
     parser.add_argument(
@@ -320,6 +388,17 @@ def main():
     if clash:
         parser.error(f"--set {', '.join(sorted(clash))} is what a variant sets; drop one")
     variants = sorted(args.variants, key=lambda v: v != "defaults")  # the time reference first
+    if args.shares:
+        for dim in args.dims:
+            for shots in args.shots:
+                for v in variants:
+                    options = {**params, **VARIANTS[v]}
+                    print(f"\n{v}: {options}")
+                    shares(
+                        args.losses, dim, shots, args.seeds, args.draws, options, args.jobs,
+                        args.shares, protocol,
+                    )  # fmt: skip
+        return
     if args.check:
         for dim in args.dims:
             for shots in args.shots:
