@@ -234,24 +234,33 @@ def curve(losses, variants, dim, shots, seeds, draws, params, jobs, protocol=Pro
             line(loss if v == "defaults" else f"{loss}, {v}", cells)
 
 
-def _check_task(loss, dim, seed, shots, draws, params, protocol):
-    """One fit: per draw, the share of ``add_classes``' check samples that the new
-    classes take at full strength, and the held-out known accuracy lost."""
+def _added_at_full_strength(loss, dim, seed, shots, draws, params, protocol):
+    """One fit; then per draw ``(known test accuracy before, a copy with the draw's new
+    classes added at full strength, its scores of the samples add_classes' check reads)``,
+    and the test split's known and new samples as ``(X, y)`` pairs first."""
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(1)  # --jobs fits share the cores
     X_train, X_test, y_train, y_test = protocol.split()
     known_test = y_test < KNOWN
+    yield (X_test[known_test], y_test[known_test]), (X_test[~known_test], y_test[~known_test])
     clf, _ = _fit_known(loss, dim, seed, params, protocol)
     before = clf.score(X_test[known_test], y_test[known_test])
-    rows = []
     for few in _draws(y_train, shots, draws):
         added = copy.deepcopy(clf).add_classes(X_train[few], y_train[few], on_damage="ignore")
         with torch.no_grad():  # the samples the check reads, kept at fit
-            taken = added.net_.module_.head(added._known_embeddings).argmax(1) >= KNOWN
-        after = added.score(X_test[known_test], y_test[known_test])
-        rows.append((taken.double().mean().item(), 100 * (before - after)))
-    return rows
+            yield before, added, added.net_.module_.head(added._known_embeddings)
+
+
+def _check_task(loss, dim, seed, shots, draws, params, protocol):
+    """One fit: per draw, the share of ``add_classes``' check samples that the new
+    classes take at full strength, and the held-out known accuracy lost."""
+    steps = _added_at_full_strength(loss, dim, seed, shots, draws, params, protocol)
+    known, _ = next(steps)
+    return [
+        ((scores.argmax(1) >= KNOWN).double().mean().item(), 100 * (before - added.score(*known)))
+        for before, added, scores in steps
+    ]
 
 
 def check(losses, dim, shots, seeds, draws, params, jobs, protocol=Protocol()):
@@ -287,16 +296,10 @@ def _shares_task(loss, dim, seed, shots, draws, params, shares, protocol):
     the samples add_classes' check reads, and at full strength (no move) last."""
     import torch
 
-    torch.set_num_threads(1)
-    X_train, X_test, y_train, y_test = protocol.split()
-    known_test = y_test < KNOWN
-    clf, _ = _fit_known(loss, dim, seed, params, protocol)
-    before = clf.score(X_test[known_test], y_test[known_test])
+    steps = _added_at_full_strength(loss, dim, seed, shots, draws, params, protocol)
+    known, new = next(steps)
     rows = []
-    for few in _draws(y_train, shots, draws):
-        full = copy.deepcopy(clf).add_classes(X_train[few], y_train[few], on_damage="ignore")
-        with torch.no_grad():
-            scores = full.net_.module_.head(full._known_embeddings)
+    for before, full, scores in steps:
         lead = (scores[:, KNOWN:].max(1).values - scores[:, :KNOWN].max(1).values).double()
         row = []
         for share in (*shares, None):
@@ -304,10 +307,7 @@ def _shares_task(loss, dim, seed, shots, draws, params, shares, protocol):
             if share is not None:  # lowers them (a positive amount) or raises them
                 amount = float(torch.quantile(lead, 1 - share))
                 moved.net_.module_.head.offset_new_classes(10 - KNOWN, amount)
-            after = moved.score(X_test[known_test], y_test[known_test])
-            row.append(
-                (100 * (before - after), moved.score(X_test[~known_test], y_test[~known_test]))
-            )
+            row.append((100 * (before - moved.score(*known)), moved.score(*new)))
         rows.append(row)
     return np.array(rows)
 
