@@ -234,18 +234,23 @@ def curve(losses, variants, dim, shots, seeds, draws, params, jobs, protocol=Pro
             line(loss if v == "defaults" else f"{loss}, {v}", cells)
 
 
+def _test_parts(protocol):
+    """The test split's known and new samples, as ``(X, y)`` pairs."""
+    _, X_test, _, y_test = protocol.split()
+    known = y_test < KNOWN
+    return (X_test[known], y_test[known]), (X_test[~known], y_test[~known])
+
+
 def _added_at_full_strength(loss, dim, seed, shots, draws, params, protocol):
     """One fit; then per draw ``(known test accuracy before, a copy with the draw's new
-    classes added at full strength, its scores of the samples add_classes' check reads)``,
-    and the test split's known and new samples as ``(X, y)`` pairs first."""
+    classes added at full strength, its scores of the samples add_classes' check
+    reads)``."""
     import torch
 
     torch.set_num_threads(1)  # --jobs fits share the cores
-    X_train, X_test, y_train, y_test = protocol.split()
-    known_test = y_test < KNOWN
-    yield (X_test[known_test], y_test[known_test]), (X_test[~known_test], y_test[~known_test])
+    X_train, _, y_train, _ = protocol.split()
     clf, _ = _fit_known(loss, dim, seed, params, protocol)
-    before = clf.score(X_test[known_test], y_test[known_test])
+    before = clf.score(*_test_parts(protocol)[0])
     for few in _draws(y_train, shots, draws):
         added = copy.deepcopy(clf).add_classes(X_train[few], y_train[few], on_damage="ignore")
         with torch.no_grad():  # the samples the check reads, kept at fit
@@ -255,8 +260,8 @@ def _added_at_full_strength(loss, dim, seed, shots, draws, params, protocol):
 def _check_task(loss, dim, seed, shots, draws, params, protocol):
     """One fit: per draw, the share of ``add_classes``' check samples that the new
     classes take at full strength, and the held-out known accuracy lost."""
+    known, _ = _test_parts(protocol)
     steps = _added_at_full_strength(loss, dim, seed, shots, draws, params, protocol)
-    known, _ = next(steps)
     return [
         ((scores.argmax(1) >= KNOWN).double().mean().item(), 100 * (before - added.score(*known)))
         for before, added, scores in steps
@@ -296,10 +301,11 @@ def _shares_task(loss, dim, seed, shots, draws, params, shares, protocol):
     the samples add_classes' check reads, and at full strength (no move) last."""
     import torch
 
-    steps = _added_at_full_strength(loss, dim, seed, shots, draws, params, protocol)
-    known, new = next(steps)
+    known, new = _test_parts(protocol)
     rows = []
-    for before, full, scores in steps:
+    for before, full, scores in _added_at_full_strength(
+        loss, dim, seed, shots, draws, params, protocol
+    ):
         lead = (scores[:, KNOWN:].max(1).values - scores[:, :KNOWN].max(1).values).double()
         row = []
         for share in (*shares, None):

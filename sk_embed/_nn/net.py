@@ -439,7 +439,7 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
                     self.history.record("valid_acc_best", improved)
                     if improved:
                         best_state = copy.deepcopy(self.module_.state_dict())
-                if schedule_ends and schedule.done or not schedule_ends and stopper.done:
+                if schedule.done if schedule_ends else stopper.done:
                     break
         except KeyboardInterrupt:
             # Keep the epochs done (skorch would swallow the interrupt); the estimator
