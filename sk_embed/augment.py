@@ -4,14 +4,17 @@ The estimator's ``augment`` parameter takes a name of :data:`AUGMENTATIONS`, a l
 them, or a callable of your own. Each is applied to every training batch on the training
 device, in the network's input shape and in the input's units (before the input
 standardization); prediction and the validation batches of ``early_stopping`` are never
-augmented. Their random draws come from torch's generator, which ``fit`` seeds from
-``random_state``, so two fits with the same seed are identical.
+augmented. Inside a fit, the built-ins draw from the fit's own generator, seeded by
+``random_state``, so two fits with the same seed are identical, whatever runs beside them;
+called directly, they draw from torch's default generator.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
+from ._random import generator
 
 
 def _is_image_shape(shape):
@@ -36,8 +39,9 @@ def shift(X, fraction=0.125):
     ph, pw = max(1, int(height * fraction)), max(1, int(width * fraction))
     padded = F.pad(X, (pw, pw, ph, ph))
     planes = padded.reshape(n, -1, (height + 2 * ph) * (width + 2 * pw))
-    dy = torch.randint(0, 2 * ph + 1, (n, 1, 1), device=X.device)
-    dx = torch.randint(0, 2 * pw + 1, (n, 1, 1), device=X.device)
+    draws = generator(X.device)
+    dy = torch.randint(0, 2 * ph + 1, (n, 1, 1), device=X.device, generator=draws)
+    dx = torch.randint(0, 2 * pw + 1, (n, 1, 1), device=X.device, generator=draws)
     rows = dy + torch.arange(height, device=X.device).view(1, -1, 1)
     cols = dx + torch.arange(width, device=X.device).view(1, 1, -1)
     index = (rows * (width + 2 * pw) + cols).reshape(n, 1, -1).expand(-1, planes.shape[1], -1)
@@ -55,7 +59,7 @@ def flip(X):
     -------
     tensor of the same shape and dtype
     """
-    mirrored = torch.rand(len(X), device=X.device) < 0.5
+    mirrored = torch.rand(len(X), device=X.device, generator=generator(X.device)) < 0.5
     return torch.where(mirrored.view(-1, *[1] * (X.dim() - 1)), X.flip(-1), X)
 
 

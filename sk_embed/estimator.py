@@ -11,7 +11,6 @@ the routed options and the file format are plain helpers beside this file.
 from __future__ import annotations
 
 import copy
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -38,6 +37,7 @@ from sklearn.utils.validation import (
 from torch import nn
 from torch.utils.data import Dataset as TorchDataset
 
+from ._caller import warn
 from . import _persistence
 from ._labels import append_classes, class_weights, encode_known
 from ._nn import (
@@ -67,10 +67,15 @@ _NET_PARAMS = (
     "validation_fraction", "lr_schedule", "lr", "max_epochs", "batch_size", "device", "verbose",
     "reserve_classes", "reconstruction", "augment", "precision",
 )  # fmt: skip
-_ONGOING = (
-    "lr", "max_epochs", "tol", "n_iter_no_change", "lr_schedule", "batch_size", "verbose",
-    "augment",
+# The parameters that shape the fitted model: changing one of them and then going on
+# training (warm_start, partial_fit) or adding classes is refused, since the model was
+# built by the old value. Every other parameter may change between such calls and takes
+# effect there; routed options are structural by prefix (STRUCTURAL_PREFIXES).
+STRUCTURAL = (
+    "loss", "n_components", "backbone", "activation", "normalize_weights", "standardize",
+    "reserve_classes", "reconstruction", "precision", "class_weight", "device",
 )  # fmt: skip
+STRUCTURAL_PREFIXES = ("loss__", "backbone__")
 # add_classes' check: training embeddings kept at fit, and the share of them that new
 # classes may take before it warns (the known-class drop the project bounds, 3 points).
 _GUARD_SIZE = 1000
@@ -88,6 +93,17 @@ _GUARD_NOISE = 0.3
 # at most 2.9 for every technique at 1, 5 or 20 shots; 2.0 with the noise above
 # (docs/open_set.md).
 _LIMIT = 0.003
+
+
+def _same(a, b):
+    """Whether two parameter values are the same (arrays by value, objects by identity
+    unless they compare equal)."""
+    if a is b:
+        return True
+    try:
+        return bool(np.array_equal(a, b)) if hasattr(a, "shape") or hasattr(b, "shape") else bool(a == b)
+    except Exception:  # values that cannot be compared are different
+        return False
 
 
 def _to_numpy(t, dtype=np.float64):
@@ -369,13 +385,10 @@ class EmbeddingClassifier(
         """The routed options, checked; the deprecated ``normalize_weights`` folded in."""
         options = routed_options(self)
         if self.normalize_weights != "deprecated":
-            warnings.warn(
+            warn(
                 "normalize_weights was deprecated in 0.2 and will be removed in 0.4; "
                 "use loss__normalize_weights, an option of the techniques with a linear "
-                "classifier.",
-                FutureWarning,
-                stacklevel=4,
-            )
+                "classifier.", FutureWarning)
             if self.normalize_weights:
                 options.setdefault("loss__normalize_weights", True)
         return options
@@ -576,9 +589,9 @@ class EmbeddingClassifier(
             if hasattr(self, "net_") and (incremental or self.warm_start):
                 X = self._validate_X(X)
                 known = encode_known(self._labels(X, y), self.classes_)
-                for name in _ONGOING:
-                    setattr(self.net_, name, self._net_value(name))
-                self.net_.warm_start = True  # skorch's own: go on from the current state
+                # a new net with today's parameters, holding a copy of the trained state:
+                # the fitted net stays as it was until this call has succeeded
+                self.net_ = self._next_net()
                 # classes added with on_damage="limit" are trained now: they compete as is
                 self.net_.module_.head.clear_offsets()
             else:
@@ -616,6 +629,38 @@ class EmbeddingClassifier(
             raise KeyboardInterrupt
         return self
 
+    def _seed(self):
+        """The seed of a net, drawn from ``random_state`` as scikit-learn does."""
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _structure(self):
+        """The structural parameters as they are now (see ``STRUCTURAL``)."""
+        params = self.get_params(deep=False)
+        return {
+            k: v for k, v in params.items() if k in STRUCTURAL or k.startswith(STRUCTURAL_PREFIXES)
+        }
+
+    def _check_structure(self, action):
+        """Refuse ``action`` on a fitted model whose structural parameters have changed
+        since it was built."""
+        now, built = self._structure(), self._built_with
+        changed = sorted(k for k in now.keys() | built.keys() if not _same(now.get(k), built.get(k)))
+        if changed:
+            name = changed[0]
+            raise ValueError(
+                f"{name} was changed from {built.get(name)!r} to {now.get(name)!r} after the "
+                f"model was fitted; it shapes the model, so the model cannot {action} with "
+                f"it. Refit (fit with warm_start=False), or set {name} back"
+                + (f" (also changed: {', '.join(changed[1:])})." if changed[1:] else ".")
+            )
+
+    def _next_net(self, action="go on training"):
+        """A new net with today's parameters, holding a copy of the fitted net's trained
+        state (the fitted net is left as it was)."""
+        self._check_structure(action)
+        net = self._new_net(len(self.classes_), self._seed(), self._net_options())
+        return net.resume_from(self.net_)
+
     def _build(self, X, y, incremental, classes):
         """Validate a fresh fit's data and build its untrained model; returns the
         validated ``X`` and each label's index in ``classes_``."""
@@ -643,8 +688,8 @@ class EmbeddingClassifier(
         # The network's column of each class in classes_ (add_classes appends columns
         # while classes_ stays sorted).
         self._class_columns = np.arange(len(self.classes_))
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        self.net_ = self._new_net(len(self.classes_), seed, options)
+        self.net_ = self._new_net(len(self.classes_), self._seed(), options)
+        self._built_with = self._structure()
         return X, known
 
     def _training_weights(self, X, known, sample_weight):
@@ -718,33 +763,41 @@ class EmbeddingClassifier(
             raise ValueError(
                 f"on_damage must be 'limit', 'warn', 'raise' or 'ignore'; got {on_damage!r}"
             )
-        X = self._validate_X(X)
-        y = self._labels(X, y)
-        check_classification_targets(y)
-        new, local = np.unique(y, return_inverse=True)
-        classes, columns = append_classes(self.classes_, self._class_columns, new)
-        z = self._embed(X)
-        local_t = torch.as_tensor(local, dtype=torch.long, device=self.net_.device)
-        head = self.net_.module_.head
-        lowering = 0.0
-        if on_damage != "ignore":  # try on a copy first: a refusal changes nothing
-            trial = copy.deepcopy(head)
-            trial.add_classes(z, local_t, len(new))
-            trial.offset_new_classes(len(new), 0.0)  # earlier offsets get the new columns
+        with all_or_nothing(self):
+            X = self._validate_X(X)
+            y = self._labels(X, y)
+            check_classification_targets(y)
+            new, local = np.unique(y, return_inverse=True)
+            classes, columns = append_classes(self.classes_, self._class_columns, new)
             if X_known is not None:
-                known, source = self._embed(self._validate_X(X_known)), "samples in X_known"
-            elif self._known_held_out:
-                known, source = self._known_embeddings, "validation samples early_stopping held out"
-            else:
-                known = self._known_embeddings
-                source = "training samples the model kept, with noise as new samples vary"
-            lowering = self._check_damage(head, trial, new, on_damage, z, local_t, known, source)
-        head.add_classes(z, local_t, len(new))
-        head.offset_new_classes(len(new), lowering)
-        if self._class_weights is not None:  # new classes weigh 1 if trained on later
-            order = np.argsort(np.concatenate([self.classes_, new]), kind="stable")
-            self._class_weights = np.concatenate([self._class_weights, np.ones(len(new))])[order]
-        self.classes_, self._class_columns = classes, columns
+                X_known = self._validate_X(X_known)
+            # the new classes go into a copy; the model changes only once all succeeded
+            net = self._next_net("add classes")
+            z = self._embed(X)
+            local_t = torch.as_tensor(local, dtype=torch.long, device=net.device)
+            head = net.module_.head
+            lowering = 0.0
+            if on_damage != "ignore":  # try on a copy first: a refusal changes nothing
+                trial = copy.deepcopy(head)
+                trial.add_classes(z, local_t, len(new))
+                trial.offset_new_classes(len(new), 0.0)  # earlier offsets get the new columns
+                if X_known is not None:
+                    known, source = self._embed(X_known), "samples in X_known"
+                elif self._known_held_out:
+                    known = self._known_embeddings
+                    source = "validation samples early_stopping held out"
+                else:
+                    known = self._known_embeddings
+                    source = "training samples the model kept, with noise as new samples vary"
+                lowering = self._check_damage(head, trial, new, on_damage, z, local_t, known, source)
+            head.add_classes(z, local_t, len(new))
+            head.offset_new_classes(len(new), lowering)
+            net.n_classes = len(classes)
+            if self._class_weights is not None:  # new classes weigh 1 if trained on later
+                order = np.argsort(np.concatenate([self.classes_, new]), kind="stable")
+                weights = np.concatenate([self._class_weights, np.ones(len(new))])
+                self._class_weights = weights[order]
+            self.net_, self.classes_, self._class_columns = net, classes, columns
         return self
 
     def _embed(self, X):
@@ -804,7 +857,7 @@ class EmbeddingClassifier(
             )
         if on_damage == "raise":
             raise ValueError(message)
-        warnings.warn(message, UserWarning, stacklevel=3)
+        warn(message, UserWarning)
         return lowering
 
     # -- what a fitted model gives -----------------------------------------------------
@@ -938,9 +991,9 @@ class EmbeddingClassifier(
         """
         check_is_fitted(self)
         Z = check_array(Z, dtype=[np.float32, np.float64])
-        if Z.shape[1] != self.n_components:
+        if Z.shape[1] != self.net_.n_components:
             raise ValueError(
-                f"Z has {Z.shape[1]} columns; the embedded space has {self.n_components}"
+                f"Z has {Z.shape[1]} columns; the embedded space has {self.net_.n_components}"
             )
         head = self.net_.module_.head
         with torch.no_grad():
@@ -1036,6 +1089,7 @@ class EmbeddingClassifier(
         self : EmbeddingClassifier
         """
         check_is_fitted(self)
+        self._check_structure("be saved")
         record = {f"{name}_": value for name, value in self._record()._asdict().items()}
         names = getattr(self, "feature_names_in_", None)
         model = {
@@ -1057,6 +1111,7 @@ class EmbeddingClassifier(
             "known_held_out": self._known_held_out,
             "seed": self.net_.seed,
             "history": self.net_.history_.to_list(),
+            "output_config": getattr(self, "_sklearn_output_config", {}),
         }
         module, criterion = self.net_.module_.state_dict(), self.net_.criterion_.state_dict()
         _persistence.write(path, model, module, criterion)
@@ -1098,6 +1153,9 @@ class EmbeddingClassifier(
         known = model.get("known_embeddings")  # absent before add_classes checked damage
         estimator._known_embeddings = None if known is None else torch.tensor(known)
         estimator._known_held_out = model.get("known_held_out", False)  # absent from older files
+        if model.get("output_config"):
+            estimator._sklearn_output_config = dict(model["output_config"])
+        estimator._built_with = estimator._structure()
         net = estimator._new_net(len(estimator.classes_), model["seed"], estimator._net_options())
         estimator.net_ = net.restore(module, criterion, model["history"])
         return estimator
@@ -1182,7 +1240,7 @@ class EmbeddingClassifier(
     @property
     def _n_features_out(self):  # get_feature_names_out's count, once fitted
         check_is_fitted(self)
-        return self.n_components
+        return self.net_.n_components
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")

@@ -1,8 +1,6 @@
-"""The torch module every technique trains, and seeding without touching the caller's RNG."""
+"""The torch module every technique trains."""
 
 from __future__ import annotations
-
-import contextlib
 
 import torch
 from torch import nn
@@ -100,18 +98,27 @@ def check_precision(precision, device):
         )
 
 
-@contextlib.contextmanager
-def seeded(seed, device):
-    """Seed torch inside the block; the caller's global RNG state is left as it was.
+# Layers that draw from torch's default generator in their forward pass.
+_DRAWING = (nn.modules.dropout._DropoutNd, nn.AlphaDropout, nn.FeatureAlphaDropout, nn.RReLU)
+
+
+def own_draws(module):
+    """Whether ``module``'s forward pass may draw from torch's default generator: it
+    holds dropout (or another drawing layer), or a layer from outside torch.nn and
+    sk-embed, whose forward pass is not known.
 
     Parameters
     ----------
-    seed : int
-    device : str or torch.device
-        Its CUDA generator is forked too.
+    module : nn.Module
+
+    Returns
+    -------
+    bool
     """
-    device = torch.device(device)
-    devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
+    for part in module.modules():
+        if isinstance(part, _DRAWING):
+            return True
+        origin = type(part).__module__
+        if not (origin.startswith("torch.nn") or origin.startswith("sk_embed")):
+            return True
+    return False

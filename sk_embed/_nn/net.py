@@ -10,8 +10,8 @@ per-epoch attributes from it.
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import warnings
 from typing import NamedTuple
 
 import torch
@@ -20,12 +20,14 @@ from skorch.dataset import ValidSplit
 from skorch.history import History
 from skorch.utils import TeeGenerator
 
+from .._caller import warn
+from .._random import FitGenerators, fit_draws, float32_with_grad, global_seed
 from ..augment import AugmentedBatches, resolve_augment
 from ..backbones import ACTIVATIONS, build_backbone, check_backbone_output
 from ..losses import Loss, get_technique, weighted_mean
 from .data import SparseRows, TensorBatches, TensorDataset, _tensors
 from .fast_events import FastEventsMixin
-from .module import PRECISIONS, EmbeddingModule, check_precision, seeded
+from .module import PRECISIONS, EmbeddingModule, check_precision, own_draws
 from .reserve import Decoder, MixedBatches, reconstruction_error
 from .routing import kernel_options, resolve_optimizer
 from .training import (
@@ -85,6 +87,14 @@ class TrainingRecord(NamedTuple):
         # Each call flags its best epoch so far; the last flag is the kept weights'.
         kept = [row["valid_acc"] for row in epochs if row.get("valid_acc_best")]
         return cls(len(epochs), losses, None, scores, kept[-1] if kept else max(scores))
+
+
+class _WholeEpochs(NamedTuple):
+    module: dict
+    criterion: dict
+    optimizer: dict
+    scaler: dict | None
+    rows: int
 
 
 class EmbeddingNet(FastEventsMixin, NeuralNet):
@@ -300,6 +310,13 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
     def fit(self, X, y=None, epochs=None, **fit_params):
         """Train, seeded: from scratch, or on from the current state with ``warm_start``.
 
+        Every random draw comes from generators this call owns (:mod:`sk_embed._random`),
+        seeded by ``seed`` and the epochs already run, so a chain of calls is
+        reproducible and fits in other threads change nothing here. Only building the
+        module, and the forward pass of a module of the user's own that may draw (say,
+        dropout), use torch's default generator, seeded under a process-wide lock.
+        Training runs in float32 with gradients on, whatever the caller's torch defaults.
+
         Parameters
         ----------
         X : TensorDataset
@@ -316,15 +333,83 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         self
         """
         fresh = not (self.warm_start and self.initialized_)
-        with seeded(self.seed + (0 if fresh else len(self.history)), self.device):
+        seed = self.seed + (0 if fresh else len(self.history))
+        with float32_with_grad():
             if fresh:
-                self.iterator_train__generator = torch.Generator().manual_seed(self.seed)
-                self.initialize()
+                with global_seed(self.seed, self.device):
+                    self.iterator_train__generator = torch.Generator().manual_seed(self.seed)
+                    self.initialize()
+                    # the draws of training go on from where building the module left
+                    # torch's stream, as they would on one seeded generator
+                    generators = FitGenerators(self.seed, torch.get_rng_state())
+            else:
+                self.refresh_optimizer()
+                generators = FitGenerators(seed)
             # Forward-compatible training belongs to a fresh fit; going on trains without.
             self._continuing = not fresh
             self._reserving = fresh and bool(self.reserve_classes or self.reconstruction)
-            self.partial_fit(X, y, epochs=epochs, **fit_params)
+            draws_globally = own_draws(self.module_)
+            with fit_draws(generators), (
+                global_seed(seed, self.device) if draws_globally else contextlib.nullcontext()
+            ):
+                self.partial_fit(X, y, epochs=epochs, **fit_params)
         return self
+
+    def resume_from(self, fitted):
+        """Take a fitted net's trained state to go on training it with this net's
+        settings: copies of its module, criterion and history, the shuffling stream, and
+        a new optimizer (of this net's kind and options) that carries the fitted one's
+        state for every parameter that is still there. ``fitted`` is left as it was.
+
+        Parameters
+        ----------
+        fitted : EmbeddingNet
+            An initialized net of the same structure.
+
+        Returns
+        -------
+        self
+        """
+        self._initialize_virtual_params()
+        self._initialize_callbacks()
+        with self._current_init_context("module"):
+            self.module_, self.criterion_ = copy.deepcopy((fitted.module_, fitted.criterion_))
+        self._grad_scaler = copy.deepcopy(fitted._grad_scaler)
+        self._initialize_optimizer()
+        self._carry_optimizer_state(fitted.optimizer_, dict(fitted.get_all_learnable_params()))
+        self.history_ = History(copy.deepcopy(fitted.history_.to_list()))
+        shuffling = torch.Generator()
+        shuffling.set_state(fitted.iterator_train__generator.get_state())
+        self.iterator_train__generator = shuffling
+        self.validation_rows_ = getattr(fitted, "validation_rows_", None)
+        self.interrupted_ = False
+        self.initialized_ = True
+        self.warm_start = True  # skorch's own: go on from the current state
+        return self
+
+    def refresh_optimizer(self):
+        """Rebuild the optimizer when a parameter of the module was replaced (a head
+        grown by ``add_classes``, cut after reserved classes, read from a file): the
+        state of the parameters still there is carried over, so training covers every
+        parameter the model has."""
+        held = {id(p) for group in self.optimizer_.param_groups for p in group["params"]}
+        if held == {id(p) for _, p in self.get_all_learnable_params()}:
+            return
+        optimizer, params = self.optimizer_, dict(self.get_all_learnable_params())
+        self._initialize_optimizer()
+        self._carry_optimizer_state(optimizer, params)
+
+    def _carry_optimizer_state(self, optimizer, params):
+        """Copy the state ``optimizer`` holds for ``params`` (name -> parameter) into
+        this net's optimizer, parameter by name, where the optimizer is of the same kind
+        and the shapes agree."""
+        if type(optimizer) is not type(self.optimizer_):
+            return
+        for name, param in self.get_all_learnable_params():
+            before = params.get(name)
+            state = optimizer.state.get(before) if before is not None else None
+            if state and before.shape == param.shape:
+                self.optimizer_.state[param] = copy.deepcopy(state)
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         """Fit the input standardization on the training inputs of a fresh fit.
@@ -408,8 +493,9 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         # runs out); the stopper then only counts the stale epochs it watches for.
         schedule_ends = hasattr(schedule, "done")
         diverged = DivergenceCheck(self.module_, f"loss={self.technique!r}")
-        losses, best_state, rows_before = [], None, len(self.history)
+        losses, best_state = [], None
         self.interrupted_ = False
+        done, kept = self._whole_epochs(), 0
         try:
             for epoch in range(epochs):
                 lr = schedule(self.lr, epoch, epochs, stopper.stale)
@@ -441,18 +527,17 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
                         best_state = copy.deepcopy(self.module_.state_dict())
                 if schedule.done if schedule_ends else stopper.done:
                     break
+                done, kept = self._whole_epochs(), len(losses)
         except KeyboardInterrupt:
-            # Keep the epochs done (skorch would swallow the interrupt); the estimator
-            # re-raises it once the model is complete, so loops and searches stop.
+            # Keep the whole epochs done, never part of one (skorch would swallow the
+            # interrupt); the estimator re-raises it once the model is complete, so
+            # loops and searches stop.
             self.interrupted_ = True
-            if len(self.history) > rows_before + len(losses):  # an epoch begun, not done
-                self.history.record("interrupted", True)
-            warnings.warn(
+            self._back_to(done)
+            del losses[kept:]
+            warn(
                 f"fit was interrupted after {len(losses)} epochs; the model trained so far "
-                "is kept (usable, not converged).",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+                "is kept (usable, not converged).", RuntimeWarning)
         if best_state is not None:
             self.module_.load_state_dict(best_state)
         self._epochs_run = len(losses)
@@ -463,6 +548,32 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
             monitored = "validation accuracy" if valid is not None else "training loss"
             warn_unconverged(f"loss={self.technique!r}", epochs, monitored, self.tol)
         return self
+
+    def _whole_epochs(self):
+        """What the net is after the last whole epoch: copies of the module's, the
+        criterion's, the optimizer's and the gradient scaler's states, and the history's
+        length (:meth:`_back_to` returns there)."""
+
+        def tensors(state):
+            return {k: v.detach().clone() if torch.is_tensor(v) else v for k, v in state.items()}
+
+        scaler = self._grad_scaler
+        return _WholeEpochs(
+            tensors(self.module_.state_dict()),
+            tensors(self.criterion_.state_dict()),
+            copy.deepcopy(self.optimizer_.state_dict()),
+            None if scaler is None else scaler.state_dict(),
+            len(self.history),
+        )
+
+    def _back_to(self, done):
+        """Undo what an epoch left half done: back to ``done``."""
+        self.module_.load_state_dict(done.module)
+        self.criterion_.load_state_dict(done.criterion)
+        self.optimizer_.load_state_dict(done.optimizer)
+        if done.scaler is not None:
+            self._grad_scaler.load_state_dict(done.scaler)
+        del self.history[done.rows :]
 
     def _place_centers(self, z, y, sample_weight):
         """The head's step after training; a weighted fit passes its weights."""
@@ -707,11 +818,14 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         -------
         self
         """
-        with seeded(self.seed, self.device):
+        with float32_with_grad(), global_seed(self.seed, self.device):
             self.initialize()
         self.drop_reserve()  # it was built with what training alone uses
         self.module_.load_state_dict(module_state)
+        self.refresh_optimizer()  # over the parameters the head has now
         self.criterion_.load_state_dict(criterion_state)
         self.history_ = History(history)
+        # shuffling goes on seeded, as after the epochs the file's history records
+        self.iterator_train__generator = torch.Generator().manual_seed(self.seed + len(history))
         self.interrupted_ = False
         return self

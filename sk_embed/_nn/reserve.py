@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._random import generator
 from ..losses import weighted_mean
 from .training import Standardize
 
@@ -84,12 +85,13 @@ def mix_batch(X, y, n_known, n_virtual, sample_weight=None):
     sample_weight : tensor
         Only when ``sample_weight`` was given: the batch's weights and the mixes'.
     """
-    half = len(X) // 2
-    first = torch.randperm(len(X), device=X.device)[:half]
-    second = torch.randperm(len(X), device=X.device)[:half]
+    half, draws = len(X) // 2, generator(X.device)
+    first = torch.randperm(len(X), device=X.device, generator=draws)[:half]
+    second = torch.randperm(len(X), device=X.device, generator=draws)[:half]
     keep = y[first] != y[second]
     first, second = first[keep], second[keep]
-    lam = 0.3 + 0.4 * torch.rand(len(first), *[1] * (X.dim() - 1), device=X.device, dtype=X.dtype)
+    shape = (len(first), *[1] * (X.dim() - 1))
+    lam = 0.3 + 0.4 * torch.rand(shape, device=X.device, dtype=X.dtype, generator=draws)
     mixed = lam * X[first] + (1 - lam) * X[second]
     a, b = torch.minimum(y[first], y[second]), torch.maximum(y[first], y[second])
     rank = a * n_known - a * (a + 1) // 2 + (b - a - 1)

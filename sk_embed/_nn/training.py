@@ -9,7 +9,6 @@ technique-specific code. The measurements behind the defaults are in
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import torch
@@ -17,6 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from torch import nn
 
+from .._caller import warn
 from .data import SparseRows
 
 # A feature whose spread is this small next to its magnitude is constant up to float
@@ -459,15 +459,12 @@ def warn_collapsed(what, lr, scores, y, epochs, min_epochs):
     # for n_iter_no_change epochs stays below on its own training data.
     if accuracy > majority + _LEARNED * (1 - majority):
         return False
-    warnings.warn(
+    warn(
         f"{what} with lr={lr:g} did not learn: after {epochs} epochs the model answers "
         f"its own training data with accuracy {accuracy:.3f}, no better than always "
         f"answering the most frequent class ({majority:.3f}); the embedding has "
         "collapsed. Try a lower lr (e.g. a tenth), standardize=True, or another "
-        "technique or backbone.",
-        ConvergenceWarning,
-        stacklevel=5,
-    )
+        "technique or backbone.", ConvergenceWarning)
     return True
 
 
@@ -484,9 +481,6 @@ def warn_unconverged(what, epochs, monitored, tol):
         What the rule watched (``"training loss"``, ``"validation accuracy"``).
     tol : float
     """
-    warnings.warn(
+    warn(
         f"{what}: max_epochs={epochs} reached while the {monitored} was still improving by "
-        f"more than tol={tol}; raise max_epochs (or tol).",
-        ConvergenceWarning,
-        stacklevel=4,
-    )
+        f"more than tol={tol}; raise max_epochs (or tol).", ConvergenceWarning)

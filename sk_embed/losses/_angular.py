@@ -8,12 +8,12 @@ cross-entropy. Each technique's file overrides :meth:`MarginLoss.modify_target`.
 from __future__ import annotations
 
 import math
-import warnings
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._caller import warn
 from ._base import POSITIVE, Head, Loss, class_means, cross_entropy
 from ._layout import spread_on_sphere
 
@@ -195,10 +195,7 @@ def warn_unreachable_margin(name, margin, bound, n_classes, n_components, unit="
         Appended to the numbers in the message (``" rad"``).
     """
     if margin > bound:
-        warnings.warn(
+        warn(
             f"{name}: loss__margin={margin}{unit} cannot be met by {n_classes} classes in "
             f"{n_components}-D: the bound is {bound:.3f}{unit} (classes spread as far apart "
-            "as the dimension allows); training will not separate them by that margin.",
-            UserWarning,
-            stacklevel=4,
-        )
+            "as the dimension allows); training will not separate them by that margin.", UserWarning)

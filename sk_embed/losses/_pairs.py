@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .._random import generator
 from ._base import DistanceHead, squared_distances
 
 AVERAGES = ("all", "nonzero")
@@ -62,8 +63,8 @@ def mine(d, y, how):
     - ``semi_hard``: per positive pair, the nearest negative farther than the positive
       (``d_ap < d_an``); where none is farther, the farthest negative (FaceNet's
       selection as in TensorFlow's ``triplet_semihard_loss``).
-    - ``random``: per anchor, one positive and one negative drawn uniformly (torch's
-      RNG, which the estimator seeds).
+    - ``random``: per anchor, one positive and one negative drawn uniformly (from the
+      fit's own generator, seeded by ``random_state``).
 
     Anchors without a positive or without a negative give no triplet.
     """
@@ -80,8 +81,9 @@ def mine(d, y, how):
             p = d.masked_fill(~pos, float("-inf"))[a].argmax(1)
             n = d.masked_fill(~neg, float("inf"))[a].argmin(1)
         else:
-            p = torch.multinomial(pos[a].float(), 1).squeeze(1) if len(a) else a
-            n = torch.multinomial(neg[a].float(), 1).squeeze(1) if len(a) else a
+            draws = generator(d.device)
+            p = torch.multinomial(pos[a].float(), 1, generator=draws).squeeze(1) if len(a) else a
+            n = torch.multinomial(neg[a].float(), 1, generator=draws).squeeze(1) if len(a) else a
         return a, p, n
     if how == "semi_hard":
         a, p = torch.nonzero(pos & has_neg.unsqueeze(1), as_tuple=True)
