@@ -37,8 +37,8 @@ from sklearn.utils.validation import (
 from torch import nn
 from torch.utils.data import Dataset as TorchDataset
 
-from ._caller import warn
 from . import _persistence
+from ._caller import warn
 from ._labels import append_classes, class_weights, encode_known
 from ._nn import (
     OUTPUTS,
@@ -101,7 +101,11 @@ def _same(a, b):
     if a is b:
         return True
     try:
-        return bool(np.array_equal(a, b)) if hasattr(a, "shape") or hasattr(b, "shape") else bool(a == b)
+        return (
+            bool(np.array_equal(a, b))
+            if hasattr(a, "shape") or hasattr(b, "shape")
+            else bool(a == b)
+        )
     except Exception:  # values that cannot be compared are different
         return False
 
@@ -388,7 +392,9 @@ class EmbeddingClassifier(
             warn(
                 "normalize_weights was deprecated in 0.2 and will be removed in 0.4; "
                 "use loss__normalize_weights, an option of the techniques with a linear "
-                "classifier.", FutureWarning)
+                "classifier.",
+                FutureWarning,
+            )
             if self.normalize_weights:
                 options.setdefault("loss__normalize_weights", True)
         return options
@@ -644,7 +650,9 @@ class EmbeddingClassifier(
         """Refuse ``action`` on a fitted model whose structural parameters have changed
         since it was built."""
         now, built = self._structure(), self._built_with
-        changed = sorted(k for k in now.keys() | built.keys() if not _same(now.get(k), built.get(k)))
+        changed = sorted(
+            k for k in now.keys() | built.keys() if not _same(now.get(k), built.get(k))
+        )
         if changed:
             name = changed[0]
             raise ValueError(
@@ -789,7 +797,9 @@ class EmbeddingClassifier(
                 else:
                     known = self._known_embeddings
                     source = "training samples the model kept, with noise as new samples vary"
-                lowering = self._check_damage(head, trial, new, on_damage, z, local_t, known, source)
+                lowering = self._check_damage(
+                    head, trial, new, on_damage, z, local_t, known, source
+                )
             head.add_classes(z, local_t, len(new))
             head.offset_new_classes(len(new), lowering)
             net.n_classes = len(classes)

@@ -349,8 +349,9 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
             self._continuing = not fresh
             self._reserving = fresh and bool(self.reserve_classes or self.reconstruction)
             draws_globally = own_draws(self.module_)
-            with fit_draws(generators), (
-                global_seed(seed, self.device) if draws_globally else contextlib.nullcontext()
+            with (
+                fit_draws(generators),
+                global_seed(seed, self.device) if draws_globally else contextlib.nullcontext(),
             ):
                 self.partial_fit(X, y, epochs=epochs, **fit_params)
         return self
@@ -537,7 +538,9 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
             del losses[kept:]
             warn(
                 f"fit was interrupted after {len(losses)} epochs; the model trained so far "
-                "is kept (usable, not converged).", RuntimeWarning)
+                "is kept (usable, not converged).",
+                RuntimeWarning,
+            )
         if best_state is not None:
             self.module_.load_state_dict(best_state)
         self._epochs_run = len(losses)

@@ -464,7 +464,9 @@ def warn_collapsed(what, lr, scores, y, epochs, min_epochs):
         f"its own training data with accuracy {accuracy:.3f}, no better than always "
         f"answering the most frequent class ({majority:.3f}); the embedding has "
         "collapsed. Try a lower lr (e.g. a tenth), standardize=True, or another "
-        "technique or backbone.", ConvergenceWarning)
+        "technique or backbone.",
+        ConvergenceWarning,
+    )
     return True
 
 
@@ -483,4 +485,6 @@ def warn_unconverged(what, epochs, monitored, tol):
     """
     warn(
         f"{what}: max_epochs={epochs} reached while the {monitored} was still improving by "
-        f"more than tol={tol}; raise max_epochs (or tol).", ConvergenceWarning)
+        f"more than tol={tol}; raise max_epochs (or tol).",
+        ConvergenceWarning,
+    )

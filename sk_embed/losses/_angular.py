@@ -198,4 +198,6 @@ def warn_unreachable_margin(name, margin, bound, n_classes, n_components, unit="
         warn(
             f"{name}: loss__margin={margin}{unit} cannot be met by {n_classes} classes in "
             f"{n_components}-D: the bound is {bound:.3f}{unit} (classes spread as far apart "
-            "as the dimension allows); training will not separate them by that margin.", UserWarning)
+            "as the dimension allows); training will not separate them by that margin.",
+            UserWarning,
+        )
