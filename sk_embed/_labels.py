@@ -13,6 +13,36 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 
+def check_label_values(y):
+    """Refuse labels that scikit-learn would reject without saying which: a None, or
+    labels of two kinds (numbers and strings) in one ``y``.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+
+    Raises
+    ------
+    ValueError
+        Naming the first such label and its index.
+    """
+    if y.dtype.kind != "O":
+        return
+    for i, label in enumerate(y):
+        if label is None or (isinstance(label, float) and label != label):
+            raise ValueError(
+                f"y[{i}] is {label!r}: every sample needs a class label (drop the "
+                "unlabelled samples before fit)."
+            )
+    kinds = np.array([isinstance(label, (str, bytes)) for label in y])
+    if kinds.any() and not kinds.all():
+        i = int(np.argmin(kinds == kinds[0]))
+        raise ValueError(
+            f"y mixes labels of two kinds: y[0] is {y[0]!r} ({type(y[0]).__name__}) and "
+            f"y[{i}] is {y[i]!r} ({type(y[i]).__name__}); use one kind for every label."
+        )
+
+
 def encode_known(y, classes):
     """The index in ``classes`` of each label; every label must be one of ``classes``.
 
@@ -32,6 +62,7 @@ def encode_known(y, classes):
         Naming the labels that are not classes.
     """
     y = column_or_1d(y, warn=True)
+    check_label_values(y)
     check_classification_targets(y)
     unknown = np.setdiff1d(np.unique(y), classes)
     if len(unknown):

@@ -165,6 +165,11 @@ def write(path, model, module_state, criterion_state):
     module_state, criterion_state : dict of tensors
         State dicts; saved from the CPU.
     """
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(
+            f"Cannot save to {os.fspath(path)!r}: the folder {folder!r} does not exist."
+        )
     text = json.dumps(model, default=_json_scalar)
     tensors = {
         "module": {k: v.detach().cpu() for k, v in module_state.items()},

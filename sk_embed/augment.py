@@ -146,13 +146,18 @@ class AugmentedBatches:
     def __init__(self, batches, augment):
         self.batches = batches
         self.augment = augment
+        # A batch can be a view of the training copy: a callable of the user's own gets
+        # a copy of it, so working in place changes nothing of the data (the built-ins
+        # never write to their input).
+        steps = augment.steps if isinstance(augment, Compose) else [augment]
+        self._copies = any(step not in AUGMENTATIONS.values() for step in steps)
 
     def __len__(self):
         return len(self.batches)
 
     def __iter__(self):
         for X, *rest in self.batches:
-            out = self.augment(X)
+            out = self.augment(X.clone() if self._copies else X)
             if not torch.is_tensor(out) or out.shape != X.shape or out.dtype != X.dtype:
                 got = (
                     f"shape {tuple(out.shape)} and dtype {out.dtype}"

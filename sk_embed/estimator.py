@@ -11,6 +11,7 @@ the routed options and the file format are plain helpers beside this file.
 from __future__ import annotations
 
 import copy
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -39,7 +40,7 @@ from torch.utils.data import Dataset as TorchDataset
 
 from . import _persistence
 from ._caller import warn
-from ._labels import append_classes, class_weights, encode_known
+from ._labels import append_classes, check_label_values, class_weights, encode_known
 from ._nn import (
     OUTPUTS,
     PRECISIONS,
@@ -495,6 +496,7 @@ class EmbeddingClassifier(
                 "labels)."
             )
         y = column_or_1d(y, warn=True)
+        check_label_values(y)
         if len(y) != X.shape[0]:
             raise ValueError(
                 "Found input variables with inconsistent numbers of samples: y has "
@@ -1167,7 +1169,14 @@ class EmbeddingClassifier(
             estimator._sklearn_output_config = dict(model["output_config"])
         estimator._built_with = estimator._structure()
         net = estimator._new_net(len(estimator.classes_), model["seed"], estimator._net_options())
-        estimator.net_ = net.restore(module, criterion, model["history"])
+        try:
+            estimator.net_ = net.restore(module, criterion, model["history"])
+        except (RuntimeError, KeyError) as error:  # weights that do not fit the parameters
+            raise ValueError(
+                f"{os.fspath(path)!r} does not hold a consistent model: the network its "
+                f"parameters describe does not take the weights it holds ({str(error)[:300]}). "
+                "Was the file edited? Save the model again."
+            ) from None
         return estimator
 
     def export_onnx(self, path, *, output="transform"):
@@ -1178,10 +1187,13 @@ class EmbeddingClassifier(
         onnxruntime, in a service without Python's scientific stack. It needs the
         ``onnx`` extra (``pip install 'sk-embed[onnx]'``: onnx, onnxruntime, onnxscript)
         and uses torch's exporter (``torch.onnx.export(dynamo=True)``) at opset 18.
+        The weights are inside the file, which is all a runtime needs; only a model
+        over ONNX's 2 GB limit has them written beside it, as ``path + ".data"``.
 
         Parameters
         ----------
         path : str or path-like
+            Its folder must exist.
         output : {"transform", "predict_proba", "decision_function"}, default="transform"
             What the exported model computes, as the method of that name does: the input
             is named ``"X"`` (float32, samples of ``input_shape_``), the output is named

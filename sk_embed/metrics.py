@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import NamedTuple
 
 import numpy as np
@@ -379,7 +380,20 @@ def retrieval_scores(
     ValueError
         When a query's class has no reference.
     """
-    ks = sorted(set(int(v) for v in k))
+    values = list(k) if isinstance(k, (list, tuple, np.ndarray)) else [k]
+    bad = [v for v in values if isinstance(v, bool) or not isinstance(v, Integral) or v < 1]
+    if bad or not values:
+        raise ValueError(
+            f"k={k!r}: each k of recall@k must be an integer of at least 1 (a tuple of them, "
+            f"e.g. k=(1, 5, 10)); got {bad[0] if bad else 'none'!r}."
+        )
+    if (Z_ref is None) != (y_ref is None):
+        given, missing = ("Z_ref", "y_ref") if y_ref is None else ("y_ref", "Z_ref")
+        raise ValueError(
+            f"{given} was given without {missing}: pass both (the references and their "
+            "labels), or neither to search the queries among themselves."
+        )
+    ks = sorted(set(int(v) for v in values))
     p1, ap, rp, recall = _retrieval(
         Z_query, y_query, Z_ref, y_ref, chunk_size, ks=ks, same=Z_ref is None,
         backend=_backend(backend),

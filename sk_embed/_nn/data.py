@@ -370,9 +370,39 @@ class DatasetRows(_Rows):
                     "are samples, not (sample, label) pairs); pass y, the labels aligned "
                     "with the dataset (for a torchvision dataset, dataset.targets)."
                 )
-            label = item[1]
-            labels.append(label.item() if torch.is_tensor(label) else label)
+            labels.append(self._label(item[1], i, labels))
         return np.asarray(labels)
+
+    @staticmethod
+    def _label(label, i, before):
+        """One item's label as a scalar of the same kind as the labels ``before`` it."""
+        if torch.is_tensor(label) or isinstance(label, np.ndarray):
+            if label.size == 1 if isinstance(label, np.ndarray) else label.numel() == 1:
+                label = label.item()
+            else:
+                raise ValueError(
+                    f"Item {int(i)} of the dataset carries a label of shape "
+                    f"{tuple(label.shape)}; labels must be one class each (an int or a "
+                    "str), not one-hot rows or several values. Give the class index "
+                    "(e.g. label.argmax()) in the dataset, or pass y."
+                )
+        if label is None or not isinstance(label, (str, bytes, bool, int, float, np.generic)):
+            raise ValueError(
+                f"Item {int(i)} of the dataset carries the label {label!r}; labels must "
+                "be ints or strs (one kind for every item)."
+            )
+        if before and _kind(label) != _kind(before[0]):
+            raise ValueError(
+                f"Item {int(i)} of the dataset carries the label {label!r} "
+                f"({type(label).__name__}), but item 0's is {before[0]!r} "
+                f"({type(before[0]).__name__}); every label must be of one kind."
+            )
+        return label
+
+
+def _kind(label):
+    """Numbers are one kind of label, strings another."""
+    return "str" if isinstance(label, (str, bytes, np.str_, np.bytes_)) else "number"
 
 
 class TensorDataset(Dataset):

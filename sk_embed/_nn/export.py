@@ -59,10 +59,15 @@ def export_onnx(module, path, output, columns, input_shape, opset_version=18):
     str
         The path written.
     """
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(
+            f"Cannot write {os.fspath(path)!r}: the folder {folder!r} does not exist."
+        )
     module = copy.deepcopy(module)  # the model stays as it is
     module.autocast = None  # served in float32: ONNX runtimes choose their own precision
     served = _Served(module, output, columns).cpu().eval()
-    example = torch.zeros(2, *input_shape)
+    example = torch.zeros(2, *input_shape, dtype=torch.float32)
     with torch.no_grad(), warnings.catch_warnings(), _quiet("torch.onnx"):
         warnings.simplefilter("ignore")  # the exporter's notes on its own internals
         torch.onnx.export(
@@ -75,8 +80,20 @@ def export_onnx(module, path, output, columns, input_shape, opset_version=18):
             opset_version=opset_version,
             dynamo=True,
             verbose=False,
+            # one self-contained file, as ONNX holds up to 2 GB; weights beyond go beside
+            external_data=_size(served) >= _ONNX_LIMIT,
         )
     return os.fspath(path)
+
+
+# What one ONNX file holds (protobuf's limit), less room for the graph itself.
+_ONNX_LIMIT = 2**31 - 2**26
+
+
+def _size(module):
+    """Bytes of ``module``'s parameters and buffers."""
+    tensors = [*module.parameters(), *module.buffers()]
+    return sum(t.numel() * t.element_size() for t in tensors)
 
 
 @contextlib.contextmanager
