@@ -395,7 +395,7 @@ class LibraryModel(nn.Module):
         try:  # the feature width, from one dummy sample
             with torch.no_grad():
                 width = self._features(torch.zeros(1, *self.input_shape)).shape[1]
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError, AssertionError) as exc:  # torch's, or the model's
             raise ValueError(
                 f"backbone={name!r} does not take samples of shape {self.input_shape}: {exc}"
             ) from exc

@@ -1,11 +1,32 @@
 """Tests of sk_embed/backbones.py."""
 
+import copy
+import importlib
+import re
+import sys
+import types
+
+import numpy as np
 import pytest
 import torch
+from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
 from torch import nn
 
 from sk_embed import EmbeddingClassifier
-from sk_embed.backbones import BACKBONES, CNN, CUSTOM_LR, MLP, build_backbone
+from sk_embed.backbones import (
+    BACKBONE_NAMES,
+    BACKBONES,
+    CNN,
+    CUSTOM_LR,
+    MLP,
+    BasicBlock,
+    ResNet18,
+    build_backbone,
+    default_lr,
+    get_backbone,
+    is_backbone_name,
+    load_backbone_weights,
+)
 
 
 @pytest.mark.parametrize("shape", [(8, 8), (1, 28, 28), (3, 32, 32), (2, 7, 9)])
@@ -21,17 +42,6 @@ def test_cnn_any_image_size(shape):
 
 def test_mlp_flattens_images():
     assert MLP(64, 3)(torch.zeros(2, 8, 8)).shape == (2, 3)
-
-
-def test_resnet18_without_torchvision_names_the_extra():
-    try:
-        import torchvision  # noqa: F401
-    except Exception:
-        with pytest.raises(ImportError, match=r"sk-embed\[vision\]"):
-            build_backbone("resnet18", (3, 32, 32), 2, {})
-    else:
-        net = build_backbone("resnet18", (1, 32, 32), 2, {})
-        assert net(torch.zeros(2, 1, 32, 32)).shape == (2, 2)
 
 
 def test_mlp_batch_norm_and_dropout_are_optional_layers():
@@ -65,3 +75,339 @@ def test_the_default_learning_rate_is_the_backbones_own(digits):
     assert lrs == [BACKBONES["mlp"].lr, BACKBONES["cnn"].lr, CUSTOM_LR, 0.05]
     assert lrs[:3] == [1e-2, 1e-3, 1e-3]
     assert BACKBONES["resnet18"].lr == 1e-3
+
+
+# -- ResNet-18 -------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One torch thread: the machine's cores are shared (as each xdist worker has)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _count(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_resnet18_is_resnet18():
+    """The ImageNet layout with 1000 outputs has ResNet-18's well-known 11,689,512
+    parameters; the small stem (3x3 conv instead of 7x7) and a projection to 10 give
+    11.17 million."""
+    assert _count(ResNet18((3, 224, 224), 1000)) == 11_689_512
+    net = build_backbone("resnet18", (3, 32, 32), 10, {})
+    assert _count(net) == 11_689_512 - 3 * 64 * (49 - 9) - 512 * 990 - 990 == 11_173_962
+    blocks = [m for m in net.modules() if isinstance(m, BasicBlock)]
+    assert len(blocks) == 8
+    assert [b.conv2.out_channels for b in blocks] == [64, 64, 128, 128, 256, 256, 512, 512]
+    assert [b.downsample is not None for b in blocks] == [False, False] + [True, False] * 3
+    assert net.fc.in_features == 512 and net.fc.out_features == 10
+    # the usual ResNet names, so a state dict of that layout maps key for key
+    keys = set(net.state_dict())
+    assert {"conv1.weight", "bn1.running_var", "layer2.0.downsample.0.weight"} <= keys
+    assert {"layer4.1.bn2.bias", "fc.weight", "fc.bias"} <= keys
+
+
+@pytest.mark.parametrize(
+    "side,stem,final",
+    [
+        (16, "small", 2),
+        (32, "small", 4),
+        (64, "small", 8),
+        (65, "imagenet", 3),
+        (96, "imagenet", 3),
+    ],  # noqa: E501
+)
+def test_resnet18_stem_follows_the_image_size(side, stem, final):
+    """Up to 64 pixels: a 3x3 stride-1 conv without max pooling (the CIFAR ResNet), so
+    32x32 ends at 4x4; above: 7x7 stride 2 and max pooling, so 96x96 ends at 3x3."""
+    net = build_backbone("resnet18", (3, side, side), 5, {})
+    assert net.stem == stem
+    kernel, stride = (3, 1) if stem == "small" else (7, 2)
+    assert net.conv1.kernel_size == (kernel, kernel) and net.conv1.stride == (stride, stride)
+    assert isinstance(net.maxpool, nn.Identity if stem == "small" else nn.MaxPool2d)
+    seen = []
+    net.layer4.register_forward_hook(lambda m, i, out: seen.append(out.shape[-2:]))
+    assert net(torch.zeros(2, 3, side, side)).shape == (2, 5)
+    assert seen == [(final, final)]
+
+
+def test_resnet18_stem_by_hand_and_on_non_square_images():
+    assert build_backbone("resnet18", (3, 32, 32), 2, {"stem": "imagenet"}).stem == "imagenet"
+    assert build_backbone("resnet18", (3, 200, 200), 2, {"stem": "small"}).stem == "small"
+    assert ResNet18((3, 20, 80), 2).stem == "imagenet"  # the larger side decides
+    with pytest.raises(InvalidParameterError, match="backbone__stem"):
+        build_backbone("resnet18", (3, 32, 32), 2, {"stem": "cifar"})
+    with pytest.raises(ValueError, match="backbone__depth"):
+        build_backbone("resnet18", (3, 32, 32), 2, {"depth": 34})
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (28, 28), (5, 12, 10)])
+def test_resnet18_any_channels(shape):
+    net = build_backbone("resnet18", shape, 3, {})
+    assert net.conv1.in_channels == (1 if len(shape) == 2 else shape[0])
+    assert net(torch.randn(4, *shape)).shape == (4, 3)
+
+
+def test_resnet18_on_flat_rows_with_input_shape_and_refused_without():
+    net = build_backbone("resnet18", (2 * 8 * 8,), 2, {"input_shape": (2, 8, 8)})
+    assert net(torch.randn(3, 128)).shape == (3, 2)
+    with pytest.raises(ValueError, match="needs images"):
+        build_backbone("resnet18", (128,), 2, {})
+
+
+def test_resnet18_trains():
+    torch.manual_seed(0)
+    net = build_backbone("resnet18", (3, 16, 16), 4, {})
+    x, target = torch.randn(8, 3, 16, 16), torch.randn(8, 4)
+    loss = nn.functional.mse_loss(net(x), target)
+    loss.backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
+    assert net.conv1.weight.grad.abs().sum() > 0
+
+
+def test_resnet18_estimator_fit():
+    """One epoch of the estimator on 40 random 3x16x16 images (batch statistics in
+    training, running statistics at predict)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3, 16, 16)).astype(np.float32)
+    y = np.arange(40) % 4
+    quick = dict(max_epochs=1, tol=None, lr_schedule="constant", batch_size=20, random_state=0)
+    clf = EmbeddingClassifier(backbone="resnet18", n_components=3, **quick).fit(X, y)
+    assert clf.transform(X[:5]).shape == (5, 3)
+    assert clf.predict(X[:5]).shape == (5,)
+    assert clf.history_[:, "lr"][0] == BACKBONES["resnet18"].lr == 1e-3
+
+
+# -- names -------------------------------------------------------------------------------
+
+
+def test_backbone_names():
+    for name in ("mlp", "cnn", "resnet18", "timm:resnet18", "torchvision:vit_b_16"):
+        assert is_backbone_name(name) and BACKBONE_NAMES.is_satisfied_by(name)
+    for name in ("timm:", "torchvision", "keras:resnet", "resnet34", "", 3, None, nn.Linear):
+        assert not is_backbone_name(name) and not BACKBONE_NAMES.is_satisfied_by(name)
+    assert default_lr("timm:resnet18") == CUSTOM_LR
+    assert get_backbone("torchvision:resnet18").images
+    with pytest.raises(ValueError, match="unknown backbone 'resnet34'.*timm"):
+        build_backbone("resnet34", (3, 8, 8), 2, {})
+    validate_parameter_constraints(
+        {"backbone": [BACKBONE_NAMES, nn.Module, type]}, {"backbone": "timm:x"}, "f"
+    )
+    with pytest.raises(InvalidParameterError, match="'timm:<model>' or 'torchvision:<model>'"):
+        validate_parameter_constraints(
+            {"backbone": [BACKBONE_NAMES, nn.Module, type]}, {"backbone": "resnet34"}, "f"
+        )
+
+
+@pytest.mark.parametrize("backbone", ["cnn", "resnet18", CNN, "timm:tiny"])
+def test_build_backbone_leaves_the_weights_file_to_the_caller(backbone, monkeypatch):
+    """``backbone__weights`` reaches no constructor (the net loads it, on a fresh fit)."""
+    monkeypatch.setitem(sys.modules, "timm", _fake_timm([]))
+    params = {"weights": "never/read.pt"}
+    if backbone is CNN:  # a class gets its own arguments
+        params.update(input_shape=(1, 8, 8), n_components=2)
+    net = build_backbone(backbone, (1, 8, 8), 2, params)
+    assert net(torch.zeros(2, 1, 8, 8)).shape == (2, 2)
+    assert build_backbone(net, (1, 8, 8), 2, {"weights": "x.pt"}) is not net
+
+
+# -- timm and torchvision models ------------------------------------------------------------
+
+
+class _Tiny(nn.Module):
+    """A stand-in for a library's model: conv, pool, then a classifier ``fc``."""
+
+    def __init__(self, in_chans=3, num_classes=1000, width=7):
+        super().__init__()
+        self.conv = nn.Conv2d(in_chans, width, 3)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(width, num_classes) if num_classes else nn.Identity()
+
+    def forward(self, x):
+        return self.fc(self.pool(self.conv(x)).flatten(1))
+
+
+def _fake_timm(calls):
+    timm = types.ModuleType("timm")
+
+    def create_model(name, pretrained=False, num_classes=1000, in_chans=3, **options):
+        if name != "tiny":
+            raise RuntimeError(f"Unknown model ({name})")
+        calls.append(dict(pretrained=pretrained, num_classes=num_classes, **options))
+        return _Tiny(in_chans, num_classes, **options)
+
+    timm.create_model = create_model
+    return timm
+
+
+def _fake_torchvision(calls):
+    torchvision = types.ModuleType("torchvision")
+
+    def get_model_builder(name):
+        if name != "tiny":
+            raise ValueError(f"Unknown model {name}")
+
+        def build(weights=None, **options):
+            calls.append(dict(weights=weights, **options))
+            return _Tiny(**options)
+
+        return build
+
+    torchvision.models = types.SimpleNamespace(get_model_builder=get_model_builder)
+    return torchvision
+
+
+def test_timm_model_without_its_classifier_and_a_projection(monkeypatch):
+    calls = []
+    monkeypatch.setitem(sys.modules, "timm", _fake_timm(calls))
+    net = build_backbone("timm:tiny", (2, 9, 9), 4, {"width": 5})
+    assert calls == [dict(pretrained=False, num_classes=0, width=5)]
+    assert net.model.conv.in_channels == 2  # in_chans: the input's channels
+    assert (net.projection.in_features, net.projection.out_features) == (5, 4)
+    assert net(torch.randn(3, 2, 9, 9)).shape == (3, 4)
+    assert net(torch.randn(3, 162)).shape == (3, 4)  # flat rows of the sample shape
+    assert build_backbone("timm:tiny", (9, 9), 4, {}).model.conv.in_channels == 1
+    build_backbone("timm:tiny", (3, 9, 9), 4, {"pretrained": True})
+    assert calls[-1]["pretrained"] is True  # the library fetches; only when asked
+    with pytest.raises(InvalidParameterError, match="backbone__pretrained"):
+        build_backbone("timm:tiny", (3, 9, 9), 4, {"pretrained": "yes"})
+    with pytest.raises(ValueError, match="timm has no model 'nope'"):
+        build_backbone("timm:nope", (3, 9, 9), 4, {})
+    with pytest.raises(ValueError, match="needs images"):
+        build_backbone("timm:tiny", (81,), 4, {})
+
+
+def test_torchvision_model_without_its_classifier_and_a_projection(monkeypatch):
+    calls = []
+    monkeypatch.setitem(sys.modules, "torchvision", _fake_torchvision(calls))
+    net = build_backbone("torchvision:tiny", (3, 9, 9), 4, {"width": 6})
+    assert calls == [dict(weights=None, width=6)]
+    assert isinstance(net.model.fc, nn.Identity)
+    assert net.projection.in_features == 6  # found by a dummy forward
+    assert net(torch.randn(2, 3, 9, 9)).shape == (2, 4)
+    build_backbone("torchvision:tiny", (3, 9, 9), 4, {"pretrained": True})
+    assert calls[-1]["weights"] == "DEFAULT"
+    with pytest.raises(ValueError, match=r"does not take samples of shape \(1, 9, 9\)"):
+        build_backbone("torchvision:tiny", (9, 9), 4, {})
+    with pytest.raises(ValueError, match="torchvision has no model 'nope'"):
+        build_backbone("torchvision:nope", (3, 9, 9), 4, {})
+
+
+@pytest.mark.parametrize("library,extra", [("timm", "timm"), ("torchvision", "vision")])
+def test_named_model_without_its_library_names_the_extra(library, extra, monkeypatch):
+    monkeypatch.setitem(sys.modules, library, None)  # import fails, whether installed or not
+    with pytest.raises(ImportError, match=rf"needs {library}: pip install 'sk-embed\[{extra}\]'"):
+        build_backbone(f"{library}:resnet18", (3, 32, 32), 2, {})
+
+
+def _importable(name):
+    try:
+        importlib.import_module(name)
+    except Exception:  # torchvision built for another torch fails with a RuntimeError
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _importable("timm"), reason="timm is not installed")
+def test_real_timm_resnet18():
+    net = build_backbone("timm:resnet18", (1, 32, 32), 3, {})
+    assert net(torch.zeros(2, 1, 32, 32)).shape == (2, 3)
+    assert net.projection.in_features == 512
+
+
+@pytest.mark.skipif(not _importable("torchvision"), reason="torchvision does not import")
+def test_real_torchvision_resnet18():
+    net = build_backbone("torchvision:resnet18", (3, 32, 32), 3, {})
+    assert net(torch.zeros(2, 3, 32, 32)).shape == (2, 3)
+    assert net.projection.in_features == 512
+
+
+# -- weights from a file --------------------------------------------------------------------
+
+
+def _cnn(seed):
+    torch.manual_seed(seed)
+    return CNN((1, 8, 8), 3)
+
+
+def test_load_weights_round_trip(tmp_path):
+    source, target = _cnn(0), _cnn(1)
+    path = tmp_path / "cnn.pt"
+    torch.save(source.state_dict(), path)
+    assert load_backbone_weights(target, path) is target
+    x = torch.randn(4, 1, 8, 8)
+    torch.testing.assert_close(target(x), source(x), rtol=0, atol=0)
+    nested, other = tmp_path / "checkpoint.pt", _cnn(2)
+    torch.save({"state_dict": source.state_dict(), "epoch": 3}, nested)
+    load_backbone_weights(other, str(nested))
+    torch.testing.assert_close(other(x), source(x), rtol=0, atol=0)
+
+
+def test_load_weights_with_batch_norm(tmp_path):
+    """Running statistics come too; a file without BatchNorm's batch counter (written by
+    other tools) loads as torch loads it."""
+    source = build_backbone("mlp", (6,), 2, {"batch_norm": True, "hidden_sizes": (4,)})
+    source.train()
+    source(torch.randn(16, 6))
+    state = {k: v for k, v in source.state_dict().items() if "num_batches_tracked" not in k}
+    torch.save(state, tmp_path / "mlp.pt")
+    fresh = build_backbone("mlp", (6,), 2, {"batch_norm": True, "hidden_sizes": (4,)})
+    target = load_backbone_weights(fresh, tmp_path / "mlp.pt")
+    bn = [m for m in target.modules() if isinstance(m, nn.BatchNorm1d)][0]
+    assert torch.equal(bn.running_mean, source.layers[2].running_mean)
+
+
+def test_load_weights_that_do_not_fit(tmp_path):
+    target = _cnn(1)
+    before = copy.deepcopy(target.state_dict())
+    state = _cnn(0).state_dict()
+    del state["features.0.bias"]
+    state["extra.weight"] = torch.zeros(2)
+    state["classifier.3.weight"] = torch.zeros(5, 256)
+    path = tmp_path / "other.pt"
+    torch.save(state, path)
+    with pytest.raises(ValueError) as info:
+        load_backbone_weights(target, path)
+    message = str(info.value)
+    assert "other.pt" in message
+    assert "missing keys (in the backbone, not in the file): features.0.bias" in message
+    assert "unexpected keys (in the file, not in the backbone): extra.weight" in message
+    assert "classifier.3.weight: file (5, 256), backbone (3, 256)" in message
+    for key, value in target.state_dict().items():  # nothing loaded
+        assert torch.equal(value, before[key])
+
+
+def test_load_weights_errors(tmp_path):
+    missing = tmp_path / "no" / "such.pt"
+    with pytest.raises(FileNotFoundError, match=re.escape(str(missing))):
+        load_backbone_weights(_cnn(0), missing)
+    torch.save([torch.zeros(2)], tmp_path / "list.pt")
+    with pytest.raises(ValueError, match="holds a list, not a state dict"):
+        load_backbone_weights(_cnn(0), tmp_path / "list.pt")
+    torch.save(_cnn(0), tmp_path / "module.pt")  # a pickled module, not a state dict
+    with pytest.raises(ValueError, match="is not a plain state dict"):
+        load_backbone_weights(_cnn(0), tmp_path / "module.pt")
+
+
+def test_safetensors_without_the_library_names_the_extra(tmp_path, monkeypatch):
+    path = tmp_path / "w.safetensors"
+    path.write_bytes(b"")
+    monkeypatch.setitem(sys.modules, "safetensors", None)
+    monkeypatch.setitem(sys.modules, "safetensors.torch", None)
+    with pytest.raises(ImportError, match=r"pip install 'sk-embed\[safetensors\]'"):
+        load_backbone_weights(_cnn(0), path)
+
+
+@pytest.mark.skipif(not _importable("safetensors"), reason="safetensors is not installed")
+def test_safetensors_round_trip(tmp_path):
+    from safetensors.torch import save_file
+
+    source, target = _cnn(0), _cnn(1)
+    save_file(source.state_dict(), tmp_path / "cnn.safetensors")
+    load_backbone_weights(target, tmp_path / "cnn.safetensors")
+    x = torch.randn(2, 1, 8, 8)
+    torch.testing.assert_close(target(x), source(x), rtol=0, atol=0)
