@@ -77,6 +77,12 @@ STRUCTURAL = (
     "reserve_classes", "reconstruction", "precision", "class_weight", "device",
 )  # fmt: skip
 STRUCTURAL_PREFIXES = ("loss__", "backbone__")
+# The constructor's parameters that take effect when training goes on (every routed
+# option outside STRUCTURAL_PREFIXES too: optimizer, callbacks, iterator_train__*, ...).
+GOES_ON = (
+    "max_epochs", "tol", "n_iter_no_change", "early_stopping", "validation_fraction",
+    "batch_size", "lr", "lr_schedule", "warm_start", "augment", "random_state", "verbose",
+)  # fmt: skip
 # add_classes' check: training embeddings kept at fit, and the share of them that new
 # classes may take before it warns (the known-class drop the project bounds, 3 points).
 _GUARD_SIZE = 1000
@@ -182,7 +188,13 @@ class EmbeddingClassifier(
     warm_start : bool, default=False
         When fitted already, ``fit`` goes on training from the fitted weights (and the
         input standardization) instead of starting again; ``y`` must hold known classes.
-        ``n_iter_`` and ``loss_curve_`` continue. See also ``partial_fit``.
+        ``n_iter_`` and ``loss_curve_`` continue. See also ``partial_fit``. Training
+        settings changed since (``lr``, ``max_epochs``, ``batch_size``, ``augment``,
+        ``callbacks``, ``optimizer__*``, ...) take effect; a change of what shapes the
+        model (``loss`` and ``loss__*``, ``n_components``, ``backbone`` and
+        ``backbone__*``, ``activation``, ``standardize``, ``precision``,
+        ``reserve_classes``, ``reconstruction``, ``class_weight``, ``device``) is a
+        ``ValueError``: refit for it. A call that fails leaves the model as it was.
     lr_schedule : {"anneal", "plateau", "cosine", "constant"}, default="anneal"
         ``"anneal"`` holds the learning rate until the monitored value has not improved
         (by ``tol``) for 2 epochs, then anneals it to 0 along a half cosine over
