@@ -58,7 +58,7 @@ from ._nn import (
     export_onnx,
 )
 from ._options import all_or_nothing, is_routed, option_names, routed_options, set_options
-from .backbones import ACTIVATIONS, BACKBONES, default_lr
+from .backbones import ACTIVATIONS, BACKBONE_NAMES, default_lr, get_backbone
 from .losses import get_technique
 
 # The estimator's parameters that the net takes as they are, and those of them that may
@@ -287,7 +287,7 @@ class EmbeddingClassifier(
     _parameter_constraints: dict = {
         "loss": [str],
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "backbone": [StrOptions(set(BACKBONES)), nn.Module, type],
+        "backbone": [BACKBONE_NAMES, nn.Module, type],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "normalize_weights": ["boolean", Hidden(StrOptions({"deprecated"}))],
         "standardize": ["boolean"],
@@ -436,7 +436,7 @@ class EmbeddingClassifier(
         """``validate_data``'s options: numeric dtypes kept (a float array is made float32
         on the device, any other stays as it is until its batches are taken), sparse
         rows for row backbones, refused with a clear error for image backbones."""
-        backbone = BACKBONES.get(self.backbone) if isinstance(self.backbone, str) else None
+        backbone = get_backbone(self.backbone) if isinstance(self.backbone, str) else None
         if sp.issparse(X) and backbone is not None and backbone.images:
             raise TypeError(
                 f"backbone={self.backbone!r} takes dense images; sparse input works with "

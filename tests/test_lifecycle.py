@@ -57,8 +57,8 @@ def assert_same_state(a, b):
 class RaiseAt(Callback):
     """Raise ``error`` at the ``batch``-th training batch of its next call."""
 
-    def __init__(self, batch, error=RuntimeError("injected")):
-        self.batch, self.error = batch, error
+    def __init__(self, batch, error=None):
+        self.batch, self.error = batch, error or RuntimeError("injected")
 
     def on_train_begin(self, net, **kwargs):
         self.seen = 0
