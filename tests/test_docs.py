@@ -7,7 +7,6 @@ import re
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -215,21 +214,6 @@ def test_readme_links_work_without_a_built_site():
     assert local
     assert not [t for t in local if "_build" in t]
     assert not [t for t in local if not (ROOT / t).exists()]
-
-
-@pytest.mark.parametrize("page", ["README.md", "docs/index.md", "docs/getting_started.md"])
-def test_the_code_a_newcomer_copies_runs(page):
-    """The Python blocks of the README, the front page and the getting-started page run
-    as written, one after the other in one namespace, as a reader pastes them (the
-    guide's other blocks are fragments of their page's text). Blocks indented in a
-    list run too."""
-    text = (ROOT / page).read_text()
-    blocks = re.findall(r"^( *)```python\n(.*?)^\1```", text, re.S | re.M)
-    assert blocks
-    namespace = {}
-    for indent, block in blocks:
-        block = textwrap.dedent(block) if indent else block
-        exec(compile(block, page, "exec"), namespace)
 
 
 def test_pages_speak_to_users_not_to_the_team():

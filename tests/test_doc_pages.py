@@ -1,0 +1,245 @@
+"""The guide's pages as a reader meets them: every Python block runs as written and
+prints what the page shows, the pages describe today's sk-embed (its history is
+CHANGELOG.md's), install it one way, show its version and how to cite it, and the
+choosing page's picks are the best rows of its own tables.
+
+Opting a block out of the run: an HTML comment right before it,
+``<!-- skip-test: why -->`` (hidden on GitHub and on the site). Use it only for a
+block that cannot run anywhere a test runs (it needs the network or a GPU); a block
+that imports an optional package which is not installed is skipped on its own, with
+the reason."""
+
+import ast
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+#: The longest one page's blocks may take, in seconds (they take 2 to 20 s on 2 cores).
+PAGE_TIMEOUT = 240
+SKIP = re.compile(r"^\s*<!--\s*skip-test:\s*(?P<why>.+?)\s*-->\s*$")
+
+
+# --------------------------------------------------------------------------------------
+# Reading a page's blocks
+
+
+def _fences(text):
+    """Every fenced block of ``text``: ``(language, first line of its code (1-based),
+    its code dedented, the line before the fence, indent)``."""
+    lines = text.splitlines()
+    blocks, i = [], 0
+    while i < len(lines):
+        match = re.match(r"^( *)```(\S*)", lines[i])
+        if not match:
+            i += 1
+            continue
+        indent, language = match.groups()
+        end = i + 1
+        while end < len(lines) and lines[end] != f"{indent}```":
+            end += 1
+        code = textwrap.dedent("\n".join(lines[i + 1 : end]) + "\n")
+        before = next((lines[j] for j in range(i - 1, -1, -1) if lines[j].strip()), "")
+        blocks.append((language, i + 2, code, before, end + 1))
+        i = end + 1
+    return blocks
+
+
+def _imports(code):
+    """The top-level packages ``code`` imports."""
+    names = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def python_blocks(text):
+    """The Python blocks of a page's ``text``, in order, as dicts: ``line`` (of the code's first
+    line), ``code``, ``skip`` (why it is not run, or None), ``output`` (the ```text
+    block right after it, or None)."""
+    fences, lines = _fences(text), text.splitlines()
+    found = []
+    for k, (language, line, code, before, _end) in enumerate(fences):
+        if language != "python":
+            continue
+        skip = SKIP.match(before)
+        why = skip.group("why") if skip else None
+        if why is None:
+            missing = sorted(
+                name for name in _imports(code) if importlib.util.find_spec(name) is None
+            )
+            if missing:
+                why = f"needs {', '.join(missing)}, not installed"
+        following = fences[k + 1] if k + 1 < len(fences) else None
+        output = None
+        if following and following[0] == "text":
+            between = lines[_end : following[1] - 2]
+            if not any(s.strip() for s in between):
+                output = following[2]
+        found.append({"line": line, "code": code, "skip": why, "output": output})
+    return found
+
+
+# The child process: runs the blocks one after the other in one namespace, each
+# compiled under the page's own path and line numbers (a traceback points into the
+# page), and records what each one printed.
+RUNNER = r"""
+import contextlib, io, json, sys, traceback
+page, spec, out = sys.argv[1:4]
+blocks = json.load(open(spec))
+namespace = {"__name__": "__main__"}
+printed = []
+for block in blocks:
+    source = "\n" * (block["line"] - 1) + block["code"]
+    buffer = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buffer):
+            exec(compile(source, page, "exec"), namespace)
+    except BaseException:
+        sys.stdout.write(buffer.getvalue())
+        traceback.print_exc()
+        sys.exit(1)
+    printed.append(buffer.getvalue())
+json.dump(printed, open(out, "w"))
+"""
+
+
+def _run_page(page, blocks, tmp_path):
+    spec, out = tmp_path / "blocks.json", tmp_path / "printed.json"
+    spec.write_text(json.dumps(blocks))
+    env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", RUNNER, str(page), str(spec), str(out)],
+            cwd=tmp_path,  # files a block writes land in a temporary folder
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=PAGE_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{page.name}: its blocks ran past {PAGE_TIMEOUT} s")
+    assert run.returncode == 0, f"{page.name}:\n{run.stdout[-3000:]}{run.stderr[-6000:]}"
+    return json.loads(out.read_text())
+
+
+NUMBER = re.compile(r"-?\d+\.\d+(?:e[-+]?\d+)?|-?\d+")
+
+
+def _same_output(shown, printed, tolerance):
+    """Whether ``printed`` is ``shown`` up to trained numbers: the same text around the
+    numbers, and every number with a decimal point within ``tolerance`` (a trained
+    model's floats move with the CPU's kernels; integers must match)."""
+    if NUMBER.sub("#", shown).split() != NUMBER.sub("#", printed).split():
+        return False
+    for a, b in zip(NUMBER.findall(shown), NUMBER.findall(printed)):
+        if ("." in a) != ("." in b):
+            return False
+        if "." in a and abs(float(a) - float(b)) > tolerance:
+            return False
+        if "." not in a and a != b:
+            return False
+    return True
+
+
+#: How far a shown trained number may be from a fresh run's (see _same_output).
+OUTPUT_TOLERANCE = 0.05
+
+
+@pytest.mark.parametrize(
+    "page",
+    [p for p in PAGES if python_blocks(p.read_text())],
+    ids=lambda p: p.relative_to(ROOT).as_posix(),
+)
+def test_python_blocks_run_as_written(page, tmp_path):
+    """The page's Python blocks run in order in one namespace, as a reader pastes them
+    (in a fresh process, in an empty folder, one torch thread), and where a ```text
+    block follows one, it is what that block printed."""
+    blocks = python_blocks(page.read_text())
+    runnable = [b for b in blocks if b["skip"] is None]
+    skipped = [f"line {b['line']}: {b['skip']}" for b in blocks if b["skip"] is not None]
+    if not runnable:
+        pytest.skip(f"{page.name}: every block skipped ({'; '.join(skipped)})")
+    printed = _run_page(page, runnable, tmp_path)
+    for block, text in zip(runnable, printed):
+        if block["output"] is not None:
+            assert _same_output(block["output"], text, OUTPUT_TOLERANCE), (
+                f"{page.name}, block at line {block['line']} shows\n{block['output']}"
+                f"but prints\n{text}"
+            )
+    if skipped:
+        warnings.warn(f"{page.name}: not run: {'; '.join(skipped)}", stacklevel=1)
+
+
+def test_opt_outs_are_few_and_say_why():
+    """``skip-test`` is for blocks that cannot run where tests run; each says why."""
+    opted = [
+        (page.name, b["line"], b["skip"])
+        for page in PAGES
+        for b in python_blocks(page.read_text())
+        if b["skip"] and not b["skip"].startswith("needs ")
+    ]
+    assert all(len(why) > 15 for _, _, why in opted), opted
+    assert len(opted) <= 3, opted
+
+
+def test_block_reading():
+    """How the blocks are found: indented ones too, with the page's line numbers, the
+    ```text block right after one as its output, the opt-out comment, and a block that
+    imports what is not installed."""
+    text = textwrap.dedent(
+        """\
+        Text.
+
+        ```python
+        x = 1
+        print(x)
+        ```
+
+        ```text
+        1
+        ```
+
+        <!-- skip-test: needs the network to download a data set -->
+        ```python
+        x = 2
+        ```
+
+        ```{image} figure.png
+        ```
+
+        - a list item:
+
+          ```python
+          import not_a_package_anywhere.sub
+          ```
+        """
+    )
+    assert [f[0] for f in _fences(text)] == ["python", "text", "python", "{image}", "python"]
+    first, opted, indented = python_blocks(text)
+    assert first == {"line": 4, "code": "x = 1\nprint(x)\n", "skip": None, "output": "1\n"}
+    assert opted["skip"] == "needs the network to download a data set"
+    assert opted["output"] is None
+    assert indented["code"] == "import not_a_package_anywhere.sub\n"  # dedented
+    assert indented["skip"] == "needs not_a_package_anywhere, not installed"
+    assert indented["line"] == 23
+
+
+def test_shown_output_is_compared_up_to_trained_numbers():
+    assert _same_output("0.972\n[1 4]\n", "0.9722\n[1 4]\n", 0.05)
+    assert not _same_output("0.972\n", "0.872\n", 0.05)
+    assert not _same_output("[1 4]\n", "[1 5]\n", 0.05)
+    assert not _same_output("(540, 2)\n", "(540, 3)\n", 0.05)
+    assert not _same_output("accuracy 0.97\n", "score 0.97\n", 0.05)
