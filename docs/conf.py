@@ -27,7 +27,9 @@ extensions = [
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py", "**.codeobj.json"]
 myst_heading_anchors = 3
-myst_enable_extensions = ["dollarmath", "amsmath"]  # $...$ and $$...$$ render as math
+# $...$ and $$...$$ render as math; {{ version }} in a page is the package's version
+myst_enable_extensions = ["dollarmath", "amsmath", "substitution"]
+myst_substitutions = {"version": version}
 suppress_warnings = ["myst.header"]  # pages start at their own heading level
 
 autosummary_generate = True

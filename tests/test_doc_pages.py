@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+import sk_embed
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 #: The longest one page's blocks may take, in seconds (they take 2 to 20 s on 2 cores).
@@ -243,3 +245,65 @@ def test_shown_output_is_compared_up_to_trained_numbers():
     assert not _same_output("[1 4]\n", "[1 5]\n", 0.05)
     assert not _same_output("(540, 2)\n", "(540, 3)\n", 0.05)
     assert not _same_output("accuracy 0.97\n", "score 0.97\n", 0.05)
+
+
+# --------------------------------------------------------------------------------------
+# One install story, the version, how to cite
+
+
+def _project():
+    """pyproject.toml's ``[project]`` table (tomllib: Python 3.11 and later)."""
+    tomllib = pytest.importorskip("tomllib")
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+#: The one way the pages install sk-embed: in the clone, editable, with the extras as
+#: pyproject.toml names them (and, optionally, the tested PyTorch pinned).
+INSTALL = re.compile(r'pip install (?:-c constraints\.txt )?-e (?:\.|"\.\[(?P<extras>[\w,-]+)\]")')
+
+
+def _user_pages():
+    """The pages a user reads (the changelog page only includes CHANGELOG.md)."""
+    return [p for p in PAGES if p.name != "changelog.md"]
+
+
+def test_every_page_installs_sk_embed_the_same_way():
+    extras = set(_project()["optional-dependencies"])
+    for page in _user_pages():
+        text = page.read_text()
+        assert "sk-embed[" not in text, f"{page.name}: install from the clone, not the index"
+        for match in re.finditer(r"pip install[^`\n#]*", text):
+            command = match.group(0).strip()
+            found = INSTALL.fullmatch(command)
+            assert found, f"{page.name}: {command!r} is not the documented install"
+            named = set(filter(None, (found.group("extras") or "").split(",")))
+            assert named <= extras, f"{page.name}: {command!r} names an unknown extra"
+    for page in ("README.md", "docs/getting_started.md"):  # the two front doors
+        text = (ROOT / page).read_text()
+        assert re.search(r"git clone .*\ncd sk-embed\n(.*\n)*pip install -e \.\s", text), page
+
+
+def test_the_version_is_on_the_front_page_and_in_the_citation(monkeypatch):
+    import runpy
+
+    project = _project()
+    version = project["version"]
+    assert sk_embed.__version__ == version
+    monkeypatch.setenv("SK_EMBED_DOCS_OFFLINE", "1")
+    conf = runpy.run_path(str(ROOT / "docs" / "conf.py"))
+    assert "substitution" in conf["myst_enable_extensions"]
+    assert conf["myst_substitutions"]["version"] == conf["release"] == version
+    front = (ROOT / "docs" / "index.md").read_text()
+    assert "{{ version }}" in front.split("\n## ")[0]  # near the top, above the sections
+
+    yaml = pytest.importorskip("yaml")
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert cff["cff-version"] == "1.2.0"
+    assert cff["version"] == version and cff["title"].startswith("sk-embed")
+    assert cff["authors"] == [{"name": "The sk-embed developers"}]
+    assert cff["license"] == project["license"]
+    for page in ("README.md", "docs/index.md"):  # a Cite section with the same record
+        text = (ROOT / page).read_text()
+        section = text.split("\n## Cite\n", 1)[1].split("\n## ", 1)[0]
+        assert f"version = {{{version}}}" in section, page
+        assert cff["title"] in section and "CITATION.cff" in section, page
