@@ -383,3 +383,98 @@ def test_pages_describe_todays_sk_embed():
         if _HISTORY.search(line)
     ]
     assert not found, "\n".join(found)
+
+
+# --------------------------------------------------------------------------------------
+# The choosing page picks from its own tables
+
+
+def _slug(heading):
+    """A heading's anchor, as MyST (``myst_heading_anchors``) and GitHub make it."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def _tables(text):
+    """The Markdown tables of ``text``, each a list of rows (lists of cells), the header
+    first."""
+    tables, current = [], None
+    for line in text.splitlines() + [""]:
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if set("".join(cells)) <= {"-", ":"}:
+                continue  # the rule under the header
+            current = current if current is not None else []
+            current.append(cells)
+        elif current is not None:
+            tables.append(current)
+            current = None
+    return tables
+
+
+def _names(cell):
+    return set(re.findall(r"`([^`]+)`", cell))
+
+
+def _named_rows(cell, rows):
+    """The technique rows a pick's cell names: those whose every backquoted name is in
+    the cell, the most specific only (a cell naming `cosface` with both options names
+    that row, not `cosface` at its defaults)."""
+    names = _names(cell)
+    named = [key for key in rows if key <= names]
+    return {key for key in named if not any(key < other for other in named)}
+
+
+def test_choosing_picks_are_the_best_of_their_tables():
+    """Each row of docs/choosing.md's summary names, as "take", the best row of the
+    table its "judged on" link leads to (ties allowed), with "then try" the next ones
+    and "avoid" the worst, on the linked column; every technique it names is a row of
+    that table."""
+    text = (ROOT / "docs" / "choosing.md").read_text()
+    head, *parts = re.split(r"^## ", text, flags=re.M)
+    sections = {_slug(part.splitlines()[0]): part for part in parts}
+    summary = _tables(head)[0]
+    columns = [c.lower() for c in summary[0]]
+    assert columns == ["you want", "take", "then try", "avoid", "judged on"]
+    checked = 0
+    for want, take, then, avoid, judged in summary[1:]:
+        link = re.search(r"\[([^\]]+)\]\(#([\w-]+)\)", judged)
+        assert link, f"{want}: no link to the section it is judged on"
+        measure, anchor = link.groups()
+        assert anchor in sections, f"{want}: no section #{anchor}"
+        if not _names(take):
+            continue  # "any": nothing to rank
+        table = next(
+            (t for t in _tables(sections[anchor]) if measure.lower() in map(str.lower, t[0])),
+            None,
+        )
+        assert table, f"{want}: section #{anchor} has no table with a column {measure!r}"
+        column = [c.lower() for c in table[0]].index(measure.lower())
+        rows = {}  # the technique rows: their backquoted names -> the measure
+        for row in table[1:]:
+            if row[0].startswith("`"):
+                rows[frozenset(_names(row[0]))] = float(re.search(r"\d+\.\d+", row[column])[0])
+        techniques = set(sk_embed.available_losses())
+        for cell in (take, then, avoid):  # every technique a pick names is in the table
+            for name in _names(cell) & techniques:
+                assert any(name in key for key in rows), f"{want}: {name} is not in the table"
+        best = max(rows.values())
+        taken, tried, avoided = (_named_rows(c, rows) for c in (take, then, avoid))
+        assert taken and all(rows[k] == best for k in taken), (want, "take", best)
+        picked = taken | tried
+        others = [v for k, v in rows.items() if k not in picked]
+        assert not others or min(rows[k] for k in picked) >= max(others), (want, "then try")
+        if avoided:
+            rest = [v for k, v in rows.items() if k not in avoided]
+            assert max(rows[k] for k in avoided) <= min(rest), (want, "avoid")
+        checked += 1
+    assert checked >= 6
+
+
+def test_choosing_check_catches_a_wrong_pick():
+    rows = {frozenset({"center"}): 0.987, frozenset({"regression"}): 0.985}
+    assert _named_rows("`regression`", rows) == {frozenset({"regression"})}
+    both = frozenset({"cosface", "reserve_classes=15"})
+    rows = {frozenset({"cosface"}): 0.375, both: 0.744}
+    assert _named_rows("`cosface` with `reserve_classes=15`", rows) == {both}
+    assert _slug('An "unknown" answer (open set)') == "an-unknown-answer-open-set"
+    assert _slug("A picture (2-D, 3-D)") == "a-picture-2-d-3-d"
