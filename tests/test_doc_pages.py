@@ -10,6 +10,7 @@ that imports an optional package which is not installed is skipped on its own, w
 the reason."""
 
 import ast
+import concurrent.futures
 import importlib.util
 import json
 import os
@@ -118,23 +119,50 @@ json.dump(printed, open(out, "w"))
 """
 
 
-def _run_page(page, blocks, tmp_path):
-    spec, out = tmp_path / "blocks.json", tmp_path / "printed.json"
-    spec.write_text(json.dumps(blocks))
+def _runnable(page):
+    return [b for b in python_blocks(page.read_text()) if b["skip"] is None]
+
+
+def _run_page(page, folder):
+    """Run ``page``'s runnable blocks in a fresh process in ``folder``: a message saying
+    what failed, or what each block printed."""
+    spec, out = folder / "blocks.json", folder / "printed.json"
+    spec.write_text(json.dumps(_runnable(page)))
     env = dict(os.environ, MPLBACKEND="Agg", OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     try:
         run = subprocess.run(
             [sys.executable, "-c", RUNNER, str(page), str(spec), str(out)],
-            cwd=tmp_path,  # files a block writes land in a temporary folder
+            cwd=folder,  # files a block writes land in a temporary folder
             env=env,
             capture_output=True,
             text=True,
             timeout=PAGE_TIMEOUT,
         )
     except subprocess.TimeoutExpired:
-        pytest.fail(f"{page.name}: its blocks ran past {PAGE_TIMEOUT} s")
-    assert run.returncode == 0, f"{page.name}:\n{run.stdout[-3000:]}{run.stderr[-6000:]}"
+        return f"{page.name}: its blocks ran past {PAGE_TIMEOUT} s"
+    if run.returncode != 0:
+        return f"{page.name}:\n{run.stdout[-3000:]}{run.stderr[-6000:]}"
     return json.loads(out.read_text())
+
+
+@pytest.fixture(scope="module")
+def page_runs(request, tmp_path_factory):
+    """The runs of the pages this session tests, started together, two at a time (each
+    process has one torch thread): a 2-core machine runs the pages side by side. Under
+    pytest-xdist each test runs its own page, the workers sharing the cores."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        yield {}
+        return
+    pages = [
+        item.callspec.params["page"]
+        for item in request.session.items
+        if getattr(item, "originalname", None) == "test_python_blocks_run_as_written"
+    ]
+    pages = [page for page in pages if _runnable(page)]
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+    runs = {p: pool.submit(_run_page, p, tmp_path_factory.mktemp(p.stem)) for p in pages}
+    yield runs
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 NUMBER = re.compile(r"-?\d+\.\d+(?:e[-+]?\d+)?|-?\d+")
@@ -165,7 +193,7 @@ OUTPUT_TOLERANCE = 0.05
     [p for p in PAGES if python_blocks(p.read_text())],
     ids=lambda p: p.relative_to(ROOT).as_posix(),
 )
-def test_python_blocks_run_as_written(page, tmp_path):
+def test_python_blocks_run_as_written(page, page_runs, tmp_path):
     """The page's Python blocks run in order in one namespace, as a reader pastes them
     (in a fresh process, in an empty folder, one torch thread), and where a ```text
     block follows one, it is what that block printed."""
@@ -174,8 +202,9 @@ def test_python_blocks_run_as_written(page, tmp_path):
     skipped = [f"line {b['line']}: {b['skip']}" for b in blocks if b["skip"] is not None]
     if not runnable:
         pytest.skip(f"{page.name}: every block skipped ({'; '.join(skipped)})")
-    printed = _run_page(page, runnable, tmp_path)
-    for block, text in zip(runnable, printed):
+    run = page_runs[page].result() if page in page_runs else _run_page(page, tmp_path)
+    assert isinstance(run, list), run
+    for block, text in zip(runnable, run):
         if block["output"] is not None:
             assert _same_output(block["output"], text, OUTPUT_TOLERANCE), (
                 f"{page.name}, block at line {block['line']} shows\n{block['output']}"
