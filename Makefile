@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo docs install bench clean
+.PHONY: test demo docs install bench lifecycle clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ demo: $(STAMP)
 
 docs: $(STAMP)
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
+
+# A longer run of the stateful lifecycle test than the suite's (about 10 minutes).
+lifecycle: $(STAMP)
+	SK_EMBED_LIFECYCLE_EXAMPLES=20 SK_EMBED_LIFECYCLE_STEPS=12 $(PY) -m pytest -n 2 -q tests/test_lifecycle_stateful.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/loop_overhead.py

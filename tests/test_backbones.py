@@ -411,3 +411,27 @@ def test_safetensors_round_trip(tmp_path):
     load_backbone_weights(target, tmp_path / "cnn.safetensors")
     x = torch.randn(2, 1, 8, 8)
     torch.testing.assert_close(target(x), source(x), rtol=0, atol=0)
+
+
+def test_a_fit_starts_from_backbone_weights_and_load_does_not_need_the_file(tmp_path):
+    from sklearn.datasets import load_digits
+
+    from sk_embed import EmbeddingClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:200], y[:200]
+    source = EmbeddingClassifier(n_components=4, max_epochs=2, tol=None, random_state=1).fit(X, y)
+    path = tmp_path / "encoder.pt"
+    torch.save(source.net_.module_.encoder.state_dict(), path)
+    started = EmbeddingClassifier(
+        n_components=4, max_epochs=0, random_state=0, backbone__weights=str(path)
+    ).fit(X, y)
+    for name, value in source.net_.module_.encoder.state_dict().items():
+        assert torch.equal(value, started.net_.module_.encoder.state_dict()[name]), name
+    trained = EmbeddingClassifier(
+        n_components=4, max_epochs=1, tol=None, random_state=0, backbone__weights=str(path)
+    ).fit(X, y)
+    trained.save(tmp_path / "m.skembed")
+    path.unlink()  # the weights are in the model file now
+    loaded = EmbeddingClassifier.load(tmp_path / "m.skembed")
+    np.testing.assert_array_equal(loaded.transform(X), trained.transform(X))

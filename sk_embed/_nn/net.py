@@ -23,7 +23,12 @@ from skorch.utils import TeeGenerator
 from .._caller import warn
 from .._random import FitGenerators, fit_draws, float32_with_grad, global_seed
 from ..augment import AugmentedBatches, resolve_augment
-from ..backbones import ACTIVATIONS, build_backbone, check_backbone_output
+from ..backbones import (
+    ACTIVATIONS,
+    build_backbone,
+    check_backbone_output,
+    load_backbone_weights,
+)
 from ..losses import Loss, get_technique, weighted_mean
 from .data import SparseRows, TensorBatches, TensorDataset, _tensors
 from .fast_events import FastEventsMixin
@@ -339,6 +344,9 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
                 with global_seed(self.seed, self.device):
                     self.iterator_train__generator = torch.Generator().manual_seed(self.seed)
                     self.initialize()
+                    weights = self.get_params_for("backbone").get("weights")
+                    if weights is not None:  # a fresh fit starts from the user's weights
+                        load_backbone_weights(self.module_.encoder, weights)
                     # the draws of training go on from where building the module left
                     # torch's stream, as they would on one seeded generator
                     generators = FitGenerators(self.seed, torch.get_rng_state())

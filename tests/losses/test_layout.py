@@ -41,9 +41,9 @@ def test_sphere_layout_is_deterministic_given_random_state():
 
 
 def _seeded_regression(seed):
-    from sk_embed._nn.module import seeded
+    from sk_embed._random import global_seed
 
-    with seeded(seed, "cpu"):
+    with global_seed(seed, "cpu"):
         return get_technique("regression").build(3, 5)
 
 
