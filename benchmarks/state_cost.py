@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
+from functools import partial
 
 import numpy as np
 import torch
@@ -45,7 +46,7 @@ def main(argv=None):
             warnings.simplefilter("ignore")
             model.fit(data, y)
             model.set_params(warm_start=True, max_epochs=1)
-            epoch = _median_seconds(lambda: model.fit(data, y), max(3, args.repeats // 4))
+            epoch = _median_seconds(partial(model.fit, data, y), max(3, args.repeats // 4))
         net = model.net_
         copy_at_end = _median_seconds(net._whole_epochs, args.repeats)
         next_net = _median_seconds(model._next_net, args.repeats)
