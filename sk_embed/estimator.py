@@ -66,7 +66,8 @@ from .losses import get_technique
 _NET_PARAMS = (
     "backbone", "activation", "standardize", "tol", "n_iter_no_change", "early_stopping",
     "validation_fraction", "lr_schedule", "lr", "max_epochs", "batch_size", "device", "verbose",
-    "reserve_classes", "reconstruction", "augment", "precision",
+    "reserve_classes", "reconstruction", "augment", "precision", "freeze_backbone",
+    "backbone_lr",
 )  # fmt: skip
 # The parameters that shape the fitted model: changing one of them and then going on
 # training (warm_start, partial_fit) or adding classes is refused, since the model was
@@ -82,6 +83,7 @@ STRUCTURAL_PREFIXES = ("loss__", "backbone__")
 GOES_ON = (
     "max_epochs", "tol", "n_iter_no_change", "early_stopping", "validation_fraction",
     "batch_size", "lr", "lr_schedule", "warm_start", "augment", "random_state", "verbose",
+    "freeze_backbone", "backbone_lr",
 )  # fmt: skip
 # add_classes' check: training embeddings kept at fit, and the share of them that new
 # classes may take before it warns (the known-class drop the project bounds, 3 points).
@@ -222,6 +224,17 @@ class EmbeddingClassifier(
         float16; the head, the class positions and the loss stay float32. ``"16-mixed"``
         scales the loss with a ``torch.amp.GradScaler`` and needs CUDA;
         ``"bf16-mixed"`` also runs on CPUs.
+    freeze_backbone : bool or int, default=False
+        Hold the backbone (the encoder up to its last linear layer to the embedding) as
+        it is: its parameters are not trained and its layers stay in eval mode
+        (BatchNorm statistics, dropout); that last layer and the head train. True holds
+        it for good; an int N for the model's first N epochs (counted over
+        ``partial_fit`` and warm starts too), then trains it. For an encoder that
+        starts from weights of its own (``backbone__weights``, a fitted model's).
+    backbone_lr : float, default=1.0
+        The backbone's learning rate as a multiple of ``lr`` (its parameters get an
+        optimizer parameter group of their own), e.g. 0.1 to fine-tune a trained
+        encoder gently while the head learns at ``lr``.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the training objective, as in scikit-learn's
         ``LogisticRegression``: ``{class: weight}`` (classes left out weigh 1), or
@@ -304,6 +317,8 @@ class EmbeddingClassifier(
         "reconstruction": [Interval(Real, 0, np.inf, closed="left")],
         "augment": [str, callable, list, tuple, None],
         "precision": [StrOptions(set(PRECISIONS))],
+        "freeze_backbone": ["boolean", Interval(Integral, 0, None, closed="left")],
+        "backbone_lr": [Interval(Real, 0, np.inf, closed="neither")],
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "random_state": ["random_state"],
         "device": [str, torch.device],
@@ -332,6 +347,8 @@ class EmbeddingClassifier(
         reconstruction=0.0,
         augment=None,
         precision="32",
+        freeze_backbone=False,
+        backbone_lr=1.0,
         class_weight=None,
         random_state=None,
         device="cpu",
@@ -357,6 +374,8 @@ class EmbeddingClassifier(
         self.reconstruction = reconstruction
         self.augment = augment
         self.precision = precision
+        self.freeze_backbone = freeze_backbone
+        self.backbone_lr = backbone_lr
         self.class_weight = class_weight
         self.random_state = random_state
         self.device = device

@@ -435,3 +435,90 @@ def test_a_fit_starts_from_backbone_weights_and_load_does_not_need_the_file(tmp_
     path.unlink()  # the weights are in the model file now
     loaded = EmbeddingClassifier.load(tmp_path / "m.skembed")
     np.testing.assert_array_equal(loaded.transform(X), trained.transform(X))
+
+
+def _digits(n=200):
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return X[:n], y[:n]
+
+
+def _backbone_state(model):
+    module = model.net_.module_
+    projection = {id(p) for p in module.projection().parameters()}
+    named = dict(module.encoder.named_parameters())
+    state = module.encoder.state_dict()
+    return {
+        k: v.clone() for k, v in state.items() if k not in named or id(named[k]) not in projection
+    }
+
+
+def _same_state(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_freeze_backbone_holds_the_backbone_bit_for_bit_and_trains_the_rest():
+    from sk_embed import EmbeddingClassifier
+
+    X, y = _digits()
+    params = dict(n_components=4, tol=None, random_state=0, backbone__batch_norm=True)
+    source = EmbeddingClassifier(max_epochs=2, **params).fit(X, y)
+    model = EmbeddingClassifier(max_epochs=0, **params).fit(X, y)
+    model.net_.module_.encoder.load_state_dict(source.net_.module_.encoder.state_dict())
+    before = _backbone_state(model)
+    projection = model.net_.module_.projection().weight.detach().clone()
+    model.set_params(warm_start=True, freeze_backbone=True, max_epochs=2).fit(X, y)
+    assert _same_state(before, _backbone_state(model))  # BatchNorm statistics included
+    assert not torch.equal(projection, model.net_.module_.projection().weight)
+    model.set_params(freeze_backbone=False, max_epochs=1).fit(X, y)
+    assert not _same_state(before, _backbone_state(model))
+
+
+def test_freeze_backbone_for_n_epochs_then_trains_it():
+    from skorch.callbacks import Callback
+
+    from sk_embed import EmbeddingClassifier
+
+    states = []
+
+    class Record(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            states.append({k: v.clone() for k, v in net.module_.encoder.state_dict().items()})
+
+    X, y = _digits()
+    model = EmbeddingClassifier(
+        n_components=4, max_epochs=4, tol=None, random_state=0, freeze_backbone=2,
+        callbacks=[Record()],
+    )  # fmt: skip
+    model.fit(X, y)
+    first = states[0]["layers.1.weight"]
+    assert torch.equal(first, states[1]["layers.1.weight"])  # held for epochs 1 and 2
+    assert not torch.equal(states[1]["layers.1.weight"], states[2]["layers.1.weight"])
+
+
+def test_backbone_lr_gives_the_backbone_a_scaled_group(tmp_path):
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+
+    from sk_embed import EmbeddingClassifier
+
+    X, y = _digits()
+    model = EmbeddingClassifier(
+        n_components=4, max_epochs=2, tol=None, random_state=0, backbone_lr=0.1
+    ).fit(X, y)
+    groups = model.net_.optimizer_.param_groups
+    assert len(groups) == 2 and groups[1]["lr"] == pytest.approx(0.1 * groups[0]["lr"])
+    backbone = {id(p) for p in model.net_.module_.backbone_parameters()}
+    assert {id(p) for p in groups[1]["params"]} == backbone
+    model.save(tmp_path / "m.skembed")
+    loaded = EmbeddingClassifier.load(tmp_path / "m.skembed")
+    assert loaded.backbone_lr == 0.1 and clone(loaded).backbone_lr == 0.1
+    loaded.partial_fit(X, y)  # goes on with the groups
+    assert len(loaded.net_.optimizer_.param_groups) == 2
+    search = GridSearchCV(
+        EmbeddingClassifier(n_components=4, max_epochs=1, tol=None, random_state=0),
+        {"backbone_lr": [0.1, 1.0], "freeze_backbone": [False, 1]},
+        cv=2,
+    ).fit(X, y)
+    assert len(search.cv_results_["params"]) == 4

@@ -34,6 +34,66 @@ class EmbeddingModule(nn.Module):
         self.head = head
         self.decoder = None  # a training-only decoder (sk_embed._nn.reserve), if any
         self.autocast = None  # a dtype: mixed precision in the encoder (see PRECISIONS)
+        self.frozen = False  # the backbone's parameters held as they are (freeze)
+
+    def projection(self):
+        """The encoder's last layer to the embedding: its last ``nn.Linear`` with
+        ``n_components`` outputs, or None (a module of one's own without one).
+
+        Returns
+        -------
+        nn.Linear or None
+        """
+        width = self.head.n_components
+        last = None
+        for part in self.encoder.modules():
+            if isinstance(part, nn.Linear) and part.out_features == width:
+                last = part
+        return last
+
+    def backbone_parameters(self):
+        """The encoder's parameters but its projection's (see :meth:`projection`).
+
+        Returns
+        -------
+        list of nn.Parameter
+        """
+        projection = self.projection()
+        own = set() if projection is None else {id(p) for p in projection.parameters()}
+        return [p for p in self.encoder.parameters() if id(p) not in own]
+
+    def freeze(self, frozen):
+        """Hold the backbone as it is (``frozen``) or train it: its parameters take no
+        gradient, and its layers stay in eval mode while training (BatchNorm keeps its
+        statistics, dropout is off); the projection and the head train.
+
+        Parameters
+        ----------
+        frozen : bool
+        """
+        for param in self.backbone_parameters():
+            param.requires_grad_(not frozen)
+        self.frozen = frozen
+        self.train(self.training)
+
+    def train(self, mode=True):
+        """``nn.Module.train``, keeping a frozen backbone in eval mode.
+
+        Parameters
+        ----------
+        mode : bool, default=True
+
+        Returns
+        -------
+        self
+        """
+        super().train(mode)
+        if mode and self.frozen:
+            self.encoder.eval()
+            projection = self.projection()
+            if projection is not None:
+                projection.train()
+        return self
 
     def embed(self, x):
         """The raw embedding ``z`` of a batch.

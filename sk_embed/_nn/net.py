@@ -182,6 +182,8 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         reconstruction=0.0,
         augment=None,
         precision="32",
+        freeze_backbone=False,
+        backbone_lr=1.0,
         optimizer=torch.optim.Adam,
         train_split=None,
         iterator_train=TensorBatches,
@@ -205,6 +207,8 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         self.reconstruction = reconstruction
         self.augment = augment
         self.precision = precision
+        self.freeze_backbone = freeze_backbone
+        self.backbone_lr = backbone_lr
         if early_stopping:
             if train_split is not None:
                 raise ValueError(
@@ -509,7 +513,8 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
             for epoch in range(epochs):
                 lr = schedule(self.lr, epoch, epochs, stopper.stale)
                 for group in self.optimizer_.param_groups:
-                    group["lr"] = lr
+                    group["lr"] = lr * group.get("lr_scale", 1.0)
+                self._freeze(len(self.history))
                 self.notify("on_epoch_begin", **events)
                 self.run_single_epoch(
                     iterator, training=True, prefix="train", step_fn=self.train_step, **fit_params
@@ -558,6 +563,51 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         if bounded and not self.converged_ and epochs > 0 and not self.interrupted_:
             monitored = "validation accuracy" if valid is not None else "training loss"
             warn_unconverged(f"loss={self.technique!r}", epochs, monitored, self.tol)
+        return self
+
+    def _freeze(self, epochs_done):
+        """Hold the backbone for this epoch or train it: ``freeze_backbone`` True holds
+        it always, an int N for the model's first N epochs."""
+        freeze = self.freeze_backbone
+        frozen = freeze if isinstance(freeze, bool) else epochs_done < freeze
+        if frozen or self.module_.frozen:
+            self.module_.freeze(frozen)
+
+    def initialize_optimizer(self, triggered_directly=None):
+        """skorch's optimizer; with ``backbone_lr`` other than 1, the backbone's
+        parameters in a group of their own whose rate is ``backbone_lr`` times the
+        others' (its ``lr_scale``, which the schedule applies).
+
+        Parameters
+        ----------
+        triggered_directly : None
+            skorch's deprecated argument, unused.
+
+        Returns
+        -------
+        self
+        """
+        if self.backbone_lr == 1.0:
+            return super().initialize_optimizer()
+        named = list(self.get_all_learnable_params())
+        args, kwargs = self.get_params_for_optimizer("optimizer", named)
+        params = list(args[0])
+        if params and isinstance(params[0], dict):  # skorch's groups: one, unless the user's
+            if len(params) > 1:
+                params = []
+            else:
+                params = list(params[0]["params"])
+        if not params or isinstance(params[0], dict):
+            raise ValueError(
+                "backbone_lr puts the backbone's parameters in a group of their own; with "
+                "optimizer__param_groups, give the backbone's group its rate there instead."
+            )
+        backbone = {id(p) for p in self.module_.backbone_parameters()}
+        groups = [
+            {"params": [p for p in params if id(p) not in backbone]},
+            {"params": [p for p in params if id(p) in backbone], "lr_scale": self.backbone_lr},
+        ]
+        self.optimizer_ = self.optimizer(groups, *args[1:], **kwargs)
         return self
 
     def _whole_epochs(self):
