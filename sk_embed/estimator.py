@@ -26,7 +26,7 @@ from sklearn.base import (
 )
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Hidden, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -140,13 +140,24 @@ class EmbeddingClassifier(
         hyperparameters are set as ``loss__<name>`` keyword arguments.
     n_components : int, default=2
         Dimension of the embedded space.
-    backbone : {"mlp", "cnn", "resnet18"}, nn.Module or nn.Module subclass, default="mlp"
+    backbone : str, nn.Module, nn.Module subclass or fitted EmbeddingClassifier, default="mlp"
         The encoder. ``"mlp"`` takes rows of features (hidden widths:
         ``backbone__hidden_sizes``, default ``(256, 128)``); ``"cnn"`` is Scholl 2024's
         Conv32-Pool-Conv64-Pool-Conv128-FC256-FC(n_components) for images ``(n, H, W)``
         or ``(n, C, H, W)``, or flat rows with ``backbone__input_shape``; ``"resnet18"``
-        needs torchvision. A module instance (deep-copied at fit) or class (built with
-        the ``backbone__*`` arguments) must map a batch to ``(batch, n_components)``.
+        is the ResNet-18 of the self-organizing class embeddings paper (3x3 stem for
+        images up to 64 pixels, ImageNet's above; ``backbone__stem``);
+        ``"timm:<model>"`` and ``"torchvision:<model>"`` take a library's model without
+        its classifier (``backbone__pretrained=True`` lets the library fetch its
+        weights). A module instance (deep-copied at fit) or class (built with the
+        ``backbone__*`` arguments) must map a batch to ``(batch, n_components)``.
+        ``backbone__weights=<path>`` starts a fresh fit from a local state dict of the
+        encoder. A fitted ``EmbeddingClassifier`` (or one in
+        ``sklearn.frozen.FrozenEstimator``, which searches keep fitted) gives a copy of
+        its trained encoder, with a new linear layer to ``n_components`` when the widths
+        differ, and its input standardization (with ``standardize=True``); its head,
+        optimizer and history are not carried over, and it is left as it was. Such a
+        model cannot be written by ``save`` (pickle it).
     activation : {"linear", "relu", "sigmoid", "selu"}, default="linear"
         Activation of the embedding layer, right before the head. Linear gives the most
         informative space.
@@ -300,7 +311,7 @@ class EmbeddingClassifier(
     _parameter_constraints: dict = {
         "loss": [str],
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "backbone": [BACKBONE_NAMES, nn.Module, type],
+        "backbone": [BACKBONE_NAMES, nn.Module, type, HasMethods(["fit", "transform"])],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "normalize_weights": ["boolean", Hidden(StrOptions({"deprecated"}))],
         "standardize": ["boolean"],
@@ -397,7 +408,8 @@ class EmbeddingClassifier(
         -------
         params : dict
         """
-        params = super().get_params(deep=deep)
+        # a fitted model as backbone is a value, not a nested estimator to tune
+        params = super().get_params(deep=False)
         params.update({k: getattr(self, k) for k in option_names(self)})
         return params
 
@@ -435,19 +447,47 @@ class EmbeddingClassifier(
         """What the net gets for the estimator's parameter ``name``: its value, with
         ``lr=None`` resolved to the backbone's own learning rate."""
         value = getattr(self, name)
-        return default_lr(self.backbone) if name == "lr" and value is None else value
+        if name == "lr" and value is None:
+            source = self._source_model()
+            return default_lr(self.backbone if source is None else source.backbone)
+        return value
 
     def _new_net(self, n_classes, seed, options):
         """An untrained net for this estimator's parameters (fit, and load)."""
+        source = self._source_model()
+        if source is not None and tuple(source.input_shape_) != tuple(self.input_shape_):
+            raise ValueError(
+                f"backbone is a model fitted on samples of shape {tuple(source.input_shape_)}; "
+                f"X has samples of shape {tuple(self.input_shape_)}. Its encoder takes its "
+                "own input only."
+            )
+        values = {name: self._net_value(name) for name in _NET_PARAMS}
+        if source is not None:
+            values["backbone"] = None
         return EmbeddingNet(
             technique=self.loss,
             n_components=self.n_components,
             n_classes=n_classes,
             input_shape=self.input_shape_,
             seed=seed,
-            **{name: self._net_value(name) for name in _NET_PARAMS},
+            start_from=None if source is None else source.net_,
+            **values,
             **options,
         )
+
+    def _source_model(self):
+        """The fitted model ``backbone`` names (itself, or inside a ``FrozenEstimator``),
+        or None when ``backbone`` is no model."""
+        backbone = getattr(self.backbone, "estimator", self.backbone)  # FrozenEstimator
+        if not isinstance(backbone, EmbeddingClassifier):
+            return None
+        if not hasattr(backbone, "net_"):
+            raise ValueError(
+                "backbone is an EmbeddingClassifier that is not fitted. Fit it first; in a "
+                "search or cross-validation, which clone their estimator's parameters (an "
+                "unfitted copy), wrap it: backbone=sklearn.frozen.FrozenEstimator(model)."
+            )
+        return backbone
 
     # -- data --------------------------------------------------------------------------
 

@@ -522,3 +522,39 @@ def test_backbone_lr_gives_the_backbone_a_scaled_group(tmp_path):
         cv=2,
     ).fit(X, y)
     assert len(search.cv_results_["params"]) == 4
+
+
+def test_a_fitted_model_as_backbone_gives_a_copy_of_its_encoder_and_scaling(tmp_path):
+    from sklearn.base import clone
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import cross_val_score
+
+    from sk_embed import EmbeddingClassifier
+
+    X, y = _digits(400)
+    old, new = y < 5, y >= 5
+    source = EmbeddingClassifier(n_components=8, max_epochs=3, tol=None, random_state=0)
+    source.fit(X[old], y[old])
+    before = {k: v.clone() for k, v in source.net_.module_.state_dict().items()}
+    start = EmbeddingClassifier(n_components=8, max_epochs=0, backbone=source, random_state=0)
+    start.fit(X[new], y[new])
+    assert _same_state(
+        source.net_.module_.encoder.state_dict(), start.net_.module_.encoder.state_dict()
+    )
+    assert torch.equal(source.net_.module_.scaler.mean, start.net_.module_.scaler.mean)
+    held = EmbeddingClassifier(
+        n_components=4, max_epochs=2, tol=None, random_state=0, backbone=source,
+        freeze_backbone=True,
+    ).fit(X[new], y[new])  # fmt: skip
+    encoder = held.net_.module_.encoder[0].state_dict()  # a new layer maps 8 to 4
+    assert _same_state(source.net_.module_.encoder.state_dict(), encoder)
+    assert held.transform(X).shape == (400, 4)
+    assert _same_state(before, source.net_.module_.state_dict())  # the source is untouched
+    with pytest.raises(ValueError, match="not fitted.*FrozenEstimator"):
+        clone(held).fit(X[new], y[new])
+    frozen = clone(held).set_params(backbone=FrozenEstimator(source))
+    assert cross_val_score(frozen, X[new], y[new], cv=2).shape == (2,)
+    with pytest.raises(ValueError, match="shape"):
+        EmbeddingClassifier(backbone=source).fit(X[:, :32], y)
+    with pytest.raises((TypeError, ValueError), match="backbone"):
+        held.save(tmp_path / "m.skembed")

@@ -184,6 +184,7 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         precision="32",
         freeze_backbone=False,
         backbone_lr=1.0,
+        start_from=None,
         optimizer=torch.optim.Adam,
         train_split=None,
         iterator_train=TensorBatches,
@@ -209,6 +210,7 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         self.precision = precision
         self.freeze_backbone = freeze_backbone
         self.backbone_lr = backbone_lr
+        self.start_from = start_from
         if early_stopping:
             if train_split is not None:
                 raise ValueError(
@@ -249,14 +251,24 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         self
         """
         technique = get_technique(self.technique)
-        encoder = build_backbone(
-            self.backbone, self.input_shape, self.n_components, self.get_params_for("backbone")
-        )
+        source = self.start_from
+        if source is None:
+            encoder = build_backbone(
+                self.backbone, self.input_shape, self.n_components, self.get_params_for("backbone")
+            )
+        else:
+            encoder = source.trained_encoder(self.n_components)
         check_backbone_output(encoder, torch.zeros(2, *self.input_shape), self.n_components)
         head = technique.build_head(
             self.n_components, self.n_head_classes, self.get_params_for("loss")
         )
         scaler = Standardize(self.input_shape) if self.standardize else None
+        # a trained encoder keeps the input scaling it was trained with
+        self._scaler_given = self.standardize and isinstance(
+            getattr(source, "module_", None) and source.module_.scaler, Standardize
+        )
+        if self._scaler_given:
+            scaler = copy.deepcopy(source.module_.scaler)
         self.module_ = EmbeddingModule(encoder, ACTIVATIONS[self.activation](), head, scaler)
         check_precision(self.precision, self.device)
         self.module_.autocast = PRECISIONS[self.precision]
@@ -368,6 +380,23 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
                 self.partial_fit(X, y, epochs=epochs, **fit_params)
         return self
 
+    def trained_encoder(self, n_components):
+        """A copy of this trained net's encoder for another model to start from, with a
+        new linear layer to ``n_components`` when the embedding's width differs.
+
+        Parameters
+        ----------
+        n_components : int
+
+        Returns
+        -------
+        nn.Module
+        """
+        encoder = copy.deepcopy(self.module_.encoder)
+        if n_components == self.n_components:
+            return encoder
+        return torch.nn.Sequential(encoder, torch.nn.Linear(self.n_components, n_components))
+
     def resume_from(self, fitted):
         """Take a fitted net's trained state to go on training it with this net's
         settings: copies of its module, criterion and history, the shuffling stream, and
@@ -439,7 +468,7 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
             skorch's other values.
         """
         scaler = self.module_.scaler
-        if not isinstance(scaler, Standardize) or self._continuing:
+        if not isinstance(scaler, Standardize) or self._continuing or self._scaler_given:
             return
         if isinstance(X.X, SparseRows):  # sparse rows have their own statistic
             scaler.fit(X.X, X.sample_weight)
