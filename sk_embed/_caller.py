@@ -10,8 +10,18 @@ from __future__ import annotations
 import sys
 import warnings
 
-# Frames in these packages (and the standard library's contextlib) are ours, not the user's.
-_INSIDE = ("sk_embed", "skorch", "sklearn", "torch", "contextlib")
+# Frames of these packages are not the user's (joblib and the standard library's thread
+# pools: a fit run by cross_val_score or a pool points at the call that started it).
+_INSIDE = (
+    "sk_embed",
+    "skorch",
+    "sklearn",
+    "torch",
+    "contextlib",
+    "joblib",
+    "concurrent",
+    "threading",
+)
 
 
 def warn(message, category=UserWarning):

@@ -58,6 +58,7 @@ from ._nn import (
     export_onnx,
 )
 from ._options import all_or_nothing, is_routed, option_names, routed_options, set_options
+from ._random import float32_with_grad
 from .backbones import ACTIVATIONS, BACKBONE_NAMES, default_lr, get_backbone
 from .losses import get_technique
 
@@ -688,7 +689,10 @@ class EmbeddingClassifier(
                 torch.as_tensor(columns, dtype=torch.long, device=device),
                 None if weights is None else weights.to(device),
             )
+            rows = len(self.net_.history_) if self.net_.initialized_ else 0
             self.net_.fit(data, columns, epochs=1 if incremental else None)
+            if self.net_.interrupted_ and rows and len(self.net_.history_) == rows:
+                raise KeyboardInterrupt  # going on, and no whole epoch done: nothing changes
             # Embeddings of up to _GUARD_SIZE known samples, spread over the data:
             # add_classes checks on them whether new classes would take known samples.
             # The rows early_stopping held out show that as new samples would; training
@@ -844,7 +848,7 @@ class EmbeddingClassifier(
             raise ValueError(
                 f"on_damage must be 'limit', 'warn', 'raise' or 'ignore'; got {on_damage!r}"
             )
-        with all_or_nothing(self):
+        with all_or_nothing(self), float32_with_grad():
             X = self._validate_X(X)
             y = self._labels(X, y)
             check_classification_targets(y)
@@ -1234,7 +1238,9 @@ class EmbeddingClassifier(
         weights = model.get("class_weights")  # absent from files of models before weights
         estimator._class_weights = None if weights is None else np.array(weights)
         known = model.get("known_embeddings")  # absent before add_classes checked damage
-        estimator._known_embeddings = None if known is None else torch.tensor(known)
+        estimator._known_embeddings = (
+            None if known is None else torch.tensor(known, dtype=torch.float32)
+        )
         estimator._known_held_out = model.get("known_held_out", False)  # absent from older files
         if model.get("output_config"):
             estimator._sklearn_output_config = dict(model["output_config"])

@@ -413,3 +413,33 @@ def test_a_convergence_warning_points_at_the_callers_line(data):
     with pytest.warns(Warning) as record:
         EmbeddingClassifier(n_components=4, max_epochs=2, random_state=0).fit(X, y)
     assert {os.path.basename(w.filename) for w in record} == {"test_lifecycle.py"}
+
+
+def test_an_interrupt_before_a_whole_epoch_of_going_on_changes_nothing(data):
+    X, y = data
+    model = EmbeddingClassifier("triplet", **QUICK).fit(X, y)
+    before, predictions = state(model), model.predict(X)
+    model.set_params(callbacks=[RaiseAt(3, KeyboardInterrupt())])
+    with pytest.warns(RuntimeWarning), pytest.raises(KeyboardInterrupt):
+        model.partial_fit(X[150:], y[150:])
+    assert_same_state(before, state(model))
+    np.testing.assert_array_equal(predictions, model.predict(X))
+
+
+def test_add_classes_and_load_ignore_the_callers_modes(data, tmp_path):
+    X, y = data
+    known = y < 8
+    model = EmbeddingClassifier("soc", **QUICK).fit(X[known], y[known])
+    model.save(tmp_path / "m.skembed")
+    with torch.inference_mode():
+        model.add_classes(X[~known][:10], y[~known][:10], on_damage="ignore")
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        loaded = EmbeddingClassifier.load(tmp_path / "m.skembed")
+        with warnings.catch_warnings():  # the check runs on the kept samples
+            warnings.simplefilter("ignore")
+            loaded.add_classes(X[~known][:10], y[~known][:10], on_damage="warn")
+    finally:
+        torch.set_default_dtype(default)
+    assert len(loaded.classes_) == len(model.classes_) == 10
