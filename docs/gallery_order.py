@@ -21,6 +21,7 @@ ORDER = [
     "plot_retrieval.py",
     "plot_open_set_new_classes.py",
     "plot_new_classes_2d.py",
+    "plot_transfer.py",
 ]
 
 
