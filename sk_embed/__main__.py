@@ -123,6 +123,18 @@ def _int_at_least(low):
     return parse
 
 
+def _backbone_name(text):
+    """An argparse type: a backbone's name (a table entry, or timm:/torchvision:)."""
+    from .backbones import BACKBONES, is_backbone_name
+
+    if not is_backbone_name(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a backbone: one of {', '.join(BACKBONES)}, or "
+            "timm:<model> / torchvision:<model>"
+        )
+    return text
+
+
 def build_parser():
     """The command-line parser (``sk-embed --help``); its lists come from the tables of
     datasets, backbones, baselines and metrics.
@@ -199,9 +211,9 @@ def build_parser():
     bench.add_argument(
         "--backbone",
         default="mlp",
-        choices=list(BACKBONES),
+        type=_backbone_name,
         help="; ".join(f"{name}: {spec.summary}" for name, spec in BACKBONES.items())
-        + " (default: mlp)",
+        + "; timm:<model> or torchvision:<model> with those libraries (default: mlp)",
     )
     bench.add_argument(
         "--no-baselines",

@@ -1033,7 +1033,10 @@ class EmbeddingClassifier(
         reference : array-like of shape (n_reference, ...), or torch Dataset
             The samples to search, in any input form :meth:`fit` takes.
         n_neighbors : int, default=5
+            How many references to return for each sample, nearest first; at most the
+            number of references.
         return_distance : bool, default=True
+            Also return the Euclidean distances in the embedded space.
 
         Returns
         -------
