@@ -90,11 +90,11 @@ class Lifecycle(RuleBasedStateMachine):
         return (X_ALL, Y_ALL) if self.added else (X_ALL[KNOWN], Y_ALL[KNOWN])
 
     def trains_every_parameter(self, call):
-        before = trainable(self.model)
+        before = {n: p.detach().clone() for n, p in self.model.net_.module_.named_parameters()}
         call()
-        after = trainable(self.model)
-        assert before.keys() == after.keys()
-        still = [n for n in before if torch.equal(before[n], after[n])]
+        after = trainable(self.model)  # a frozen backbone is not trained (freeze_backbone)
+        assert after.keys() <= before.keys()
+        still = [n for n in after if torch.equal(before[n], after[n])]
         assert not still, f"{call}: not trained: {still}"
 
     @rule()
@@ -131,9 +131,16 @@ class Lifecycle(RuleBasedStateMachine):
             )
         self.model = loaded
 
-    @rule(lr=st.sampled_from([None, 1e-3, 3e-3]), batch_size=st.sampled_from([32, 64]))
-    def set_training_params(self, lr, batch_size):
-        self.model.set_params(lr=lr, batch_size=batch_size)
+    @rule(
+        lr=st.sampled_from([None, 1e-3, 3e-3]),
+        batch_size=st.sampled_from([32, 64]),
+        freeze_backbone=st.sampled_from([False, True, 100]),
+        backbone_lr=st.sampled_from([1.0, 0.1]),
+    )
+    def set_training_params(self, lr, batch_size, freeze_backbone, backbone_lr):
+        self.model.set_params(
+            lr=lr, batch_size=batch_size, freeze_backbone=freeze_backbone, backbone_lr=backbone_lr
+        )
 
     @rule(
         failure=st.sampled_from(

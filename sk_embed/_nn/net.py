@@ -264,8 +264,10 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         )
         scaler = Standardize(self.input_shape) if self.standardize else None
         # a trained encoder keeps the input scaling it was trained with
-        self._scaler_given = self.standardize and isinstance(
-            getattr(source, "module_", None) and source.module_.scaler, Standardize
+        self._scaler_given = (
+            self.standardize
+            and source is not None
+            and isinstance(source.module_.scaler, Standardize)
         )
         if self._scaler_given:
             scaler = copy.deepcopy(source.module_.scaler)
