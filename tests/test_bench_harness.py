@@ -1,0 +1,91 @@
+"""Tests of benchmarks/_harness.py, the benchmark scripts' shared module."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+HERE = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def h():
+    sys.path.insert(0, str(HERE))  # as for a script: its siblings import
+    try:
+        spec = importlib.util.spec_from_file_location("_harness", HERE / "_harness.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["_harness"] = module
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path.remove(str(HERE))
+        sys.modules.pop("_harness", None)
+
+
+def test_set_reads_literals_and_keeps_other_text(h):
+    args = h.parser(__doc__).parse_args(
+        ["--set", "loss__margin=0.05", "backbone__hidden_sizes=(256,)", "lr_schedule=cosine"]
+    )
+    assert args.set == {
+        "loss__margin": 0.05,
+        "backbone__hidden_sizes": (256,),
+        "lr_schedule": "cosine",
+    }
+    assert h.parser(__doc__).parse_args([]).set == {}
+
+
+def test_parser_has_the_common_options_with_the_scripts_defaults(h):
+    args = h.parser(__doc__, seeds=[0], jobs=2, out=True).parse_args(["--out", "x.json"])
+    assert (args.seeds, args.jobs, args.out) == ([0], 2, Path("x.json"))
+    assert h.parser(__doc__).parse_args(["--seeds", "3", "4"]).seeds == [3, 4]
+    bare = h.parser(__doc__, seeds=None, jobs=None, params=False).parse_args([])
+    assert vars(bare) == {}
+
+
+def test_table_shows_means_and_sds_floats_and_text(h):
+    rows = [
+        {"method": "softmax", "accuracy": [0.9, 0.92, 0.94], "epochs": 12, "s": float("nan")},
+        {"method": "soc", "accuracy": [0.5], "epochs": 3, "s": 1.23456},
+    ]
+    assert h.table(rows, digits={"s": 1}) == (
+        "| method | accuracy | epochs | s |\n"
+        "|---|---|---|---|\n"
+        "| softmax | 0.920 ± 0.020 | 12 | – |\n"
+        "| soc | 0.500 ± 0.000 | 3 | 1.2 |"
+    )
+    assert h.table([("a", np.array([1.0, 3.0]))], ["x", "y"], digits=1, ddof=0) == (
+        "| x | y |\n|---|---|\n| a | 2.0 ± 1.0 |"
+    )
+
+
+def test_alternate_runs_the_calls_in_turn(h):
+    order = []
+    calls = {name: (lambda i, n=name: order.append((n, i))) for name in ("a", "b")}
+    times = h.alternate(calls, 3)
+    assert order == [("a", 0), ("b", 0), ("a", 1), ("b", 1), ("a", 2), ("b", 2)]
+    assert [t.shape for t in times.values()] == [(3,), (3,)]
+    own = h.alternate({"x": lambda i: 2.0 + i, "y": lambda i: 1.0}, 3, own_time=True)
+    assert own.best() == {"x": 2.0, "y": 1.0}
+    assert own.median() == {"x": 3.0, "y": 1.0}
+    np.testing.assert_array_equal(own.ratios("x", "y"), [2.0, 3.0, 4.0])
+
+
+def test_seeded_runs_give_the_same_results_on_one_or_two_processes(h):
+    tasks = [(seed, 5) for seed in range(4)]
+    assert h.runs(_draws, [], jobs=1) == []
+    one = h.runs(_draws, tasks, jobs=1)
+    two = h.runs(_draws, tasks, jobs=2)
+    assert one == two == [_draws(*task) for task in tasks]
+    assert h.runs(_draws, [0, 1]) == [_draws(0), _draws(1)]
+
+
+def _draws(seed, n=3):
+    return np.random.default_rng(seed).integers(0, 100, n).tolist()
+
+
+def test_digits_split_is_the_scripts_70_30_stratified_split(h):
+    X_train, X_test, y_train, y_test = h.digits_split(0)
+    assert (len(X_train), len(X_test), X_train.shape[1]) == (1257, 540, 64)
+    assert np.ptp(np.bincount(y_test)) <= 3  # stratified: 52 to 55 of each class
