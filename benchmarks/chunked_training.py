@@ -4,30 +4,29 @@ The loop of docs/scaling.md ("When the training data does not fit in one machine
 memory"): a Dask array of the training rows in chunks, one ``partial_fit`` per chunk,
 30 passes. Digits, 70/30 splits, seeds 0-2, 10-D, default options otherwise.
 
-    python benchmarks/chunked_training.py
+    python benchmarks/chunked_training.py [--seeds 0 1 2] [--passes 30]
 """
 
 import time
 import warnings
 
+import _harness as h  # a sibling: the scripts run from benchmarks/
 import dask.array as da
 import numpy as np
-from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 
 from sk_embed import EmbeddingClassifier
 
-PASSES, CHUNK = 30, 252
+CHUNK = 252
 
 
 def main():
-    X, y = load_digits(return_X_y=True)
+    parser = h.parser(__doc__, jobs=None, params=False)
+    parser.add_argument("--passes", type=int, default=30)
+    args = parser.parse_args()
     rows = []
-    for seed in range(3):
-        X_tr, X_te, y_tr, y_te = train_test_split(
-            X, y, test_size=0.3, stratify=y, random_state=seed
-        )
+    for seed in args.seeds:
+        X_tr, X_te, y_tr, y_te = h.digits_split(seed)
         order = np.random.default_rng(seed).permutation(len(X_tr))  # shuffle, then chunk
         X_tr, y_tr = X_tr[order], y_tr[order]
         start = time.perf_counter()
@@ -35,11 +34,11 @@ def main():
             warnings.simplefilter("ignore", ConvergenceWarning)
             whole = EmbeddingClassifier(n_components=10, random_state=seed).fit(X_tr, y_tr)
         t_whole = time.perf_counter() - start
-        X_d = da.from_array(X_tr, chunks=(CHUNK, X.shape[1]))
+        X_d = da.from_array(X_tr, chunks=(CHUNK, X_tr.shape[1]))
         y_d = da.from_array(y_tr, chunks=CHUNK)
         chunked = EmbeddingClassifier(n_components=10, random_state=seed)
         start = time.perf_counter()
-        for _ in range(PASSES):
+        for _ in range(args.passes):
             for X_block, y_block in zip(X_d.to_delayed().ravel(), y_d.to_delayed()):
                 chunked.partial_fit(X_block.compute(), y_block.compute(), classes=np.arange(10))
         t_chunked = time.perf_counter() - start

@@ -9,9 +9,7 @@ Usage: python benchmarks/digits_quality.py [--dims 2 3] [--seeds 0 1 2]
        [--set optimizer__fused=False]
 """
 
-import argparse
-
-from _cli import add_set_option  # a sibling: the scripts run from benchmarks/
+import _harness as h  # a sibling: the scripts run from benchmarks/
 
 from sk_embed import available_losses, benchmark
 
@@ -19,34 +17,28 @@ COLUMNS = ["method", "dim", "accuracy", "min_accuracy", "silhouette"]
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = h.parser(__doc__, jobs=None)
     parser.add_argument("--dims", type=int, nargs="+", default=[2, 3])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--losses", nargs="+", default=available_losses())
     parser.add_argument("--cosface-margins", type=float, nargs="*", default=[0.0, 0.05, 0.2])
-    add_set_option(parser)
     args = parser.parse_args()
-    params = dict(args.set)
 
-    rows = benchmark.run(
-        losses=args.losses, dims=args.dims, seeds=args.seeds, baselines=False, **params
-    )
+    def summary(losses, **params):
+        rows = benchmark.run(
+            losses=losses, dims=args.dims, seeds=args.seeds, baselines=False, **params
+        )
+        return benchmark.summarize(rows)
+
     print(f"digits, 70/30 split, seeds {args.seeds}: mean accuracy (min), mean silhouette\n")
-    print(benchmark.to_markdown(benchmark.summarize(rows), COLUMNS), flush=True)
+    print(benchmark.to_markdown(summary(args.losses, **args.set), COLUMNS), flush=True)
     if args.cosface_margins:
         print("\ncosface margin sweep (scale 16)\n")
-        summaries = []
-        for margin in args.cosface_margins:
-            rows = benchmark.run(
-                losses=["cosface"],
-                dims=args.dims,
-                seeds=args.seeds,
-                baselines=False,
-                loss__margin=margin,
-                **params,
-            )
-            summaries += [{"margin": margin, **s} for s in benchmark.summarize(rows)]
-        print(benchmark.to_markdown(summaries, ["margin", *COLUMNS[1:]]))
+        rows = [
+            {"margin": margin, **s}
+            for margin in args.cosface_margins
+            for s in summary(["cosface"], loss__margin=margin, **args.set)
+        ]
+        print(benchmark.to_markdown(rows, ["margin", *COLUMNS[1:]]))
 
 
 if __name__ == "__main__":

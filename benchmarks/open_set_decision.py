@@ -13,30 +13,21 @@ Usage: python benchmarks/open_set_decision.py [--seeds 0 1 2] [--losses ...] [--
 [--jobs 2]
 """
 
-import argparse
 import os
 import warnings
 
+import _harness as h  # a sibling: the scripts run from benchmarks/
 import numpy as np
-from _cli import add_set_option  # a sibling: the scripts run from benchmarks/
-from joblib import Parallel, delayed
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 from sk_embed import EmbeddingClassifier, OpenSetClassifier, available_losses
 from sk_embed.metrics import open_set_auroc, open_set_scores, oscr
 
 KNOWN_RATE = 0.95
+KEYS = ("known_rate", "known_accuracy", "unknown_rejection", "auroc", "oscr")
 
 
 def run_one(loss, cv, seed, params):
-    import torch
-
-    torch.set_num_threads(1)
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.3, stratify=y, random_state=0
-    )
+    X_train, X_test, y_train, y_test = h.digits_split(0)
     known = y_train < 6
     model = OpenSetClassifier(
         EmbeddingClassifier(loss, 10, random_state=seed, **params),
@@ -60,36 +51,27 @@ def run_one(loss, cv, seed, params):
     }
 
 
-def _cell(rows, key):
-    values = [r[key] for r in rows]
-    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1) if len(values) > 1 else 0:.3f}"
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser = h.parser(__doc__, jobs=os.cpu_count(), out=True)
     parser.add_argument("--losses", nargs="+", default=available_losses())
     parser.add_argument("--cv", nargs="+", default=["5", "0.2"])
-    parser.add_argument("--jobs", type=int, default=os.cpu_count())
-    add_set_option(parser)
     args = parser.parse_args()
     cvs = [float(c) if "." in c else int(c) for c in args.cv]
-    params = dict(args.set)
-    calls = [
-        delayed(run_one)(m, c, s, params) for c in cvs for m in args.losses for s in args.seeds
-    ]
-    rows = Parallel(n_jobs=args.jobs)(calls)
-    keys = ("known_rate", "known_accuracy", "unknown_rejection", "auroc", "oscr")
+    tasks = [(m, c, s, args.set) for c in cvs for m in args.losses for s in args.seeds]
+    rows = h.runs(run_one, tasks, jobs=args.jobs, threads=1)
+    h.save(args.out, rows)
     for cv in cvs:
         print(f"\n### known_rate={KNOWN_RATE}, cv={cv}: digits 0-5 known, 6-9 unknown, 10-D "
               f"(mean ± sd over seeds {args.seeds})\n")  # fmt: skip
-        print("| technique | " + " | ".join(keys) + " |")
-        print("|---|" + "---|" * len(keys))
-        for loss in args.losses:
-            cells = [r for r in rows if r["loss"] == loss and r["cv"] == cv]
-            print(f"| {loss} | " + " | ".join(_cell(cells, k) for k in keys) + " |")
-        within = [r for r in rows if r["cv"] == cv]
-        off = [abs(r["known_rate"] - KNOWN_RATE) for r in within]
+        table = [
+            {
+                "technique": loss,
+                **{k: [r[k] for r in rows if r["loss"] == loss and r["cv"] == cv] for k in KEYS},
+            }
+            for loss in args.losses
+        ]
+        print(h.table(table))
+        off = [abs(r["known_rate"] - KNOWN_RATE) for r in rows if r["cv"] == cv]
         hits = sum(o <= 0.02 for o in off)
         print(f"\nknown rate within 2 points of {KNOWN_RATE}: {hits} of {len(off)} fits; "
               f"largest miss {max(off):.3f}")  # fmt: skip

@@ -15,11 +15,11 @@ machine (one torch thread; floats are compared exactly)::
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import warnings
 from pathlib import Path
 
+import _harness as h  # a sibling: the scripts run from benchmarks/
 import numpy as np
 import torch
 from sklearn.datasets import load_digits
@@ -94,7 +94,7 @@ def snapshot():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = h.parser(__doc__, seeds=None, jobs=None, params=False)
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--save", type=Path, help="write the snapshot to this .npz file")
     group.add_argument("--compare", type=Path, help="compare with a snapshot written by --save")

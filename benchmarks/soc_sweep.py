@@ -6,28 +6,28 @@ over training seeds with the standard deviation, through ``sk_embed.benchmark.ru
 Usage: python benchmarks/soc_sweep.py [--dims 1 2 3 5 10] [--seeds 0 1 2]
 """
 
-import argparse
+import _harness as h  # a sibling: the scripts run from benchmarks/
 
 from sk_embed import benchmark
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = h.parser(__doc__, jobs=None, params=False)
     parser.add_argument("--dims", type=int, nargs="+", default=[1, 2, 3, 5, 10])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--losses", nargs="+", default=["soc", "softmax"])
     args = parser.parse_args()
     rows = benchmark.run(losses=args.losses, dims=args.dims, seeds=args.seeds, baselines=False)
-    summary = benchmark.summarize(rows, by=("dim", "method"), columns=("accuracy",))
     table = [
         {
             "n_components": dim,
-            **{s["method"]: s["accuracy"] for s in summary if s["dim"] == dim},
-            **{f"{s['method']}_std": s["accuracy_std"] for s in summary if s["dim"] == dim},
+            **{
+                loss: [r["accuracy"] for r in rows if r["dim"] == dim and r["method"] == loss]
+                for loss in args.losses
+            },
         }
         for dim in args.dims
     ]
-    print(benchmark.to_markdown(table, ["n_components", *args.losses]))
+    print(h.table(table))
 
 
 if __name__ == "__main__":

@@ -19,13 +19,11 @@ seeds every fit). Usage::
         [--set KEY=VALUE ...]
 """
 
-import argparse
 import copy
 import warnings
 
+import _harness as h  # a sibling: the scripts run from benchmarks/
 import numpy as np
-from _cli import add_set_option
-from joblib import Parallel, delayed
 from sklearn.datasets import load_digits
 from sklearn.neighbors import NearestCentroid
 
@@ -44,9 +42,7 @@ def _draw(y, classes, shots, rng):
 
 
 def run(seed, shots_list, params):
-    import torch
-
-    torch.set_num_threads(1)
+    """Accuracy rows ``(shots, method, accuracy)`` of one seed."""
     X, y = load_digits(return_X_y=True)
     X = X.reshape(-1, 8, 8)
     old, new = np.arange(5), np.arange(5, 10)
@@ -80,29 +76,23 @@ def run(seed, shots_list, params):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser = h.parser(__doc__, jobs=2, out=True)
     parser.add_argument("--shots", type=int, nargs="+", default=[5, 20, 50])
-    parser.add_argument("--jobs", type=int, default=2)
-    add_set_option(parser)
     args = parser.parse_args(argv)
-    params = dict(args.set) or dict(n_components=32)
-    results = Parallel(n_jobs=args.jobs)(
-        delayed(run)(seed, args.shots, params) for seed in args.seeds
-    )
-    table = {}
+    params = args.set or dict(n_components=32)
+    tasks = [(seed, args.shots, params) for seed in args.seeds]
+    results = h.runs(run, tasks, jobs=args.jobs, threads=1)
+    h.save(args.out, results)
+    accuracy = {}
     for rows in results:
-        for shots, method, accuracy in rows:
-            table.setdefault((shots, method), []).append(accuracy)
+        for shots, method, value in rows:
+            accuracy.setdefault((shots, method), []).append(value)
     print(f"Digits 5-9 from k samples each; encoder fitted on digits 0-4 ({params}).\n")
-    print("| samples per class | " + " | ".join(METHODS) + " |")
-    print("|---:|" + "---:|" * len(METHODS))
-    for shots in args.shots:
-        cells = []
-        for method in METHODS:
-            values = np.array(table[(shots, method)])
-            cells.append(f"{values.mean():.3f} ± {values.std():.3f}")
-        print(f"| {shots} | " + " | ".join(cells) + " |")
+    table = [
+        {"samples per class": shots, **{m: accuracy[(shots, m)] for m in METHODS}}
+        for shots in args.shots
+    ]
+    print(h.table(table, ddof=0))
 
 
 if __name__ == "__main__":

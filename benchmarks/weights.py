@@ -23,18 +23,14 @@ rows and the corpus). Usage: python benchmarks/weights.py [--seeds 0 1 2]
 [--parts imbalanced noisy sparse] [--losses ...] [--jobs 2]
 """
 
-import argparse
 import os
-import subprocess
-import sys
+import resource
 import warnings
 
+import _harness as h  # a sibling: the scripts run from benchmarks/
 import numpy as np
-from joblib import Parallel, delayed
-from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
-from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -46,14 +42,9 @@ DIM = 10
 IMBALANCED_LOSSES = ["softmax", "cosface", "center", "soc"]
 
 
-def _split():
-    X, y = load_digits(return_X_y=True)
-    return train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
-
-
 def imbalanced_split(seed):
     """The training split with classes 0-4 cut to 10%, and the test split."""
-    X_train, X_test, y_train, y_test = _split()
+    X_train, X_test, y_train, y_test = h.digits_split(0)
     rng = np.random.RandomState(seed)
     keep = np.ones(len(y_train), dtype=bool)
     for c in range(5):
@@ -65,7 +56,7 @@ def imbalanced_split(seed):
 
 def noisy_split(seed):
     """The training split with 30% of its labels shuffled, their weights 0."""
-    X_train, X_test, y_train, y_test = _split()
+    X_train, X_test, y_train, y_test = h.digits_split(0)
     rng = np.random.RandomState(seed)
     noisy = rng.choice(len(y_train), size=round(0.3 * len(y_train)), replace=False)
     y_noisy = y_train.copy()
@@ -76,9 +67,6 @@ def noisy_split(seed):
 
 
 def _fit_imbalanced(method, seed):
-    import torch
-
-    torch.set_num_threads(1)
     X_train, X_test, y_train, y_test = imbalanced_split(seed)
     balanced = compute_sample_weight("balanced", y_train)
     with warnings.catch_warnings():
@@ -106,9 +94,6 @@ def _fit_imbalanced(method, seed):
 
 
 def _fit_noisy(loss, how, seed):
-    import torch
-
-    torch.set_num_threads(1)
     X_train, X_test, y_noisy, y_test, weight = noisy_split(seed)
     model = EmbeddingClassifier(loss, DIM, random_state=seed)
     with warnings.catch_warnings():
@@ -121,40 +106,44 @@ def _fit_noisy(loss, how, seed):
     return {"method": loss, "how": how, "seed": seed, "accuracy": model.score(X_test, y_test)}
 
 
-def _cell(rows, key):
-    values = [r[key] for r in rows]
-    return f"{np.mean(values):.3f} ± {np.std(values, ddof=1) if len(values) > 1 else 0:.3f}"
-
-
 def imbalanced(args):
     methods = [f"{loss} {w}" for loss in args.losses_imbalanced for w in ("", "(balanced)")]
     methods = [m.strip() for m in methods]
     methods += ["MLPClassifier (balanced weights)", "LogisticRegression (balanced)"]
-    calls = [delayed(_fit_imbalanced)(m, s) for m in methods for s in args.seeds]
-    rows = Parallel(n_jobs=args.jobs)(calls)
+    tasks = [(m, s) for m in methods for s in args.seeds]
+    rows = h.runs(_fit_imbalanced, tasks, jobs=args.jobs, threads=1)
     print(f"\n### Imbalanced digits: classes 0-4 at 10% in training, {DIM}-D "
           f"(mean ± sd over seeds {args.seeds})\n")  # fmt: skip
-    print("| method | balanced accuracy | recall of classes 0-4 |\n|---|---|---|")
+    table = []
     for method in methods:
-        cells = [r for r in rows if r["method"] == method]
-        print(f"| {method} | {_cell(cells, 'balanced_accuracy')} | "
-              f"{_cell(cells, 'minority_recall')} |")  # fmt: skip
+        mine = [r for r in rows if r["method"] == method]
+        table.append(
+            {
+                "method": method,
+                "balanced accuracy": [r["balanced_accuracy"] for r in mine],
+                "recall of classes 0-4": [r["minority_recall"] for r in mine],
+            }
+        )
+    print(h.table(table))
     return rows
 
 
 def noisy(args):
     hows = ("noisy rows at weight 0", "clean rows alone")
-    calls = [delayed(_fit_noisy)(m, h, s) for m in args.losses for h in hows for s in args.seeds]
-    rows = Parallel(n_jobs=args.jobs)(calls)
+    tasks = [(m, how, s) for m in args.losses for how in hows for s in args.seeds]
+    rows = h.runs(_fit_noisy, tasks, jobs=args.jobs, threads=1)
     print(f"\n### Noisy labels: 30% of the training labels shuffled and given weight 0, "
           f"{DIM}-D (mean ± sd over seeds {args.seeds})\n")  # fmt: skip
-    print("| method | noisy rows at weight 0 | clean rows alone | difference (points) |")
-    print("|---|---|---|---|")
+    table = []
     for method in args.losses:
-        by = {h: [r for r in rows if r["method"] == method and r["how"] == h] for h in hows}
-        diff = [100 * (a["accuracy"] - b["accuracy"]) for a, b in zip(by[hows[0]], by[hows[1]])]
-        print(f"| {method} | {_cell(by[hows[0]], 'accuracy')} | {_cell(by[hows[1]], 'accuracy')} "
-              f"| {np.mean(diff):+.1f} (worst {max(diff, key=abs):+.1f}) |")  # fmt: skip
+        by = {how: [r["accuracy"] for r in rows if r["method"] == method and r["how"] == how]
+              for how in hows}  # fmt: skip
+        diff = [100 * (a - b) for a, b in zip(*by.values())]
+        table.append(
+            {"method": method, **by,
+             "difference (points)": f"{np.mean(diff):+.1f} (worst {max(diff, key=abs):+.1f})"}
+        )  # fmt: skip
+    print(h.table(table))
     return rows
 
 
@@ -180,7 +169,7 @@ def _tfidf(seed):
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     docs, y = corpus(seed)
-    train, test = train_test_split(np.arange(len(y)), test_size=0.3, stratify=y, random_state=0)
+    train, test, _, _ = h.split(np.arange(len(y)), y)
     vectorizer = TfidfVectorizer().fit([docs[i] for i in train])
     X_train = vectorizer.transform([docs[i] for i in train])
     X_test = vectorizer.transform([docs[i] for i in test])
@@ -188,13 +177,11 @@ def _tfidf(seed):
 
 
 def _fit_sparse(method, seed):
-    import torch
     from sklearn.decomposition import TruncatedSVD
     from sklearn.neighbors import NeighborhoodComponentsAnalysis
 
     from sk_embed.metrics import knn_accuracy
 
-    torch.set_num_threads(1)
     X_train, X_test, y_train, y_test = _tfidf(seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -211,36 +198,41 @@ def _fit_sparse(method, seed):
 
 
 def _peak_memory(form):
-    """Peak resident memory (MB) of a fresh process that builds the corpus and fits."""
-    code = (
-        "import resource, sys; sys.path.insert(0, %r); import weights; "
-        "X, _, y, _ = weights._tfidf(0); X = X.toarray() if %r == 'dense' else X; "
-        # a first small fit loads torch's kernels, so the second measures the fit itself
-        "weights.EmbeddingClassifier(max_epochs=1, tol=None).fit(X[:64], y[:64]); "
-        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
-        "weights.EmbeddingClassifier(max_epochs=3, tol=None, random_state=0).fit(X, y); "
-        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
-        "print(before / 1024, after / 1024, X.shape[1])"
-    ) % (os.path.dirname(os.path.abspath(__file__)), form)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return [float(v) for v in out.stdout.split()]
+    """Peak resident memory (MB) before and after a fit from the corpus as ``form``
+    (``"csr"`` or ``"dense"``), and its number of features; run in a fresh process."""
+    X, _, y, _ = _tfidf(0)
+    X = X.toarray() if form == "dense" else X
+    # a first small fit loads torch's kernels, so the second measures the fit itself
+    EmbeddingClassifier(max_epochs=1, tol=None).fit(X[:64], y[:64])
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    EmbeddingClassifier(max_epochs=3, tol=None, random_state=0).fit(X, y)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return before / 1024, after / 1024, X.shape[1]
 
 
 def sparse(args):
     methods = args.losses_sparse + ["TruncatedSVD(100) + NCA"]
-    calls = [delayed(_fit_sparse)(m, s) for m in methods for s in args.seeds]
-    rows = Parallel(n_jobs=args.jobs)(calls)
+    tasks = [(m, s) for m in methods for s in args.seeds]
+    rows = h.runs(_fit_sparse, tasks, jobs=args.jobs, threads=1)
     print(f"\n### Sparse text: TF-IDF of the generated corpus, 2-D, 5-NN accuracy of the "
           f"held-out documents (mean ± sd over seeds {args.seeds})\n")  # fmt: skip
-    print("| method | 5-NN accuracy |\n|---|---|")
-    for method in methods:
-        print(f"| {method} | {_cell([r for r in rows if r['method'] == method], 'knn')} |")
-    print("\n| fitted from | peak memory before the fit (MB) | after (MB) | added by the fit |")
-    print("|---|---|---|---|")
+    table = [
+        {"method": m, "5-NN accuracy": [r["knn"] for r in rows if r["method"] == m]}
+        for m in methods
+    ]
+    print(h.table(table) + "\n")
+    memory = []
     for form in ("CSR", "dense"):
-        before, after, n_features = _peak_memory(form.lower())
-        print(f"| {form} ({n_features:.0f} features) | {before:.0f} | {after:.0f} | "
-              f"{after - before:.0f} |")  # fmt: skip
+        before, after, n_features = h.fresh_process(_peak_memory, form.lower())
+        memory.append(
+            {
+                "fitted from": f"{form} ({n_features} features)",
+                "peak memory before the fit (MB)": before,
+                "after (MB)": after,
+                "added by the fit": after - before,
+            }
+        )
+    print(h.table(memory, digits=0))
     return rows
 
 
@@ -248,16 +240,13 @@ PARTS = {"imbalanced": imbalanced, "noisy": noisy, "sparse": sparse}
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser = h.parser(__doc__, jobs=os.cpu_count(), params=False, out=True)
     parser.add_argument("--parts", nargs="+", default=list(PARTS), choices=list(PARTS))
     parser.add_argument("--losses", nargs="+", default=available_losses())
     parser.add_argument("--losses-imbalanced", nargs="+", default=IMBALANCED_LOSSES)
     parser.add_argument("--losses-sparse", nargs="+", default=["softmax", "contrastive", "soc"])
-    parser.add_argument("--jobs", type=int, default=os.cpu_count())
     args = parser.parse_args()
-    for part in args.parts:
-        PARTS[part](args)
+    h.save(args.out, {part: PARTS[part](args) for part in args.parts})
 
 
 if __name__ == "__main__":
