@@ -1,5 +1,6 @@
 """What the benchmark scripts share: their common options, seeded runs fanned out over
-processes, timing by alternating runs, fresh processes for memory, and Markdown tables.
+processes, timing by alternating runs, fresh processes and their memory, and Markdown
+tables.
 
 The scripts run as ``python benchmarks/<name>.py``, so they import this module as a
 sibling (``import _harness as h``). It imports nothing heavy (no torch) until a function
@@ -260,6 +261,20 @@ def fresh_process(fn, *args):
 
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         return pool.submit(fn, *args).result()
+
+
+def memory_mb():
+    """This process's resident memory now and its peak so far, in MB (Linux).
+
+    Returns
+    -------
+    now, peak : float
+    """
+    import resource
+
+    with open("/proc/self/status") as status:
+        now = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+    return now / 1024, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def table(rows, columns=None, *, digits=3, ddof=1):

@@ -18,82 +18,59 @@ ratios of runs next to each other are compared.
 Usage: python benchmarks/data_path.py [--rows 200000] [--images 20000] [--repeats 5]
 """
 
-import argparse
-import json
-import statistics
-import subprocess
-import sys
 import tempfile
+import time
 from pathlib import Path
 
+import _harness as h  # a sibling: the scripts run from benchmarks/
 import numpy as np
 
-CHILD = r"""
-import json, resource, sys, time
-import numpy as np
-from sk_embed import EmbeddingClassifier
 
-def rss_mb():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
+def _memmap(path, rows, backbone):
+    shape = (rows, 784) if backbone == "mlp" else (rows, 28, 28)
+    return np.memmap(path, dtype=np.uint8, mode="r", shape=shape), np.arange(rows) % 10
 
-path, rows, form, backbone, augment = sys.argv[1:6]
-rows = int(rows)
-if backbone == "mlp":
-    X = np.memmap(path, dtype=np.uint8, mode="r", shape=(rows, 784))
-else:
-    X = np.memmap(path, dtype=np.uint8, mode="r", shape=(rows, 28, 28))
-y = np.arange(rows) % 10
-if form == "float32":
-    X = np.asarray(X, dtype=np.float32)
-clf = EmbeddingClassifier(backbone=backbone, max_epochs=1, tol=None, random_state=0,
-                          augment=None if augment == "none" else augment)
-before = rss_mb()
-start = time.perf_counter()
-clf.fit(X, y)
-total = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"before_mb": before, "peak_mb": peak, "epoch_s": clf.history_[-1, "dur"],
-                  "fit_s": total}))
-"""
 
-PAIRS = r"""
-import json, sys
-import numpy as np
-from sk_embed import EmbeddingClassifier
+def one_fit(path, rows, form, backbone):
+    """One epoch on the memory map (``form="memmap"``) or on its pixels as an in-memory
+    float32 array; run in a fresh process, so that its peak memory is its own."""
+    from sk_embed import EmbeddingClassifier
 
-path, rows, backbone, repeats = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
-shape = (rows, 784) if backbone == "mlp" else (rows, 28, 28)
-memmap = np.memmap(path, dtype=np.uint8, mode="r", shape=shape)
-y = np.arange(rows) % 10
-if backbone == "mlp":  # the memory map against the same pixels as float32 in memory
-    settings = {"memmap": (memmap, {}), "float32": (np.asarray(memmap, dtype=np.float32), {})}
-else:  # shift against none, both from the memory map
-    settings = {"shift": (memmap, {"augment": "shift"}), "none": (memmap, {})}
-
-def epoch(X, extra):
-    clf = EmbeddingClassifier(backbone=backbone, max_epochs=2, tol=None, random_state=0, **extra)
+    X, y = _memmap(path, rows, backbone)
+    if form == "float32":
+        X = np.asarray(X, dtype=np.float32)
+    clf = EmbeddingClassifier(backbone=backbone, max_epochs=1, tol=None, random_state=0)
+    before, _ = h.memory_mb()
+    start = time.perf_counter()
     clf.fit(X, y)
-    return float(np.mean([row["dur"] for row in clf.history_]))
-
-epoch(*next(iter(settings.values())))  # warm-up
-times = {name: [] for name in settings}
-for _ in range(repeats):
-    for name, (X, extra) in settings.items():
-        times[name].append(epoch(X, extra))
-print(json.dumps(times))
-"""
+    total = time.perf_counter() - start
+    _, peak = h.memory_mb()
+    return {"before_mb": before, "peak_mb": peak, "epoch_s": clf.history_[-1, "dur"],
+            "fit_s": total}  # fmt: skip
 
 
-def _run(path, rows, form, backbone, augment="none"):
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(path), str(rows), form, backbone, augment],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def epoch_pairs(path, rows, backbone, repeats):
+    """Epoch times (skorch's ``dur``, mean of two epochs) of two settings, alternating:
+    for the mlp the memory map against its pixels as float32 in memory; for the cnn
+    ``augment="shift"`` against none, both from the memory map."""
+    from sk_embed import EmbeddingClassifier
+
+    memmap, y = _memmap(path, rows, backbone)
+    if backbone == "mlp":
+        settings = {"memmap": (memmap, {}), "float32": (np.asarray(memmap, dtype=np.float32), {})}
+    else:
+        settings = {"shift": (memmap, {"augment": "shift"}), "none": (memmap, {})}
+
+    def epoch(X, extra):
+        clf = EmbeddingClassifier(
+            backbone=backbone, max_epochs=2, tol=None, random_state=0, **extra
+        )
+        clf.fit(X, y)
+        return float(np.mean([row["dur"] for row in clf.history_]))
+
+    epoch(*next(iter(settings.values())))  # warm-up
+    calls = {name: (lambda i, s=setting: epoch(*s)) for name, setting in settings.items()}
+    return h.alternate(calls, repeats, own_time=True)
 
 
 def _pixels(path, rows, seed=0):
@@ -106,7 +83,7 @@ def _pixels(path, rows, seed=0):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = h.parser(__doc__, seeds=None, jobs=None, params=False)
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--images", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
@@ -119,31 +96,26 @@ def main():
         runs = {"memmap": [], "float32": []}
         for _ in range(3):
             for form in runs:  # alternating, so both see the same machine
-                runs[form].append(_run(path, args.rows, form, "mlp"))
-        print("| input | peak RSS over pre-fit RSS (MB), median of runs |")
-        print("|---|---|")
-        for form, found in runs.items():
-            extra = statistics.median(r["peak_mb"] - r["before_mb"] for r in found)
-            print(f"| {form} | {extra:.0f} |")
+                runs[form].append(h.fresh_process(one_fit, path, args.rows, form, "mlp"))
+        column = "peak RSS over pre-fit RSS (MB), median of runs"
+        memory = [
+            {"input": form, column: np.median([r["peak_mb"] - r["before_mb"] for r in found])}
+            for form, found in runs.items()
+        ]
+        print(h.table(memory, digits=0))
         _ratio("mlp", "epoch time, memory map / in-memory float32", path, args.rows, args)
         print(f"\ncnn on {args.images} images of 28x28 (uint8 memory map)")
         _ratio("cnn", 'epoch time, augment="shift" / none', path, args.images, args)
 
 
 def _ratio(backbone, label, path, rows, args):
-    out = subprocess.run(
-        [sys.executable, "-c", PAIRS, str(path), str(rows), backbone, str(args.repeats)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    times = json.loads(out.stdout.strip().splitlines()[-1])
+    times = h.fresh_process(epoch_pairs, path, rows, backbone, args.repeats)
     (first, a), (second, b) = times.items()
-    ratio = [x / z for x, z in zip(a, b)]
+    ratio = times.ratios(first, second)
     print(
-        f"{label}: median {statistics.median(ratio):.2f} (min {min(ratio):.2f}, max "
-        f"{max(ratio):.2f}, {len(ratio)} pairs); epoch {first} {statistics.median(a):.2f} s, "
-        f"{second} {statistics.median(b):.2f} s"
+        f"{label}: median {np.median(ratio):.2f} (min {min(ratio):.2f}, max "
+        f"{max(ratio):.2f}, {len(ratio)} pairs); epoch {first} {np.median(a):.2f} s, "
+        f"{second} {np.median(b):.2f} s"
     )
 
 

@@ -16,10 +16,10 @@ Usage: python benchmarks/gpu.py [--images 20000] [--epochs 3] [--batch-size 256]
        [--workers 4]
 """
 
-import argparse
 import os
 import time
 
+import _harness as h  # a sibling: the scripts run from benchmarks/
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -104,7 +104,7 @@ def ours(backbone, data, *, epochs, batch_size, precision, device, workers):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = h.parser(__doc__, seeds=None, jobs=None, params=False)
     parser.add_argument("--images", type=int, default=None)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=256)
@@ -123,8 +123,7 @@ def main():
         print("(resnet18 left out on the CPU: benchmarks/resnet18_epoch.py times it)\n")
     precisions = ["32", "16-mixed", "bf16-mixed"] if cuda else ["32", "bf16-mixed"]
     rng = np.random.default_rng(0)
-    print("| backbone | precision | input | fit (images/s) | bare loop (images/s) | ratio |")
-    print("|---|---|---|---|---|---|")
+    rows = []
     for backbone, shape in backbones.items():
         pixels = rng.integers(0, 256, size=(n, *shape), dtype=np.uint8)
         y = rng.integers(0, 10, size=n)
@@ -137,10 +136,17 @@ def main():
             }
             for label, data in inputs.items():
                 fast = ours(backbone, data, device=device, workers=args.workers, **common)
-                print(
-                    f"| {backbone} | {precision} | {label} | {fast:,.0f} | {bare:,.0f} | "
-                    f"{bare / fast:.2f} |"
+                rows.append(
+                    {
+                        "backbone": backbone,
+                        "precision": precision,
+                        "input": label,
+                        "fit (images/s)": f"{fast:,.0f}",
+                        "bare loop (images/s)": f"{bare:,.0f}",
+                        "ratio": bare / fast,
+                    }
                 )
+    print(h.table(rows, digits=2))
 
 
 if __name__ == "__main__":

@@ -18,10 +18,7 @@ of neighbouring runs.
 Usage: python benchmarks/loop_overhead.py [--repeats 7] [--epochs 30] [--step]
 """
 
-import argparse
-import statistics
-import time
-
+import _harness as h  # a sibling: the scripts run from benchmarks/
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -82,6 +79,12 @@ def plain_skorch(X, y, n_classes, epochs, batch_size, seed):
     return net.fit(X.astype(np.float32), y.astype(np.int64))
 
 
+def _spread(values, unit=""):
+    """``m{unit} (min a, max b)``, ``m`` the median."""
+    low, high = np.min(values), np.max(values)
+    return f"{np.median(values):.3f}{unit} (min {low:.3f}, max {high:.3f})"
+
+
 def step_kernels(repeats, epochs):
     """Seconds per epoch of ``fit`` at its defaults, fused step against torch's default."""
     X, y = make_classification(
@@ -89,30 +92,26 @@ def step_kernels(repeats, epochs):
     )
     kernels = {"fused (default)": {}, "torch's default (optimizer__fused=False)": {
         "optimizer__fused": False}}  # fmt: skip
-    times = {name: [] for name in kernels}
     EmbeddingClassifier(max_epochs=1, tol=None, random_state=0).fit(X, y)  # warm-up
-    for seed in range(repeats):
-        for name, options in kernels.items():
-            clf = EmbeddingClassifier(max_epochs=epochs, tol=None, random_state=seed, **options)
-            start = time.perf_counter()
-            clf.fit(X, y)
-            times[name].append((time.perf_counter() - start) / epochs)
+
+    def fit(options):
+        return lambda seed: EmbeddingClassifier(
+            max_epochs=epochs, tol=None, random_state=seed, **options
+        ).fit(X, y)
+
+    times = h.alternate({name: fit(options) for name, options in kernels.items()}, repeats)
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, rows {X.shape}, "
         f"defaults, {epochs} epochs, {repeats} runs each, alternating"
     )
-    for name, values in times.items():
-        print(f"{name}: median {statistics.median(values):.3f} s an epoch "
-              f"(min {min(values):.3f}, max {max(values):.3f})")  # fmt: skip
+    for name, seconds in times.items():
+        print(f"{name}: median {_spread(seconds / epochs, ' s an epoch')}")
     # The machine's speed drifts over minutes: compare each pair of neighbouring runs.
-    fused, plain = times.values()
-    ratios = [f / p for f, p in zip(fused, plain)]
-    print(f"median ratio fused / torch's default: {statistics.median(ratios):.3f} "
-          f"(min {min(ratios):.3f}, max {max(ratios):.3f})")  # fmt: skip
+    print(f"median ratio fused / torch's default: {_spread(times.ratios(*kernels))}")
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = h.parser(__doc__, seeds=None, jobs=None, params=False)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=128)
@@ -139,35 +138,24 @@ def main():
     )
     clf.fit(X, y)  # warm-up: first-call costs (imports, allocator) on both sides
     hand_loop(X, y, n_classes, args.epochs, args.batch_size, 0)
-
-    ratios, t_fit, t_hand, plain_ratios = [], [], [], []
-    for seed in range(args.repeats):
-        start = time.perf_counter()
-        hand_loop(X, y, n_classes, args.epochs, args.batch_size, seed)
-        hand = time.perf_counter() - start
-        start = time.perf_counter()
-        clf.set_params(random_state=seed).fit(X, y)
-        fit = time.perf_counter() - start
-        t_fit.append(fit)
-        t_hand.append(hand)
-        ratios.append(fit / hand)
-        start = time.perf_counter()
-        plain_skorch(X, y, n_classes, args.epochs, args.batch_size, seed)
-        plain_ratios.append((time.perf_counter() - start) / hand)
+    common = (X, y, n_classes, args.epochs, args.batch_size)
+    calls = {
+        "hand-written loop": lambda seed: hand_loop(*common, seed),
+        "EmbeddingClassifier.fit": lambda seed: clf.set_params(random_state=seed).fit(X, y),
+        "plain skorch NeuralNetClassifier": lambda seed: plain_skorch(*common, seed),
+    }
+    times = h.alternate(calls, args.repeats)
+    median = times.median()
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, digits "
         f"{X.shape}, {args.epochs} epochs, batch {args.batch_size}, {args.repeats} runs"
     )
-    print(f"hand-written loop: median {statistics.median(t_hand):.3f} s")
-    print(f"EmbeddingClassifier.fit: median {statistics.median(t_fit):.3f} s")
-    print(
-        f"median ratio fit / hand loop: {statistics.median(ratios):.3f} "
-        f"(min {min(ratios):.3f}, max {max(ratios):.3f})"
-    )
-    print(
-        f"median ratio plain skorch NeuralNetClassifier / hand loop: "
-        f"{statistics.median(plain_ratios):.3f}"
-    )
+    print(f"hand-written loop: median {median['hand-written loop']:.3f} s")
+    print(f"EmbeddingClassifier.fit: median {median['EmbeddingClassifier.fit']:.3f} s")
+    ratios = times.ratios("EmbeddingClassifier.fit", "hand-written loop")
+    print(f"median ratio fit / hand loop: {_spread(ratios)}")
+    plain = times.ratios("plain skorch NeuralNetClassifier", "hand-written loop")
+    print(f"median ratio plain skorch NeuralNetClassifier / hand loop: {np.median(plain):.3f}")
 
 
 if __name__ == "__main__":

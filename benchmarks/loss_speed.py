@@ -12,12 +12,12 @@ ratio ours / PML is printed (below 1 = faster).
 Usage: python benchmarks/loss_speed.py [--device cpu] [--repeats 15] [--iters 50]
 """
 
-import argparse
 import math
-import statistics
 import time
 import warnings
 
+import _harness as h  # a sibling: the scripts run from benchmarks/
+import numpy as np
 import torch
 from pytorch_metric_learning import losses as pml
 from pytorch_metric_learning import miners as pml_miners
@@ -116,7 +116,7 @@ def _time(fn, z, y, params, iters, device):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = h.parser(__doc__, seeds=None, jobs=None, params=False)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--dim", type=int, default=128)
@@ -131,26 +131,30 @@ def main():
     y = torch.randint(0, args.classes, (args.batch,), device=args.device)
     print(
         f"torch {torch.__version__}, device {args.device}, batch {args.batch}, "
-        f"dim {args.dim}, {args.classes} classes, {args.repeats} x {args.iters} iterations"
+        f"dim {args.dim}, {args.classes} classes, {args.repeats} x {args.iters} iterations\n"
     )
-    print(f"{'loss':<22} {'ours ms':>8} {'PML ms':>8} {'ours/PML':>9}")
+    rows = []
     for name in args.losses:
         ours, ref, params = CASES[name](args.classes, args.dim, args.device)
         a, b = ours(z, y).item(), ref(z, y).item()
         assert abs(a - b) <= 1e-4 * max(1.0, abs(b)), (name, a, b)  # same loss, or no timing
         for fn in (ours, ref):  # warm-up
             _time(fn, z, y, params, 3, args.device)
-        ratios, t_ours, t_ref = [], [], []
-        for _ in range(args.repeats):
-            t_o = _time(ours, z, y, params, args.iters, args.device)
-            t_r = _time(ref, z, y, params, args.iters, args.device)
-            ratios.append(t_o / t_r)
-            t_ours.append(t_o)
-            t_ref.append(t_r)
-        print(
-            f"{name:<22} {1e3 * statistics.median(t_ours):>8.3f} "
-            f"{1e3 * statistics.median(t_ref):>8.3f} {statistics.median(ratios):>9.2f}"
+        calls = {
+            who: lambda i, fn=fn, p=params: _time(fn, z, y, p, args.iters, args.device)
+            for who, fn in (("ours", ours), ("PML", ref))
+        }
+        times = h.alternate(calls, args.repeats, own_time=True)
+        median = times.median()
+        rows.append(
+            {
+                "loss": name,
+                "ours ms": 1e3 * median["ours"],
+                "PML ms": 1e3 * median["PML"],
+                "ours/PML": f"{np.median(times.ratios('ours', 'PML')):.2f}",
+            }
         )
+    print(h.table(rows))
 
 
 if __name__ == "__main__":

@@ -3,17 +3,18 @@
 A softmax model (10-D, defaults) fitted on scikit-learn's digits, exported with
 ``export_onnx(output="transform")``; onnxruntime (CPU, default session options) against
 ``EmbeddingClassifier.transform`` on the same batches of 1 and 256 rows, in the same
-run, alternating; the median of ``--repeats`` timings of ``--calls`` calls each.
+run, alternating; the median of ``--repeats`` timings of ``--calls`` calls each. For one
+row it also times the forward pass of the same network (``sk_embed.backbones.MLP`` and a
+``LinearHead``, built alone): the rest of ``transform`` is input validation and the
+batch loop around that pass.
 
 Usage: python benchmarks/onnx_speed.py [--repeats 7] [--calls 200]
 """
 
-import argparse
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
+import _harness as h  # a sibling: the scripts run from benchmarks/
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -21,17 +22,12 @@ import torch
 from sklearn.datasets import load_digits
 
 from sk_embed import EmbeddingClassifier
-
-
-def _per_call(fn, calls):
-    start = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter() - start) / calls
+from sk_embed.backbones import MLP
+from sk_embed.losses import LinearHead
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = h.parser(__doc__, seeds=None, jobs=None, params=False)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--calls", type=int, default=200)
     args = parser.parse_args()
@@ -45,22 +41,32 @@ def main():
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     print(f"torch {torch.__version__}, onnx {onnx.__version__} (opset {opset}), "
           f"onnxruntime {ort.__version__}, {torch.get_num_threads()} torch threads\n")  # fmt: skip
-    print("| batch | transform (ms) | onnxruntime (ms) | speed-up |\n|---|---|---|---|")
+    rows = []
     for batch in (1, 256):
-        rows = X[:batch]
-        ours, theirs = [], []
-        for _ in range(args.repeats):
-            ours.append(_per_call(lambda r=rows: clf.transform(r), args.calls))
-            theirs.append(_per_call(lambda r=rows: session.run(None, {"X": r}), args.calls))
-        a, b = statistics.median(ours) * 1e3, statistics.median(theirs) * 1e3
-        print(f"| {batch} | {a:.3f} | {b:.3f} | {a / b:.1f}x |", flush=True)
-    # Where one row's transform time goes: input validation, the module's own forward.
-    row, module = X[:1], clf.net_.module_.eval()
+        block = X[:batch]
+        calls = {
+            "transform": lambda i, b=block: clf.transform(b),
+            "onnxruntime": lambda i, b=block: session.run(None, {"X": b}),
+        }
+        median = h.alternate(calls, args.repeats, number=args.calls).median()
+        ms = {name: 1e3 * seconds for name, seconds in median.items()}
+        rows.append(
+            {
+                "batch": batch,
+                "transform (ms)": ms["transform"],
+                "onnxruntime (ms)": ms["onnxruntime"],
+                "speed-up": f"{ms['transform'] / ms['onnxruntime']:.1f}x",
+            }
+        )
+    print(h.table(rows))
+    # Where one row's transform time goes: the network's own forward pass, and the rest.
+    network = torch.nn.Sequential(MLP(X.shape[1], 10), LinearHead(10, 10)).eval()
+    row = torch.from_numpy(X[:1])
     with torch.no_grad():
-        forward = _per_call(lambda: module(torch.from_numpy(row)), args.calls)
-    validation = _per_call(lambda: clf._validate_X(row), args.calls)
-    print(f"\none row: validation {validation * 1e3:.3f} ms, module forward "
-          f"{forward * 1e3:.3f} ms; the rest of transform is the loop around them")  # fmt: skip
+        forward = h.alternate({"forward": lambda i: network(row)}, 1, number=args.calls)
+    forward_ms, total_ms = 1e3 * forward.best()["forward"], rows[0]["transform (ms)"]
+    print(f"\none row: the network's forward pass {forward_ms:.3f} ms of transform's "
+          f"{total_ms:.3f} ms; the rest is input validation and the batch loop")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -16,16 +16,14 @@ another run costs time, not correctness.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import _harness as h  # a sibling: the scripts run from benchmarks/
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,40 +60,28 @@ def run_once(seed, kernel, threads, select):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser = h.parser(__doc__, jobs=2, params=False, out=True)
     parser.add_argument("--kernels", nargs="+", default=["native", "default"])
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
-    parser.add_argument("--jobs", type=int, default=2, help="runs at a time (default: 2)")
     parser.add_argument("-k", dest="select", default=None, help="pytest -k expression")
-    parser.add_argument("--json", default=None, help="also write every run's values here")
     args = parser.parse_args(argv)
 
     configs = [(s, k, t) for k in args.kernels for t in args.threads for s in args.seeds]
-    with ThreadPoolExecutor(args.jobs) as pool:
-        runs = list(pool.map(lambda c: run_once(*c, args.select), configs))
-    if args.json:
-        Path(args.json).write_text(
-            json.dumps([{"config": c, "results": r} for c, r in zip(configs, runs)], indent=1)
-        )
+    runs = h.runs(run_once, [(*c, args.select) for c in configs], jobs=args.jobs)
+    h.save(args.out, [{"config": c, "results": r} for c, r in zip(configs, runs)])
     print(
         f"{len(configs)} runs: seeds {args.seeds} x kernels {args.kernels} x threads "
         f"{args.threads}\n"
     )
-    print("| test | value | min | mean | max | failed runs |")
-    print("|---|---|---|---|---|---|")
+    rows = []
     for test in sorted({t for r in runs for t in r}):
         outcomes = [r[test] for r in runs if test in r]
-        failed = sum(o["failed"] for o in outcomes)
+        failed = f"{sum(o['failed'] for o in outcomes)}/{len(outcomes)}"
         names = sorted({n for o in outcomes for n in o} - {"failed", "xfailed"})
         for name in names or ["-"]:
-            values = np.array([o[name] for o in outcomes if name in o])
-            cells = (
-                [f"{values.min():.3f}", f"{values.mean():.3f}", f"{values.max():.3f}"]
-                if len(values)
-                else ["–"] * 3
-            )
-            print(f"| {test} | {name} | " + " | ".join(cells) + f" | {failed}/{len(outcomes)} |")
+            values = np.array([o[name] for o in outcomes if name in o] or [np.nan])
+            rows.append([test, name, values.min(), values.mean(), values.max(), failed])
+    print(h.table(rows, ["test", "value", "min", "mean", "max", "failed runs"]))
 
 
 if __name__ == "__main__":

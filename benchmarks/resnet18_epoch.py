@@ -10,14 +10,15 @@ table. Keep the thread count at 1 on a shared machine (``--threads``).
 Usage: python benchmarks/resnet18_epoch.py [--repeats 3] [--threads 1] [--n 1000]
 """
 
-import argparse
 import os
-import statistics
-import time
+
+import _harness as h  # a sibling: the scripts run from benchmarks/; it imports no torch
+
+BACKBONES = ("resnet18", "cnn")
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = h.parser(__doc__, seeds=None, jobs=None, params=False)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--n", type=int, default=1000, help="number of images")
@@ -33,26 +34,30 @@ def main():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((args.n, 3, 32, 32), dtype=np.float32)
     y = np.arange(args.n) % 10
-    backbones = ("resnet18", "cnn")
-    times = {name: [] for name in backbones}
-    for run in range(args.repeats):
-        for name in backbones:
-            clf = EmbeddingClassifier(
-                backbone=name, n_components=10, max_epochs=1, tol=None, random_state=run
-            )
-            start = time.perf_counter()
-            clf.fit(X, y)
-            times[name].append(time.perf_counter() - start)
+
+    def fit(backbone):
+        return lambda run: EmbeddingClassifier(
+            backbone=backbone, n_components=10, max_epochs=1, tol=None, random_state=run
+        ).fit(X, y)
+
+    times = h.alternate({name: fit(name) for name in BACKBONES}, args.repeats)
+    batch_size = EmbeddingClassifier().batch_size
     print(
-        f"1 epoch of fit, {args.n} random 3x32x32 images, batch size {clf.batch_size}, "
+        f"1 epoch of fit, {args.n} random 3x32x32 images, batch size {batch_size}, "
         f"{args.threads} thread(s), torch {torch.__version__}, {args.repeats} runs\n"
     )
-    print("| backbone | best (s) | median (s) | ms per image (best) | vs cnn (best) |")
-    print("|---|---:|---:|---:|---:|")
-    for name in backbones:
-        best, median = min(times[name]), statistics.median(times[name])
-        ratio = best / min(times["cnn"])
-        print(f"| {name} | {best:.2f} | {median:.2f} | {1000 * best / args.n:.1f} | {ratio:.1f}x |")
+    best, median = times.best(), times.median()
+    rows = [
+        {
+            "backbone": name,
+            "best (s)": f"{best[name]:.2f}",
+            "median (s)": f"{median[name]:.2f}",
+            "ms per image (best)": f"{1000 * best[name] / args.n:.1f}",
+            "vs cnn (best)": f"{best[name] / best['cnn']:.1f}x",
+        }
+        for name in BACKBONES
+    ]
+    print(h.table(rows))
 
 
 if __name__ == "__main__":

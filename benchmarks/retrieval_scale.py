@@ -16,56 +16,57 @@ Usage: python benchmarks/retrieval_scale.py [--n 100000] [--dim 128] [--classes 
        [--noise 1.5] [--chunk-size N]
 """
 
-import argparse
-import json
-import subprocess
-import sys
 import tempfile
+import time
 from pathlib import Path
 
+import _harness as h  # a sibling: the scripts run from benchmarks/
 import numpy as np
 
-CHILD = r"""
-import json, resource, sys, time
-import numpy as np
+NAMES = {
+    "faiss": "retrieval_scores, faiss",
+    "sklearn": "retrieval_scores, scikit-learn",
+    "pml": "pytorch-metric-learning AccuracyCalculator (faiss)",
+}
+COLUMNS = ["computation", "seconds", "peak memory over before (MB)", "precision@1", "MAP@R"]
 
-def rss_mb():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
 
-path, who, chunk = sys.argv[1], sys.argv[2], sys.argv[3]
-chunk = None if chunk == "None" else int(chunk)
-try:
-    import faiss  # imported before the clock starts, for every computation
-except ImportError:
-    pass
-data = np.load(path)
-Zq, yq, Zr, yr = data["Zq"], data["yq"], data["Zr"], data["yr"]
-if who == "pml":
-    import torch
-    from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
-    calc = AccuracyCalculator(include=("precision_at_1", "mean_average_precision_at_r"),
-                              k="max_bin_count")
-    args = [torch.from_numpy(a) for a in (Zq, yq, Zr, yr)]
-    before = rss_mb()
-    start = time.perf_counter()
-    out = calc.get_accuracy(*args)
-    p1, mapr = out["precision_at_1"], out["mean_average_precision_at_r"]
-else:
-    from sk_embed import metrics
-    before = rss_mb()
-    start = time.perf_counter()
-    out = metrics.retrieval_scores(Zq, yq, Zr, yr, k=(1,), chunk_size=chunk, backend=who)
-    p1, mapr = out.precision_at_1, out.map_at_r
-seconds = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": seconds, "extra_mb": peak - before, "p1": p1, "map_at_r": mapr}))
-"""
+def measure(path, who, chunk):
+    """Seconds, peak memory over the memory before the call, precision@1 and MAP@R of
+    one computation (``who``: a ``retrieval_scores`` backend or ``"pml"``); run in a
+    fresh process, so that its peak memory is its own."""
+    try:
+        import faiss  # noqa: F401  imported before the clock starts, for every computation
+    except ImportError:
+        pass
+    data = np.load(path)
+    Zq, yq, Zr, yr = data["Zq"], data["yq"], data["Zr"], data["yr"]
+    if who == "pml":
+        import torch
+        from pytorch_metric_learning.utils.accuracy_calculator import AccuracyCalculator
+
+        calc = AccuracyCalculator(
+            include=("precision_at_1", "mean_average_precision_at_r"), k="max_bin_count"
+        )
+        tensors = [torch.from_numpy(a) for a in (Zq, yq, Zr, yr)]
+        before, _ = h.memory_mb()
+        start = time.perf_counter()
+        out = calc.get_accuracy(*tensors)
+        p1, mapr = out["precision_at_1"], out["mean_average_precision_at_r"]
+    else:
+        from sk_embed import metrics
+
+        before, _ = h.memory_mb()
+        start = time.perf_counter()
+        out = metrics.retrieval_scores(Zq, yq, Zr, yr, k=(1,), chunk_size=chunk, backend=who)
+        p1, mapr = out.precision_at_1, out.map_at_r
+    seconds = time.perf_counter() - start
+    _, peak = h.memory_mb()
+    return {"seconds": seconds, "extra_mb": peak - before, "p1": p1, "map_at_r": mapr}
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = h.parser(__doc__, seeds=None, jobs=None, params=False)
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--dim", type=int, default=128)
     parser.add_argument("--classes", type=int, default=1000)
@@ -84,31 +85,26 @@ def main():
         f"{args.n} queries x {args.n} references, d={args.dim}, {args.classes} classes "
         f"(R about {args.n // args.classes}), chunk_size={args.chunk_size}\n"
     )
-    print("| computation | seconds | peak memory over before (MB) | precision@1 | MAP@R |")
-    print("|---|---|---|---|---|")
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "data.npz"
         np.savez(path, Zq=Zq, yq=yq, Zr=Zr, yr=yr)
-        names = {
-            "faiss": "retrieval_scores, faiss",
-            "sklearn": "retrieval_scores, scikit-learn",
-            "pml": "pytorch-metric-learning AccuracyCalculator (faiss)",
-        }
-        for who, label in names.items():
-            out = subprocess.run(
-                [sys.executable, "-c", CHILD, str(path), who, str(args.chunk_size)],
-                capture_output=True,
-                text=True,
-            )
-            if out.returncode:
-                print(f"| {label} | failed: {out.stderr.strip().splitlines()[-1]} | | | |")
+        for who, label in NAMES.items():
+            try:
+                r = h.fresh_process(measure, path, who, args.chunk_size)
+            except Exception as error:  # a library missing, memory exhausted: say so
+                rows.append({"computation": label, "seconds": f"failed: {error!r}"})
                 continue
-            r = json.loads(out.stdout.strip().splitlines()[-1])
-            print(
-                f"| {label} | {r['seconds']:.1f} | {r['extra_mb']:.0f} | {r['p1']:.4f} | "
-                f"{r['map_at_r']:.4f} |",
-                flush=True,
+            rows.append(
+                {
+                    "computation": label,
+                    "seconds": f"{r['seconds']:.1f}",
+                    "peak memory over before (MB)": f"{r['extra_mb']:.0f}",
+                    "precision@1": r["p1"],
+                    "MAP@R": r["map_at_r"],
+                }
             )
+    print(h.table(rows, COLUMNS, digits=4))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ rows and the corpus). Usage: python benchmarks/weights.py [--seeds 0 1 2]
 """
 
 import os
-import resource
 import warnings
 
 import _harness as h  # a sibling: the scripts run from benchmarks/
@@ -204,10 +203,10 @@ def _peak_memory(form):
     X = X.toarray() if form == "dense" else X
     # a first small fit loads torch's kernels, so the second measures the fit itself
     EmbeddingClassifier(max_epochs=1, tol=None).fit(X[:64], y[:64])
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _, before = h.memory_mb()
     EmbeddingClassifier(max_epochs=3, tol=None, random_state=0).fit(X, y)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return before / 1024, after / 1024, X.shape[1]
+    _, after = h.memory_mb()
+    return before, after, X.shape[1]
 
 
 def sparse(args):
