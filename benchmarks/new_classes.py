@@ -43,15 +43,13 @@ Usage::
         --losses cosface --set reserve_classes=30 reconstruction=10.0 --jobs 2
 """
 
-import argparse
 import copy
 import time
 import warnings
 from dataclasses import dataclass
 
+import _harness as h  # a sibling: the scripts run from benchmarks/
 import numpy as np
-from _cli import add_set_option  # a sibling: the scripts run from benchmarks/
-from joblib import Parallel, delayed
 from sklearn.datasets import make_classification
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
@@ -92,7 +90,7 @@ class Protocol:
                 n_samples=4000, n_features=30, n_informative=15, n_classes=10,
                 n_clusters_per_class=1, class_sep=1.5, random_state=0,
             )  # fmt: skip
-            return train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+            return h.split(X, y)
         d = datasets.digits()
         X_train, X_test = (X.reshape(len(X), -1) for X in (d.X_train, d.X_test))
         return X_train, X_test, d.y_train, d.y_test
@@ -150,12 +148,12 @@ def _after_adding(clf, shots, draws, protocol):
         )
 
 
-def run(loss, dim, shots=5, seeds=3, draws=5, params=None, protocol=Protocol()):
+def run(loss, dim, shots=5, seeds=(0, 1, 2), draws=5, params=None, protocol=Protocol()):
     """Rows of ``(before, after, new, auroc, fit seconds)``, one per seed and draw."""
     _, X_test, _, y_test = protocol.split()
     known_test = y_test < KNOWN
     rows = []
-    for seed in range(seeds):
+    for seed in seeds:
         clf, seconds = _fit_known(loss, dim, seed, params, protocol)
         before = clf.score(X_test[known_test], y_test[known_test])
         auroc = open_set_auroc(clf, X_test[known_test], X_test[~known_test])
@@ -189,9 +187,6 @@ def pixels(shots=5, draws=5, pca=None, protocol=Protocol()):
 def _curve_task(loss, dim, seed, shots, draws, params, protocol):
     """One fit, scored after adding each number of ``shots``: ``{shots: rows of
     (before, after, new)}``, one row per draw."""
-    import torch
-
-    torch.set_num_threads(1)  # --jobs fits share the cores
     _, X_test, _, y_test = protocol.split()
     clf, _ = _fit_known(loss, dim, seed, params, protocol)
     before = clf.score(X_test[y_test < KNOWN], y_test[y_test < KNOWN])
@@ -203,35 +198,39 @@ def _curve_task(loss, dim, seed, shots, draws, params, protocol):
 
 def curve(losses, variants, dim, shots, seeds, draws, params, jobs, protocol=Protocol()):
     """The shots-curve table: new-class accuracy / known drop per number of shots."""
-    tasks = [(loss, v, seed) for loss in losses for v in variants for seed in range(seeds)]
-    results = Parallel(n_jobs=jobs)(
-        delayed(_curve_task)(loss, dim, seed, shots, draws, {**params, **VARIANTS[v]}, protocol)
-        for loss, v, seed in tasks
+    tasks = [(loss, v, seed) for loss in losses for v in variants for seed in seeds]
+    results = h.runs(
+        _curve_task,
+        [(loss, dim, s, shots, draws, {**params, **VARIANTS[v]}, protocol) for loss, v, s in tasks],
+        jobs=jobs,
+        threads=1,  # --jobs fits share the cores
     )
-    header = " | ".join(f"{n} shot{'s' * (n > 1)}" for n in shots)
     print(
-        f"\nnew-class accuracy / known drop in points, {dim}-D, mean over {seeds} seeds x "
+        f"\nnew-class accuracy / known drop in points, {dim}-D, mean over {len(seeds)} seeds x "
         f"{draws} draws (worst draw's drop in brackets)\n"
     )
-    print(f"| embedding | {header} |")
-    print("|---|" + "---|" * len(shots))
 
     def line(name, cells):
-        out = []
+        out = {"embedding": name}
         for n in shots:
             rows = cells[n]
             drop = 100 * (rows[:, 0] - rows[:, 1])
-            out.append(f"{rows[:, 2].mean():.3f} / {drop.mean():.1f} ({drop.max():.1f})")
-        print(f"| {name} | " + " | ".join(out) + " |", flush=True)
+            out[f"{n} shot{'s' * (n > 1)}"] = (
+                f"{rows[:, 2].mean():.3f} / {drop.mean():.1f} ({drop.max():.1f})"
+            )
+        return out
 
     k = min(dim, protocol.split()[0].shape[1])  # a PCA keeps at most every feature
-    for name, pca in (("raw pixels, nearest mean", None), (f"PCA {k}-D, nearest mean", k)):
+    table = [
         line(name, {n: pixels(n, draws, pca, protocol)[:, :3] for n in shots})
+        for name, pca in (("raw pixels, nearest mean", None), (f"PCA {k}-D, nearest mean", k))
+    ]
     for loss in losses:
         for v in variants:
             mine = [r for task, r in zip(tasks, results) if task[:2] == (loss, v)]
             cells = {n: np.concatenate([r[n] for r in mine]) for n in shots}
-            line(loss if v == "defaults" else f"{loss}, {v}", cells)
+            table.append(line(loss if v == "defaults" else f"{loss}, {v}", cells))
+    print(h.table(table), flush=True)
 
 
 def _test_parts(protocol):
@@ -241,20 +240,44 @@ def _test_parts(protocol):
     return (X_test[known], y_test[known]), (X_test[~known], y_test[~known])
 
 
+def _checked(protocol, seed):
+    """The known samples add_classes' check reads, as a fit keeps them: with
+    ``validation``, the held-out rows given as ``X_known``; else up to 1,000 of the
+    rows fitted on, spread over them, with Gaussian noise of 0.3 times each feature's
+    spread over those rows (add_classes' docstring; the fit's own draws are not public,
+    so these are the script's, seeded by ``seed``)."""
+    X_train, _, y_train, _ = protocol.split()
+    fitted, check = protocol.known_rows(y_train)
+    if check is not None:
+        return X_train[check]
+    rows = X_train[fitted][np.unique(np.linspace(0, len(fitted) - 1, 1000).astype(int))]
+    return rows + 0.3 * rows.std(0) * np.random.default_rng(seed).standard_normal(rows.shape)
+
+
+def _lead(scores):
+    """By how much each sample's best new class beats its best known one."""
+    return scores[:, KNOWN:].max(1) - scores[:, :KNOWN].max(1)
+
+
+def _accuracy(model, X, y, lowering=0.0):
+    """Accuracy with the new classes' scores lowered by ``lowering`` (as add_classes'
+    limit does: one common amount), from ``decision_function`` (columns: classes 0-9)."""
+    scores = model.decision_function(X)
+    scores[:, KNOWN:] -= lowering
+    return float(np.mean(scores.argmax(1) == y))
+
+
 def _added_at_full_strength(loss, dim, seed, shots, draws, params, protocol):
     """One fit; then per draw ``(known test accuracy before, a copy with the draw's new
     classes added at full strength, its scores of the samples add_classes' check
     reads)``."""
-    import torch
-
-    torch.set_num_threads(1)  # --jobs fits share the cores
     X_train, _, y_train, _ = protocol.split()
     clf, _ = _fit_known(loss, dim, seed, params, protocol)
     before = clf.score(*_test_parts(protocol)[0])
+    checked = _checked(protocol, seed)
     for few in _draws(y_train, shots, draws):
         added = copy.deepcopy(clf).add_classes(X_train[few], y_train[few], on_damage="ignore")
-        with torch.no_grad():  # the samples the check reads, kept at fit
-            yield before, added, added.net_.module_.head(added._known_embeddings)
+        yield before, added, added.decision_function(checked)
 
 
 def _check_task(loss, dim, seed, shots, draws, params, protocol):
@@ -263,7 +286,7 @@ def _check_task(loss, dim, seed, shots, draws, params, protocol):
     known, _ = _test_parts(protocol)
     steps = _added_at_full_strength(loss, dim, seed, shots, draws, params, protocol)
     return [
-        ((scores.argmax(1) >= KNOWN).double().mean().item(), 100 * (before - added.score(*known)))
+        (float(np.mean(scores.argmax(1) >= KNOWN)), 100 * (before - added.score(*known)))
         for before, added, scores in steps
     ]
 
@@ -273,47 +296,51 @@ def check(losses, dim, shots, seeds, draws, params, jobs, protocol=Protocol()):
     the check samples the new classes take at full strength against the held-out known
     accuracy they cost, in how many draws the default would warn (over 3%), and the
     largest loss of a draw it would not warn about (silent damage)."""
-    tasks = [(loss, seed) for loss in losses for seed in range(seeds)]
-    results = Parallel(n_jobs=jobs)(
-        delayed(_check_task)(loss, dim, seed, shots, draws, params, protocol)
-        for loss, seed in tasks
+    tasks = [(loss, seed) for loss in losses for seed in seeds]
+    results = h.runs(
+        _check_task,
+        [(loss, dim, seed, shots, draws, params, protocol) for loss, seed in tasks],
+        jobs=jobs,
+        threads=1,  # --jobs fits share the cores
     )
     print(
-        f"\nadd_classes' check at full strength, {dim}-D, {shots} shots, {seeds} seeds x "
-        f"{draws} draws\n\n| technique | check samples taken | held-out known accuracy "
-        "lost (points) | warned | largest loss without a warning (points) |"
-        "\n|---|---|---|---|---|"
+        f"\nadd_classes' check at full strength, {dim}-D, {shots} shots, {len(seeds)} seeds x "
+        f"{draws} draws\n"
     )
+    table = []
     for loss in losses:
         rows = np.array(sum((r for t, r in zip(tasks, results) if t[0] == loss), []))
         warned = rows[:, 0] > 0.03
-        silent = f"{rows[~warned, 1].max():.1f}" if (~warned).any() else "–"
-        print(
-            f"| {loss} | {rows[:, 0].mean():.1%} | {rows[:, 1].mean():.1f} | "
-            f"{int(warned.sum())} of {len(rows)} | {silent} |",
-            flush=True,
+        table.append(
+            {
+                "technique": loss,
+                "check samples taken": f"{rows[:, 0].mean():.1%}",
+                "held-out known accuracy lost (points)": f"{rows[:, 1].mean():.1f}",
+                "warned": f"{int(warned.sum())} of {len(rows)}",
+                "largest loss without a warning (points)": (
+                    f"{rows[~warned, 1].max():.1f}" if (~warned).any() else "–"
+                ),
+            }
         )
+    print(h.table(table), flush=True)
 
 
 def _shares_task(loss, dim, seed, shots, draws, params, shares, protocol):
     """One fit: per draw, ``(known accuracy lost, new-class accuracy)`` with the new
     classes' scores moved by one common amount so that they take each of ``shares`` of
     the samples add_classes' check reads, and at full strength (no move) last."""
-    import torch
-
     known, new = _test_parts(protocol)
     rows = []
     for before, full, scores in _added_at_full_strength(
         loss, dim, seed, shots, draws, params, protocol
     ):
-        lead = (scores[:, KNOWN:].max(1).values - scores[:, :KNOWN].max(1).values).double()
         row = []
         for share in (*shares, None):
-            moved = copy.deepcopy(full)
-            if share is not None:  # lowers them (a positive amount) or raises them
-                amount = float(torch.quantile(lead, 1 - share))
-                moved.net_.module_.head.offset_new_classes(10 - KNOWN, amount)
-            row.append((100 * (before - moved.score(*known)), moved.score(*new)))
+            # lowers them (a positive amount) or raises them
+            amount = 0.0 if share is None else float(np.quantile(_lead(scores), 1 - share))
+            row.append(
+                (100 * (before - _accuracy(full, *known, amount)), _accuracy(full, *new, amount))
+            )
         rows.append(row)
     return np.array(rows)
 
@@ -321,42 +348,53 @@ def _shares_task(loss, dim, seed, shots, draws, params, shares, protocol):
 def shares(losses, dim, shots, seeds, draws, params, jobs, budget, protocol=Protocol()):
     """The new classes moved to take each share of the check's samples: what the
     known and the new classes get at each."""
-    tasks = [(loss, seed) for loss in losses for seed in range(seeds)]
-    results = Parallel(n_jobs=jobs)(
-        delayed(_shares_task)(loss, dim, seed, shots, draws, params, budget, protocol)
-        for loss, seed in tasks
+    tasks = [(loss, seed) for loss in losses for seed in seeds]
+    results = h.runs(
+        _shares_task,
+        [(loss, dim, seed, shots, draws, params, budget, protocol) for loss, seed in tasks],
+        jobs=jobs,
+        threads=1,  # --jobs fits share the cores
     )
     print(
         f"\nnew classes moved to take a share of the checked samples, {dim}-D, {shots} shots, "
-        f"{seeds} seeds x {draws} draws\n\n| technique | share | new-class acc. | known drop, "
-        "points (worst draw) |\n|---|---|---|---|"
+        f"{len(seeds)} seeds x {draws} draws\n"
     )
+    table = []
     for loss in losses:
         rows = np.concatenate([r for t, r in zip(tasks, results) if t[0] == loss])
         for i, share in enumerate((*budget, None)):
-            name = "full strength" if share is None else f"{share:.1%}"
-            print(
-                f"| {loss} | {name} | {rows[:, i, 1].mean():.3f} | {rows[:, i, 0].mean():.1f} "
-                f"({rows[:, i, 0].max():.1f}) |",
-                flush=True,
+            table.append(
+                {
+                    "technique": loss,
+                    "share": "full strength" if share is None else f"{share:.1%}",
+                    "new-class acc.": rows[:, i, 1].mean(),
+                    "known drop, points (worst draw)": (
+                        f"{rows[:, i, 0].mean():.1f} ({rows[:, i, 0].max():.1f})"
+                    ),
+                }
             )
+    print(h.table(table), flush=True)
 
 
 def _row(name, dim, rows, reference_seconds=np.nan):
     before, after, new, auroc, seconds = rows.mean(0)
     worst_drop = (rows[:, 0] - rows[:, 1]).max()
-    return (
-        f"| {name} | {dim} | {before:.3f} | {after:.3f} | {100 * (before - after):.1f} "
-        f"({100 * worst_drop:.1f}) | {new:.3f} ({rows[:, 2].min():.3f}) | {auroc:.3f} "
-        f"| {seconds / reference_seconds:.2f} |"
-    )
+    return {
+        "loss": name,
+        "dim": dim,
+        "known acc. before": before,
+        "after": after,
+        "known drop, points (worst)": f"{100 * (before - after):.1f} ({100 * worst_drop:.1f})",
+        "new-class acc. (worst)": f"{new:.3f} ({rows[:, 2].min():.3f})",
+        "open-set AUROC": auroc,
+        "fit time vs defaults": f"{seconds / reference_seconds:.2f}".replace("nan", "-"),
+    }
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = h.parser(__doc__)
     parser.add_argument("--dims", type=int, nargs="+", default=[2, 10, 32])
     parser.add_argument("--shots", type=int, nargs="+", default=[5])
-    parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--draws", type=int, default=5)
     parser.add_argument("--losses", nargs="+", default=available_losses())
     parser.add_argument("--variants", nargs="+", default=["defaults"], choices=list(VARIANTS))
@@ -379,21 +417,25 @@ def main():
         help="hold out this share of the known training samples and check on it "
         "(add_classes' X_known)",
     )
-    parser.add_argument("--jobs", type=int, default=1, help="fits at a time (--curve)")
     parser.add_argument(
         "--on-damage",
         default="limit",
         choices=["limit", "ignore"],
         help="add_classes' on_damage: its default 'limit', or 'ignore' (full strength)",
     )
-    add_set_option(parser)
     args = parser.parse_args()
     protocol = Protocol(args.data, args.on_damage, args.validation)
-    params = dict(args.set)
+    params = args.set
     clash = set(params) & set().union(*(VARIANTS[v] for v in args.variants))
     if clash:
         parser.error(f"--set {', '.join(sorted(clash))} is what a variant sets; drop one")
+    if (args.check or args.shares) and params.get("early_stopping"):
+        parser.error(
+            "--check and --shares stand in for the kept training rows with noise; the rows "
+            "early_stopping holds out are not public"
+        )
     variants = sorted(args.variants, key=lambda v: v != "defaults")  # the time reference first
+    common = (args.seeds, args.draws)
     if args.shares:
         for dim in args.dims:
             for shots in args.shots:
@@ -401,49 +443,33 @@ def main():
                     options = {**params, **VARIANTS[v]}
                     print(f"\n{v}: {options}")
                     shares(
-                        args.losses, dim, shots, args.seeds, args.draws, options, args.jobs,
-                        args.shares, protocol,
-                    )  # fmt: skip
+                        args.losses, dim, shots, *common, options, args.jobs, args.shares, protocol
+                    )
         return
     if args.check:
         for dim in args.dims:
             for shots in args.shots:
-                check(args.losses, dim, shots, args.seeds, args.draws, params, args.jobs, protocol)
+                check(args.losses, dim, shots, *common, params, args.jobs, protocol)
         return
     if args.curve:
         for dim in args.dims:
-            curve(
-                args.losses,
-                variants,
-                dim,
-                args.shots,
-                args.seeds,
-                args.draws,
-                params,
-                args.jobs,
-                protocol,
-            )
+            curve(args.losses, variants, dim, args.shots, *common, params, args.jobs, protocol)
         return
     for shots in args.shots:
         print(f"\n{shots} samples of each new class\n")
-        print(
-            "| loss | dim | known acc. before | after | known drop, points (worst) "
-            "| new-class acc. (worst) | open-set AUROC | fit time vs defaults |"
-        )
-        print("|---|---|---|---|---|---|---|---|")
         width = protocol.split()[0].shape[1]
-        pixel_rows = pixels(shots, args.draws, protocol=protocol)
-        print(_row("pixels (nearest mean)", width, pixel_rows).replace("nan", "-"))
+        table = [_row("pixels (nearest mean)", width, pixels(shots, args.draws, protocol=protocol))]
         for dim in args.dims:
             for loss in args.losses:
                 reference = np.nan  # without a defaults row, no time ratio
                 for variant in variants:
                     options = {**params, **VARIANTS[variant]}
-                    rows = run(loss, dim, shots, args.seeds, args.draws, options, protocol)
+                    rows = run(loss, dim, shots, *common, options, protocol)
                     if variant == "defaults":
                         reference = rows[:, 4].mean()
                     name = loss if variant == "defaults" else f"{loss}, {variant}"
-                    print(_row(name, dim, rows, reference), flush=True)
+                    table.append(_row(name, dim, rows, reference))
+        print(h.table(table), flush=True)
 
 
 if __name__ == "__main__":
