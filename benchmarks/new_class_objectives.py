@@ -17,8 +17,8 @@ batch 64, cosine-annealed over 60 epochs) with the estimator's ``cosface`` head 
 loss (scale 16, margin 0.1), plus the auxiliary objective of the row (where the
 estimator has the part, it is the estimator's own):
 
-- ``reconstruction``: the estimator's decoder's squared error on the input, weight 10
-  (``reconstruction=10.0``);
+- ``reconstruction``: the squared error on the input of a decoder as the estimator's
+  (Linear - ReLU - Linear, 128 hidden units), weight 10 (``reconstruction=10.0``);
 - ``instance, <augmentation>``: a SimCLR loss (NT-Xent, temperature 0.2, through a
   projection head) between two augmented
   views of each sample; the augmentations are Gaussian noise (0.5 of the input's
@@ -26,32 +26,30 @@ estimator has the part, it is the estimator's own):
   random samples) and ``sk_embed.augment.shift`` (up to a pixel);
 - ``mirror classes`` / ``rotation classes``: each known class's mirrored (or 90, 180
   and 270 degree rotated) samples form classes of their own while training;
-- ``mixes``: ``reserve_classes=15``'s mixes of two classes
-  (``sk_embed._nn.reserve.mix_batch``), labelled with 15 virtual classes;
+- ``mixes``: ``reserve_classes=15``'s mixes of two classes (as the estimator mixes
+  them, :func:`mix_batch`), labelled with 15 virtual classes;
 - ``self-supervised only``: no classifier, the instance loss alone;
 - ``sub-classes``: k-means splits each known class's training samples into 5 clusters
   (on the pixels), and a second ``cosface`` head, without a margin, learns the 30.
 
 Usage::
 
-    python benchmarks/new_class_objectives.py [--dim 32] [--shots 5] [--seeds 3] [--jobs 2]
+    python benchmarks/new_class_objectives.py [--dim 32] [--shots 5] [--seeds 0 1 2] [--jobs 2]
         [--rows reconstruction "mirror classes, reconstruction"]
 """
 
-import argparse
 import time
 import warnings
 
+import _harness as h  # a sibling: the scripts run from benchmarks/
 import numpy as np
 import torch
 import torch.nn.functional as F
-from joblib import Parallel, delayed
 from sklearn.cluster import KMeans
 from sklearn.neighbors import NearestCentroid
 from torch import nn
 
 from sk_embed import datasets
-from sk_embed._nn.reserve import Decoder, mix_batch
 from sk_embed.augment import shift
 from sk_embed.backbones import MLP
 from sk_embed.losses import get_technique
@@ -93,6 +91,22 @@ def _data():
     return *rows, d.y_train, d.y_test
 
 
+def mix_batch(X, y, n_known, n_virtual):
+    """The batch followed by up to ``len(X) // 2`` mixes ``lam x_a + (1 - lam) x_b`` of
+    two samples of different classes (``lam`` uniform in [0.3, 0.7]), the mix of classes
+    ``a < b`` labelled ``n_known + rank(a, b) % n_virtual``: ``reserve_classes``' mixes,
+    as the estimator draws them (docs/open_set.md)."""
+    half = len(X) // 2
+    first, second = torch.randperm(len(X))[:half], torch.randperm(len(X))[:half]
+    keep = y[first] != y[second]
+    first, second = first[keep], second[keep]
+    lam = 0.3 + 0.4 * torch.rand((len(first), *[1] * (X.dim() - 1)), dtype=X.dtype)
+    mixed = lam * X[first] + (1 - lam) * X[second]
+    a, b = torch.minimum(y[first], y[second]), torch.maximum(y[first], y[second])
+    rank = a * n_known - a * (a + 1) // 2 + (b - a - 1)
+    return torch.cat([X, mixed]), torch.cat([y, n_known + rank % n_virtual])
+
+
 class _Encoder(nn.Module):
     """The mlp (the estimator's own) or a small cnn, with the training-only parts every
     row may use: the estimator's ``cosface`` head and loss (for the known classes and
@@ -118,7 +132,8 @@ class _Encoder(nn.Module):
             self.subhead = cosface.build_head(dim, n_subclasses)
             self.subloss = cosface.build_loss(dim, n_subclasses, {"margin": 0.0})
         self.projection = nn.Sequential(nn.Linear(dim, 128), nn.ReLU(), nn.Linear(128, 64))
-        self.decoder = Decoder(dim, (64,))
+        # the estimator's reconstruction decoder: Linear - ReLU - Linear, 128 hidden
+        self.decoder = nn.Sequential(nn.Linear(dim, 128), nn.ReLU(), nn.Linear(128, 64))
 
     def forward(self, x):
         return self.body(x)
@@ -163,7 +178,6 @@ def _transformed(kind, x, y):
 def train(row, dim, seed):
     """An encoder trained on the known classes with ``row``'s objectives, and the
     input's centering and scale."""
-    torch.set_num_threads(1)  # --jobs trainings share the cores
     torch.manual_seed(seed)
     X_train, _, y_train, _ = _data()
     known = X_train[y_train < KNOWN]
@@ -251,40 +265,42 @@ def _task(row, dim, seed, shots):
     return scores(embed, shots)
 
 
-def _line(name, per_seed):
+def _row(name, per_seed):
     """A table row from per-seed arrays of ``(before, drop, new)`` per draw."""
     seed_new = [r[:, 2].mean() for r in per_seed]
     rows = np.concatenate(per_seed)
-    return (
-        f"| {name} | {rows[:, 2].mean():.3f} ({min(seed_new):.3f}-{max(seed_new):.3f}) | "
-        f"{100 * rows[:, 1].mean():.1f} | {rows[:, 0].mean():.3f} |"
-    )
+    return {
+        "encoder objective": name,
+        "new-class acc. (seed range)": (
+            f"{rows[:, 2].mean():.3f} ({min(seed_new):.3f}-{max(seed_new):.3f})"
+        ),
+        "known drop, points": f"{100 * rows[:, 1].mean():.1f}",
+        "known acc. before": rows[:, 0].mean(),
+    }
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = h.parser(__doc__, params=False)
     parser.add_argument("--dim", type=int, default=32)
     parser.add_argument("--shots", type=int, default=5)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--jobs", type=int, default=1, help="trainings at a time")
     parser.add_argument("--rows", nargs="+", default=list(ROWS), choices=list(ROWS))
     args = parser.parse_args()
     start = time.perf_counter()
-    tasks = [(row, seed) for row in args.rows for seed in range(args.seeds)]
-    # by reference: a worker cannot unpickle this script's functions with torch in them
-    from new_class_objectives import _task as task
-
-    results = Parallel(n_jobs=args.jobs)(
-        delayed(task)(row, args.dim, seed, args.shots) for row, seed in tasks
+    tasks = [(row, seed) for row in args.rows for seed in args.seeds]
+    results = h.runs(
+        _task,
+        [(row, args.dim, seed, args.shots) for row, seed in tasks],
+        jobs=args.jobs,
+        threads=1,  # --jobs trainings share the cores
     )
     print(
-        f"\nnearest class mean, {args.dim}-D, {args.shots} shots, {args.seeds} seeds x 5 draws"
-        "\n\n| encoder objective | new-class acc. (seed range) | known drop, points "
-        "| known acc. before |\n|---|---|---|---|"
+        f"\nnearest class mean, {args.dim}-D, {args.shots} shots, {len(args.seeds)} seeds x "
+        "5 draws\n"
     )
-    print(_line("raw pixels, no training", [scores(lambda X: X, args.shots)]))
+    table = [_row("raw pixels, no training", [scores(lambda X: X, args.shots)])]
     for row in args.rows:
-        print(_line(row, [r for (name, _), r in zip(tasks, results) if name == row]))
+        table.append(_row(row, [r for (name, _), r in zip(tasks, results) if name == row]))
+    print(h.table(table))
     print(f"\n{time.perf_counter() - start:.0f} s")
 
 
