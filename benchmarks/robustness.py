@@ -18,18 +18,14 @@ Usage: python benchmarks/robustness.py [--seeds 0 1 2] [--dims 2 10] [--losses .
        [--image-sets 'digits 8x8' 'digits 28x28']
 """
 
-import argparse
-import math
 import os
 import time
 import warnings
 
+import _harness as h  # a sibling: the scripts run from benchmarks/
 import numpy as np
-from _cli import add_set_option  # a sibling: the scripts run from benchmarks/
-from joblib import Parallel, delayed
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine, make_classification
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -46,16 +42,8 @@ SCALINGS = {
 TABULAR = {"wine": load_wine, "breast_cancer": load_breast_cancer}
 
 
-def split(X, y):
-    return train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
-
-
-def fit_score(method, X_train, X_test, y_train, y_test, dim, seed, params, threads):
+def fit_score(method, X_train, X_test, y_train, y_test, dim, seed, params):
     """One fit: accuracy, 5-NN accuracy and silhouette of the held-out embeddings."""
-    import torch
-
-    if threads:
-        torch.set_num_threads(threads)
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -80,17 +68,22 @@ def fit_score(method, X_train, X_test, y_train, y_test, dim, seed, params, threa
     }
 
 
-def run(jobs, tasks, threads):
-    calls = [delayed(fit_score)(*task, threads) for task in tasks]
-    return Parallel(n_jobs=jobs)(calls)
+def run(args, tasks):
+    """:func:`fit_score` of every task, ``--jobs`` at a time."""
+    return h.runs(fit_score, tasks, jobs=args.jobs, threads=args.threads)
 
 
 def run_tagged(args, tagged, key):
     """Run ``(tag, task)`` pairs; each row gets its tag under ``key``."""
-    rows = run(args.jobs, [task for _, task in tagged], args.threads)
+    rows = run(args, [task for _, task in tagged])
     for (tag, _), row in zip(tagged, rows):
         row[key] = tag
     return rows
+
+
+def _pair(summary):
+    """``accuracy / 5-NN accuracy`` of a summarized row (an en dash for NaN)."""
+    return f"{summary['accuracy']:.3f} / {summary['knn_accuracy']:.3f}".replace("nan", "–")
 
 
 def baselines(args):
@@ -101,8 +94,7 @@ def baselines(args):
 
 
 def scalings(args, params):
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = split(X, y)
+    X_train, X_test, y_train, y_test = h.digits_split(0)
     tasks = []
     for scaling in args.scalings:
         tr, te = SCALINGS[scaling](X_train, X_test)
@@ -117,32 +109,22 @@ def scalings(args, params):
     summary = benchmark.summarize(rows, ("method", "dim", "scaling"), cols)
     for dim in args.dims:
         print(f"\n### digits, {dim}-D: accuracy / 5-NN (mean of seeds {args.seeds})\n")
-        header = [
-            "method",
-            *args.scalings,
-            "spread (acc)",
-            "min 5-NN",
-            "silhouette",
-            "fit s",
-            "epochs",
-        ]
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        table = []
         for method in dict.fromkeys(r["method"] for r in summary):
             cells = [s for s in summary if s["method"] == method and s["dim"] == dim]
             if not cells:
                 continue
             acc = [c["accuracy"] for c in cells]
-            knn = [c["knn_accuracy"] for c in cells]
-            spread = (max(acc) - min(acc)) * 100 if not np.isnan(acc).any() else np.nan
-            pairs = [
-                f"{c['accuracy']:.3f} / {c['knn_accuracy']:.3f}".replace("nan", "–") for c in cells
-            ]
-            sil, fit, epochs = (
-                np.mean([c[k] for c in cells]) for k in ("silhouette", "fit_seconds", "epochs")
-            )
-            tail = f" | {spread:.1f} | {min(knn):.3f} | {sil:.3f} | {fit:.2f} | {epochs:.0f} |"
-            lines.append(f"| {method} | " + " | ".join(pairs) + tail.replace("nan", "–"))
-        print("\n".join(lines), flush=True)
+            row = {"method": method, **{c["scaling"]: _pair(c) for c in cells}}
+            row["spread (acc)"] = np.nan if np.isnan(acc).any() else (max(acc) - min(acc)) * 100
+            row["min 5-NN"] = min(c["knn_accuracy"] for c in cells)
+            for column, key in (("silhouette", "silhouette"), ("fit s", "fit_seconds"),
+                                ("epochs", "epochs")):  # fmt: skip
+                row[column] = np.mean([c[key] for c in cells])
+            table.append(row)
+        columns = ["method", *args.scalings, *list(table[0])[-5:]]
+        digits = {"spread (acc)": 1, "fit s": 2, "epochs": 0}
+        print(h.table(table, columns, digits=digits), flush=True)
     unconverged = sum(r["not_converged"] for r in rows)
     print(f"\nfits that hit max_epochs: {unconverged} of {len(rows)}")
     return rows
@@ -151,10 +133,9 @@ def scalings(args, params):
 def tabular(args, params):
     tasks = []
     for name, loader in TABULAR.items():
-        X, y = loader(return_X_y=True)
-        X_train, X_test, y_train, y_test = split(X, y)
+        X_train, X_test, y_train, y_test = h.split(*loader(return_X_y=True))
         for method in args.losses + baselines(args) * args.baselines:
-            if method == "LDA" and len(np.unique(y)) <= 2:
+            if method == "LDA" and len(np.unique(y_train)) <= 2:
                 continue  # LDA gives at most n_classes - 1 dimensions
             for seed in args.seeds:
                 tasks.append((name, (method, X_train, X_test, y_train, y_test, 2, seed, params)))
@@ -163,15 +144,12 @@ def tabular(args, params):
         rows, ("method", "dataset"), ("accuracy", "knn_accuracy", "epochs")
     )
     print(f"\n### raw tabular features, 2-D: accuracy / 5-NN (mean of seeds {args.seeds})\n")
-    lines = ["| method | " + " | ".join(TABULAR) + " |", "|---|" + "---|" * len(TABULAR)]
+    table = []
     for method in dict.fromkeys(r["method"] for r in summary):
         cells = {s["dataset"]: s for s in summary if s["method"] == method}
-        pairs = [
-            f"{cells[d]['accuracy']:.3f} / {cells[d]['knn_accuracy']:.3f}" if d in cells else "–"
-            for d in TABULAR
-        ]
-        lines.append(f"| {method} | " + " | ".join(pairs).replace("nan", "–") + " |")
-    print("\n".join(lines), flush=True)
+        pairs = {d: _pair(cells[d]) if d in cells else "–" for d in TABULAR}
+        table.append({"method": method, **pairs})
+    print(h.table(table), flush=True)
     return rows
 
 
@@ -179,8 +157,7 @@ def sizes(args, params):
     print(
         "\n### data size: synthetic 10 classes, 16x16 images, 2-D (seed 0, mean over techniques)\n"
     )
-    print("| n train | fit s | epochs | s / epoch | accuracy | 5-NN |\n|---|---|---|---|---|---|")
-    rows = []
+    rows, table = [], []
     for n_per_class in args.sizes:
         data = datasets.synthetic(
             n_classes=10, n_per_class=n_per_class, image_size=16, noise=1.0, random_state=0
@@ -190,15 +167,20 @@ def sizes(args, params):
             data.X_test.reshape(len(data.X_test), -1),
         )
         tasks = [(m, tr, te, data.y_train, data.y_test, 2, 0, params) for m in args.size_losses]
-        got = run(1, tasks, None)
+        got = h.runs(fit_score, tasks)
         mean = {k: float(np.mean([r[k] for r in got])) for k in got[0] if k not in ("method",)}
-        print(
-            f"| {len(tr)} | {mean['fit_seconds']:.1f} | {mean['epochs']:.0f} | "
-            f"{mean['fit_seconds'] / mean['epochs']:.3f} | {mean['accuracy']:.3f} | "
-            f"{mean['knn_accuracy']:.3f} |",
-            flush=True,
+        table.append(
+            {
+                "n train": len(tr),
+                "fit s": mean["fit_seconds"],
+                "epochs": mean["epochs"],
+                "s / epoch": mean["fit_seconds"] / mean["epochs"],
+                "accuracy": mean["accuracy"],
+                "5-NN": mean["knn_accuracy"],
+            }
         )
         rows += got
+    print(h.table(table, digits={"fit s": 1, "epochs": 0}), flush=True)
     return rows
 
 
@@ -219,32 +201,30 @@ MECHANISMS = {
 def mechanism(args, params):
     """Which standardization: none, one global scale, or per feature."""
     problems = {"digits raw": load_digits, "digits x100+5": load_digits, **TABULAR}
-    tasks, keys = [], []
+    tasks = []
     for problem, loader in problems.items():
         X, y = loader(return_X_y=True)
         X = X * 100 + 5 if "x100" in problem else X
-        X_train, X_test, y_train, y_test = split(X, y)
+        X_train, X_test, y_train, y_test = h.split(X, y)
         for name, (standardize, prepare) in MECHANISMS.items():
             tr, te = prepare(X_train, X_test)
+            p = {**params, "standardize": standardize}
             for method in args.mechanism_losses:
                 for seed in args.seeds:
-                    p = {**params, "standardize": standardize}
-                    tasks.append((method, tr, te, y_train, y_test, 2, seed, p))
-                    keys.append((problem, name))
-    rows = run(args.jobs, tasks, args.threads)
-    for (problem, name), row in zip(keys, rows):
-        row.update(problem=problem, mechanism=name)
+                    tasks.append(((problem, name), (method, tr, te, y_train, y_test, 2, seed, p)))
+    rows = run_tagged(args, tasks, "problem")
+    for row in rows:
+        row["problem"], row["mechanism"] = row["problem"]
     summary = benchmark.summarize(rows, ("mechanism", "problem"), ("accuracy", "knn_accuracy"))
     print(
         f"\n### input scaling inside the model, 2-D: mean accuracy / 5-NN over "
         f"{', '.join(args.mechanism_losses)} and seeds {args.seeds}\n"
     )
-    lines = ["| mechanism | " + " | ".join(problems) + " |", "|---|" + "---|" * len(problems)]
-    for name in MECHANISMS:
-        cells = [s for s in summary if s["mechanism"] == name]
-        pairs = [f"{c['accuracy']:.3f} / {c['knn_accuracy']:.3f}" for c in cells]
-        lines.append(f"| {name} | " + " | ".join(pairs) + " |")
-    print("\n".join(lines), flush=True)
+    table = [
+        {"mechanism": name, **{s["problem"]: _pair(s) for s in summary if s["mechanism"] == name}}
+        for name in MECHANISMS
+    ]
+    print(h.table(table), flush=True)
     return rows
 
 
@@ -264,8 +244,7 @@ IMAGES = {
 
 def images(args, params):
     """Every technique with the cnn on images: accuracy per image set, and the worst."""
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = split(X, y)
+    X_train, X_test, y_train, y_test = h.digits_split(0)
     p = {"backbone": "cnn", **params}
     if args.image_max_epochs is not None:
         p.setdefault("max_epochs", args.image_max_epochs)
@@ -277,26 +256,28 @@ def images(args, params):
             for seed in args.seeds:
                 tasks.append((name, (method, tr, te, y_train, y_test, 2, seed, p)))
     rows = run_tagged(args, tasks, "images")
-    summary = benchmark.summarize(
-        rows, ("method", "images"), ("accuracy", "knn_accuracy", "fit_seconds", "epochs")
-    )
     print(f"\n### images, cnn, 2-D: accuracy (mean ± sd over seeds {args.seeds}); parameters {p}\n")
-    lines = ["| method | " + " | ".join(sets) + " | fit s | epochs |"]
-    lines.append("|---|" + "---|" * (len(sets) + 2))
+    table = []
     for method in args.losses:
-        cells = {s["images"]: s for s in summary if s["method"] == method}
-        accs = [f"{cells[n]['accuracy']:.3f} ± {cells[n]['accuracy_std']:.3f}" for n in sets]
-        fit = np.mean([cells[n]["fit_seconds"] for n in sets])
-        epochs = np.mean([cells[n]["epochs"] for n in sets])
-        lines.append(f"| {method} | " + " | ".join(accs) + f" | {fit:.1f} | {epochs:.0f} |")
+        mine = [r for r in rows if r["method"] == method]
+        table.append(
+            {
+                "method": method,
+                **{n: [r["accuracy"] for r in mine if r["images"] == n] for n in sets},
+                "fit s": np.mean([r["fit_seconds"] for r in mine]),
+                "epochs": np.mean([r["epochs"] for r in mine]),
+            }
+        )
+    summary = benchmark.summarize(rows, ("method", "images"), ("accuracy",))
     for label, pick in (("worst", min), ("best", max)):
-        cells = []
-        for n in sets:
-            best = pick((s for s in summary if s["images"] == n), key=lambda s: s["accuracy"])
-            cells.append(f"{best['accuracy']:.3f} ({best['method']})")
-        lines.append(f"| **{label}** | " + " | ".join(cells) + " | | |")
+        found = {
+            n: pick((s for s in summary if s["images"] == n), key=lambda s: s["accuracy"])
+            for n in sets
+        }
+        cells = {n: f"{s['accuracy']:.3f} ({s['method']})" for n, s in found.items()}
+        table.append({"method": f"**{label}**", **cells, "fit s": "", "epochs": ""})
+    print(h.table(table, digits={"fit s": 1, "epochs": 0}))
     collapsed = [r for r in rows if r["accuracy"] < 0.2]
-    print("\n".join(lines))
     print(
         f"\nfits at chance (accuracy < 0.2): {len(collapsed)} of {len(rows)}"
         + "".join(f"; {r['method']} seed {r['seed']} ({r['images']})" for r in collapsed),
@@ -308,8 +289,7 @@ def images(args, params):
 def augment(args, params):
     """The images part with and without ``augment``: accuracy and 5-NN accuracy of every
     technique, per image set, and the best and worst technique of each."""
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = split(X, y)
+    X_train, X_test, y_train, y_test = h.digits_split(0)
     p = {"backbone": "cnn", **params}
     if args.image_max_epochs is not None:
         p.setdefault("max_epochs", args.image_max_epochs)
@@ -333,9 +313,7 @@ def augment(args, params):
         f"\n### images, cnn, 2-D, augment: accuracy / 5-NN (mean ± sd over seeds "
         f"{args.seeds}); parameters {p}\n"
     )
-    columns = [(n, a) for n in IMAGES for a in settings]
-    lines = ["| method | " + " | ".join(f"{n}, {a}" for n, a in columns) + " |"]
-    lines.append("|---|" + "---|" * len(columns))
+    columns = {f"{n}, {a}": (n, a) for n in IMAGES for a in settings}
 
     def text(s):
         return (
@@ -343,18 +321,21 @@ def augment(args, params):
             f"{s['knn_accuracy']:.3f} ± {s['knn_accuracy_std']:.3f}"
         )
 
-    for method in args.losses:
-        lines.append(
-            f"| {method} | " + " | ".join(text(cell[(method, *c)]) for c in columns) + " |"
-        )
+    table = [
+        {"method": m, **{k: text(cell[(m, *c)]) for k, c in columns.items()}} for m in args.losses
+    ]
     for label, pick in (("worst", min), ("best", max)):
-        found = [
-            pick((cell[(m, *c)] for m in args.losses), key=lambda s: s["knn_accuracy"])
-            for c in columns
-        ]
-        row = " | ".join(f"{text(s)} ({s['method']})" for s in found)
-        lines.append(f"| **{label} 5-NN** | {row} |")
-    print("\n".join(lines))
+        found = {
+            k: pick((cell[(m, *c)] for m in args.losses), key=lambda s: s["knn_accuracy"])
+            for k, c in columns.items()
+        }
+        table.append(
+            {
+                "method": f"**{label} 5-NN**",
+                **{k: f"{text(s)} ({s['method']})" for k, s in found.items()},
+            }
+        )
+    print(h.table(table))
     seconds = {
         a: np.mean([s["fit_seconds"] for s in summary if s["augment"] == a]) for a in settings
     }
@@ -378,7 +359,7 @@ def _rows_split(n, seed):
     X, y = make_classification(
         n_samples=n, n_features=40, n_informative=20, n_classes=8, random_state=seed
     )
-    return split(X, y)
+    return h.split(X, y)
 
 
 def _speed_fit(method, n, seed, params, repeats=1):
@@ -387,21 +368,22 @@ def _speed_fit(method, n, seed, params, repeats=1):
     the pair runs that many times in turn and each side keeps its fastest fit, so a
     drift of the machine's speed during one fit weighs less on the ratio."""
     X_train, X_test, y_train, y_test = _rows_split(n, seed)
-    ours = EmbeddingClassifier(method, random_state=seed, **params)
-    mlp = MLPClassifier(random_state=seed)
-    pair = [ours, mlp] if seed % 2 == 0 else [mlp, ours]
-    seconds = {id(model): math.inf for model in pair}
-    for _ in range(repeats):  # the same seed: the same fit each time
-        for model in pair:
-            seconds[id(model)] = min(seconds[id(model)], _timed_fit(model, X_train, y_train))
+    models = {
+        "ours": EmbeddingClassifier(method, random_state=seed, **params),
+        "mlp": MLPClassifier(random_state=seed),
+    }
+    order = ("ours", "mlp") if seed % 2 == 0 else ("mlp", "ours")
+    calls = {name: (lambda i, m=models[name]: _timed_fit(m, X_train, y_train)) for name in order}
+    best = h.alternate(calls, repeats).best()  # the same seed: the same fit each time
+    ours, mlp = models["ours"], models["mlp"]
     return {
         "n_train": len(y_train),
         "method": method,
         "seed": seed,
         "accuracy": ours.score(X_test, y_test),
         "mlp_accuracy": mlp.score(X_test, y_test),
-        "fit_seconds": seconds[id(ours)],
-        "mlp_seconds": seconds[id(mlp)],
+        "fit_seconds": best["ours"],
+        "mlp_seconds": best["mlp"],
         "epochs": ours.n_iter_,
         "mlp_iterations": mlp.n_iter_,
     }
@@ -415,66 +397,75 @@ def speed(args, params):
         f"informative, 8 classes; 70/30 split; seeds {args.seeds}; one fit at a time; "
         f"fastest of {args.repeats})\n"
     )
-    print(
-        "| n train | technique | accuracy | MLPClassifier | fit s | MLPClassifier s | "
-        "time ratio (min-max) | epochs | MLP iterations |\n|---|---|---|---|---|---|---|---|---|"
-    )
-    rows = []
+    rows, table = [], []
     for n in args.speed_sizes:
         for method in args.speed_losses:
             got = [_speed_fit(method, n, seed, params, args.repeats) for seed in args.seeds]
             mean = {k: np.mean([g[k] for g in got]) for k in got[0] if k != "method"}
-            sd = {k: np.std([g[k] for g in got]) for k in ("accuracy", "mlp_accuracy")}
             ratio = [g["fit_seconds"] / g["mlp_seconds"] for g in got]
-            print(
-                f"| {got[0]['n_train']} | {method} | {mean['accuracy']:.3f} ± "
-                f"{sd['accuracy']:.3f} | {mean['mlp_accuracy']:.3f} ± {sd['mlp_accuracy']:.3f} | "
-                f"{mean['fit_seconds']:.1f} | {mean['mlp_seconds']:.1f} | "
-                f"{np.median(ratio):.2f} ({min(ratio):.2f}-{max(ratio):.2f}) | "
-                f"{mean['epochs']:.0f} | {mean['mlp_iterations']:.0f} |",
-                flush=True,
+            table.append(
+                {
+                    "n train": got[0]["n_train"],
+                    "technique": method,
+                    "accuracy": [g["accuracy"] for g in got],
+                    "MLPClassifier": [g["mlp_accuracy"] for g in got],
+                    "fit s": mean["fit_seconds"],
+                    "MLPClassifier s": mean["mlp_seconds"],
+                    "time ratio (min-max)": f"{np.median(ratio):.2f} "
+                    f"({min(ratio):.2f}-{max(ratio):.2f})",
+                    "epochs": mean["epochs"],
+                    "MLP iterations": mean["mlp_iterations"],
+                }
             )
             rows += got
+    digits = {"fit s": 1, "MLPClassifier s": 1, "epochs": 0, "MLP iterations": 0}
+    print(h.table(table, digits=digits, ddof=0), flush=True)
     return rows
 
 
 def curve(args, params):
-    """Where a rows fit spends its epochs: the held-out accuracy, the training loss and
-    the learning rate every 5 epochs of one fit (the first seed) at each speed size."""
-    import torch
+    """Where a rows fit spends its epochs: the held-out accuracy every 5 epochs of one
+    fit (the first seed) at each speed size, scored by the estimator itself from a
+    callback, with the training loss and the learning rate of those epochs from its
+    ``history_``."""
     from skorch.callbacks import Callback
 
     class HeldOut(Callback):
-        def __init__(self, X, y):
-            self.X, self.y, self.rows = torch.as_tensor(X, dtype=torch.float32), y, []
+        """Calls ``score(epoch)`` after every 5th epoch (a function: a copy of the
+        callback calls the same one)."""
+
+        def __init__(self, score):
+            self.score = score
 
         def on_epoch_end(self, net, **kwargs):
-            epoch = len(net.history)
-            if epoch % 5:
-                return
-            net.module_.eval()
-            with torch.no_grad():  # the module's class scores, as predict computes them
-                scores = net.module_(self.X)[0]
-            net.module_.train()
-            accuracy = float((scores.argmax(1).numpy() == self.y).mean())
-            lr = net.optimizer_.param_groups[0]["lr"]
-            self.rows.append((epoch, accuracy, net.history[-1, "train_loss"], lr))
+            if len(net.history) % 5 == 0:
+                self.score(len(net.history))
 
     seed = args.seeds[0]
     for n in args.speed_sizes:
         for method in args.speed_losses:
             X_train, X_test, y_train, y_test = _rows_split(n, seed)
-            held_out = HeldOut(X_test, np.searchsorted(np.unique(y_train), y_test))
-            model = EmbeddingClassifier(
-                method, random_state=seed, callbacks=[("held_out", held_out)], **params
-            ).fit(X_train, y_train)
+            accuracy = {}
+            model = EmbeddingClassifier(method, random_state=seed, **params)
+
+            def score(epoch, model=model, X=X_test, y=y_test, accuracy=accuracy):
+                accuracy[epoch] = model.score(X, y)
+
+            model.set_params(callbacks=[("held_out", HeldOut(score))]).fit(X_train, y_train)
             print(
                 f"\n### rows: {method}, {len(y_train)} training rows, seed {seed}: every 5 "
-                f"epochs of {model.n_iter_} (held-out accuracy {model.score(X_test, y_test):.3f})"
-                "\n\n| epoch | held-out accuracy | training loss | lr |\n|---|---|---|---|"
+                f"epochs of {model.n_iter_} (held-out accuracy {model.score(X_test, y_test):.3f})\n"
             )
-            for epoch, accuracy, loss, lr in held_out.rows:
-                print(f"| {epoch} | {accuracy:.3f} | {loss:.4f} | {lr:g} |", flush=True)
+            table = [
+                {
+                    "epoch": epoch,
+                    "held-out accuracy": value,
+                    "training loss": f"{model.history_[epoch - 1, 'train_loss']:.4f}",
+                    "lr": f"{model.history_[epoch - 1, 'lr']:g}",
+                }
+                for epoch, value in accuracy.items()
+            ]
+            print(h.table(table), flush=True)
 
 
 PARTS = {
@@ -490,8 +481,7 @@ PARTS = {
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser = h.parser(__doc__)
     parser.add_argument("--dims", type=int, nargs="+", default=[2, 10])
     parser.add_argument("--losses", nargs="+", default=available_losses())
     parser.add_argument("--scalings", nargs="+", default=list(SCALINGS), choices=list(SCALINGS))
@@ -524,13 +514,11 @@ def main():
         "--augment", default="shift", help="the augmentation the augment part compares"
     )
     parser.add_argument("--no-baselines", dest="baselines", action="store_false")
-    parser.add_argument("--jobs", type=int, default=1, help="parallel fits (then 1 thread each)")
-    add_set_option(parser)
     args = parser.parse_args()
     args.threads = 1 if args.jobs > 1 else None
     if args.image_max_epochs is not None and args.image_max_epochs <= 0:
         args.image_max_epochs = None
-    params = dict(args.set)
+    params = args.set
     print(f"estimator parameters: defaults {params or ''}; {os.cpu_count()} cores")
     for part in args.parts:
         PARTS[part](args, params)
