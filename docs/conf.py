@@ -7,6 +7,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.abspath(".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # gallery_order
+import external_links  # noqa: E402
+
 import sk_embed  # noqa: E402
 
 project = "sk-embed"
@@ -23,6 +25,8 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx-mathjax-offline",  # after mathjax: serves MathJax from the site itself
     "sphinx.ext.extlinks",
+    "external_links",  # docs/external_links.py: the API pages link out, offline too
+    "api_pages",  # docs/api_pages.py: the techniques' table on available_losses' page
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py", "**.codeobj.json"]
@@ -37,6 +41,14 @@ templates_path = ["_templates"]  # the estimator's page lists its methods first
 autodoc_default_options = {"members": True}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
+# The types in a Parameters / Returns entry link to their library's page: only the words
+# listed in external_links.XREF_ALIASES ("ndarray", "nn.Module", "Dataset", ...).
+numpydoc_xref_param_type = True
+numpydoc_xref_aliases = external_links.XREF_ALIASES
+numpydoc_xref_ignore = "all"
+# An API page's table of contents lists its methods by their own names ("fit()"), not
+# by their whole dotted path.
+toc_object_entries_show_parents = "hide"
 
 
 # Links to the documentation of the libraries sk-embed builds on, and to papers. They
@@ -92,8 +104,14 @@ sphinx_gallery_conf = {
 }
 
 html_theme = "pydata_sphinx_theme"
-html_title = "sk-embed"
-html_theme_options = {"navigation_with_keys": False}
+html_title = f"sk-embed {version}"
+html_theme_options = {
+    "navigation_with_keys": False,
+    # every top-level page in the top bar, the API reference included (not under "More")
+    "header_links_before_dropdown": 8,
+    # an API page's "On this page" lists the class and its methods
+    "show_toc_level": 2,
+}
 # The pages at the top of the site have no section to navigate, and the studies' tables
 # need the width: their text gets the room (the top bar and breadcrumbs still lead on).
 _FULL_WIDTH = ("index", "getting_started", "choosing", "changelog")

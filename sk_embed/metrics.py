@@ -23,8 +23,12 @@ def silhouette(Z, y, *, sample_size=5000, random_state=0):
     Parameters
     ----------
     Z : array-like of shape (n, n_components)
+        The embeddings, e.g. ``transform`` of held-out samples.
     y : array-like of shape (n,)
+        Their labels: the clusters to score.
     sample_size : int or None, default=5000
+        Score a random sample of this many points when there are more (the exact
+        score needs memory quadratic in n); None scores every point.
     random_state : int, default=0
         Seeds the sample.
 
@@ -48,10 +52,15 @@ def knn_accuracy(Z_train, y_train, Z_test, y_test, *, n_neighbors=5):
     Parameters
     ----------
     Z_train : array-like of shape (n_train, n_components)
+        The reference embeddings, e.g. ``transform`` of the training samples.
     y_train : array-like of shape (n_train,)
+        Their labels.
     Z_test : array-like of shape (n_test, n_components)
+        The embeddings to score, e.g. ``transform`` of held-out samples.
     y_test : array-like of shape (n_test,)
+        Their labels.
     n_neighbors : int, default=5
+        The ``k`` of the k-nearest-neighbour classifier.
 
     Returns
     -------
@@ -89,7 +98,18 @@ def open_set_auroc(estimator, X_known, X_unknown):
 
 
 class OpenSetScores(NamedTuple):
-    """What an open-set decision did, for known and unknown samples."""
+    """What an open-set decision did, for known and unknown samples.
+
+    Attributes
+    ----------
+    known_accuracy : float
+        The fraction of known samples given their own class (a rejected known sample
+        counts as an error).
+    known_rate : float
+        The fraction of known samples accepted.
+    unknown_rejection : float
+        The fraction of unknown samples answered ``unknown_label``.
+    """
 
     known_accuracy: float
     known_rate: float
@@ -106,7 +126,9 @@ def open_set_scores(y_true, y_pred, *, unknown_label=-1):
     y_pred : array-like of shape (n_samples,)
         Predictions that may be ``unknown_label`` (e.g. of
         :class:`~sk_embed.OpenSetClassifier`).
-    unknown_label : default=-1
+    unknown_label : int, float or str, default=-1
+        The label that stands for "a class the model does not know", in both
+        ``y_true`` and ``y_pred``.
 
     Returns
     -------
@@ -151,7 +173,8 @@ def oscr(y_true, y_pred_closed, scores, *, unknown_label=-1):
         ``estimator.predict``.
     scores : array-like of shape (n_samples,)
         Higher means more known, e.g. ``score_samples``.
-    unknown_label : default=-1
+    unknown_label : int, float or str, default=-1
+        The label of the unknown samples in ``y_true``.
 
     Returns
     -------
@@ -171,7 +194,15 @@ def oscr(y_true, y_pred_closed, scores, *, unknown_label=-1):
 
 
 class FewShotScore(NamedTuple):
-    """Mean episode accuracy and the half-width of its 95% interval."""
+    """Mean episode accuracy and the half-width of its 95% interval.
+
+    Attributes
+    ----------
+    mean : float
+        The mean accuracy over the episodes.
+    ci95 : float
+        The half-width of its 95% confidence interval.
+    """
 
     mean: float
     ci95: float
@@ -191,11 +222,18 @@ def few_shot_accuracy(Z, y, n_way, k_shot, n_query=15, n_episodes=600, random_st
     Z : array-like of shape (n, n_components)
         Frozen embeddings of the held-out classes.
     y : array-like of shape (n,)
-    n_way, k_shot : int
+        Their labels.
+    n_way : int
+        Classes per episode (the N of N-way).
+    k_shot : int
+        Support samples per class and episode, whose mean stands for the class (the K
+        of K-shot).
     n_query : int, default=15
         Query samples per class and episode.
     n_episodes : int, default=600
+        Episodes to average over; the interval narrows as ``1 / sqrt(n_episodes)``.
     random_state : int, RandomState instance or None, default=None
+        Seeds the draw of classes and samples.
 
     Returns
     -------
@@ -330,7 +368,20 @@ def _test_against_train(Z_train, y_train, Z_test, y_test, chunk_size):
 
 
 class RetrievalScores(NamedTuple):
-    """Retrieval scores of query embeddings against reference embeddings."""
+    """Retrieval scores of query embeddings against reference embeddings.
+
+    Attributes
+    ----------
+    recall_at_k : dict
+        ``{k: recall@k}``: the share of queries with a reference of their class among
+        their ``k`` nearest.
+    precision_at_1 : float
+        The share of queries whose nearest reference has their class.
+    r_precision : float
+        The mean precision among each query's R nearest references.
+    map_at_r : float
+        The mean average precision at R.
+    """
 
     recall_at_k: dict
     precision_at_1: float
@@ -356,7 +407,9 @@ def retrieval_scores(
     Parameters
     ----------
     Z_query : array-like of shape (n_query, n_components)
+        The embeddings of the queries, e.g. ``transform`` of held-out samples.
     y_query : array-like of shape (n_query,)
+        Their labels.
     Z_ref, y_ref : array-like of shape (n_ref, n_components) and (n_ref,), optional
         The references; default the queries themselves.
     k : tuple of int, default=(1, 5, 10)
@@ -412,9 +465,13 @@ def precision_at_1(Z_train, y_train, Z_test, y_test, *, chunk_size=256):
     Parameters
     ----------
     Z_train : array-like of shape (n_train, n_components)
+        The reference embeddings, e.g. ``transform`` of the training samples.
     y_train : array-like of shape (n_train,)
+        Their labels.
     Z_test : array-like of shape (n_test, n_components)
+        The embeddings to score, e.g. ``transform`` of held-out samples.
     y_test : array-like of shape (n_test,)
+        Their labels.
     chunk_size : int, default=256
         Test queries per neighbour search.
 
@@ -436,9 +493,13 @@ def map_at_r(Z_train, y_train, Z_test, y_test, *, chunk_size=256):
     Parameters
     ----------
     Z_train : array-like of shape (n_train, n_components)
+        The reference embeddings, e.g. ``transform`` of the training samples.
     y_train : array-like of shape (n_train,)
+        Their labels.
     Z_test : array-like of shape (n_test, n_components)
+        The embeddings to score, e.g. ``transform`` of held-out samples.
     y_test : array-like of shape (n_test,)
+        Their labels.
     chunk_size : int, default=256
         Test queries per neighbour search.
 
@@ -456,7 +517,9 @@ def compactness_ratio(Z, y):
     Parameters
     ----------
     Z : array-like of shape (n, n_components)
+        The embeddings, e.g. ``transform`` of held-out samples.
     y : array-like of shape (n,)
+        Their labels; at least two classes.
 
     Returns
     -------
@@ -510,7 +573,15 @@ class Split:
 
 
 class Metric(NamedTuple):
-    """One entry of :data:`METRICS`: ``score(split) -> float`` and a line for help texts."""
+    """One entry of :data:`METRICS`: ``score(split) -> float`` and a line for help texts.
+
+    Attributes
+    ----------
+    score : callable
+        ``score(split) -> float``, given a :class:`Split`.
+    summary : str
+        What the score says, in a few words (the command's help shows it).
+    """
 
     score: Callable
     summary: str

@@ -87,6 +87,22 @@ class OpenSetClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     n_features_in_ : int
         Number of features of the training data, where the wrapped classifier has it.
 
+    See Also
+    --------
+    EmbeddingClassifier.score_samples : The open-set score of an embedding model.
+    sk_embed.metrics.open_set_scores : What the decision did, on known and unknown samples.
+    sk_embed.metrics.open_set_auroc : How well a score tells known from unknown, over
+        every threshold.
+    sklearn.model_selection.FixedThresholdClassifier : scikit-learn's fixed threshold on
+        a binary classifier's score.
+    sklearn.model_selection.TunedThresholdClassifierCV : scikit-learn's threshold tuned
+        by cross-validation, for binary classification.
+
+    Notes
+    -----
+    The user guide's docs/open_set.md measures the decision on digits and compares the
+    two kinds of ``cv``; docs/open_set_study.md compares the techniques' scores.
+
     Examples
     --------
     >>> from sklearn.datasets import load_digits
@@ -246,6 +262,7 @@ class OpenSetClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+            Samples to score, in the input of the wrapped classifier.
 
         Returns
         -------
@@ -260,6 +277,7 @@ class OpenSetClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+            Samples to judge, in the input of the wrapped classifier.
 
         Returns
         -------
@@ -273,6 +291,7 @@ class OpenSetClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+            Samples to classify, in the input of the wrapped classifier.
 
         Returns
         -------
@@ -294,8 +313,12 @@ class OpenSetClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+            Test samples, of known and unknown classes.
         y : array-like of shape (n_samples,)
+            Their true labels, ``unknown_label`` for samples of classes the classifier
+            was not fitted on.
         sample_weight : array-like of shape (n_samples,), optional
+            Weights of the samples in the mean; equal weights when None.
 
         Returns
         -------

@@ -45,9 +45,16 @@ def plot_embedding(
     Parameters
     ----------
     estimator : fitted EmbeddingClassifier or transformer (or a Pipeline ending in one)
-    X, y : the samples to draw and their labels
-    ax : matplotlib Axes, optional (a 3-D one for 3-D embeddings); created if None
+        What maps ``X`` to the space to draw: its ``transform``, and for an
+        ``EmbeddingClassifier`` its class centers, regions and densities.
+    X : array-like of shape (n_samples, ...)
+        The samples to draw, in the estimator's input (e.g. held-out samples).
+    y : array-like of shape (n_samples,)
+        Their labels, which colour the points.
+    ax : matplotlib Axes, optional
+        Where to draw (a 3-D one for 3-D embeddings); a new figure's when None.
     title : str, optional
+        The panel's title; none when None.
     regions : bool, default=True
         Shade the decision regions (2-D).
     resolution : int, default=200
