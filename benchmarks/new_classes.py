@@ -280,7 +280,15 @@ def _added_at_full_strength(loss, dim, seed, shots, draws, params, protocol):
         yield before, added, added.decision_function(checked)
 
 
-def _check_task(loss, dim, seed, shots, draws, params, protocol):
+def _by_technique(task, losses, seeds, jobs, *args):
+    """``task(loss, seed, *args)`` for every technique and seed, ``jobs`` at a time:
+    ``{loss: [its seeds' results]}``."""
+    tasks = [(loss, seed, *args) for loss in losses for seed in seeds]
+    results = h.runs(task, tasks, jobs=jobs, threads=1)  # --jobs fits share the cores
+    return {loss: [r for t, r in zip(tasks, results) if t[0] == loss] for loss in losses}
+
+
+def _check_task(loss, seed, dim, shots, draws, params, protocol):
     """One fit: per draw, the share of ``add_classes``' check samples that the new
     classes take at full strength, and the held-out known accuracy lost."""
     known, _ = _test_parts(protocol)
@@ -296,20 +304,14 @@ def check(losses, dim, shots, seeds, draws, params, jobs, protocol=Protocol()):
     the check samples the new classes take at full strength against the held-out known
     accuracy they cost, in how many draws the default would warn (over 3%), and the
     largest loss of a draw it would not warn about (silent damage)."""
-    tasks = [(loss, seed) for loss in losses for seed in seeds]
-    results = h.runs(
-        _check_task,
-        [(loss, dim, seed, shots, draws, params, protocol) for loss, seed in tasks],
-        jobs=jobs,
-        threads=1,  # --jobs fits share the cores
-    )
+    results = _by_technique(_check_task, losses, seeds, jobs, dim, shots, draws, params, protocol)
     print(
         f"\nadd_classes' check at full strength, {dim}-D, {shots} shots, {len(seeds)} seeds x "
         f"{draws} draws\n"
     )
     table = []
     for loss in losses:
-        rows = np.array(sum((r for t, r in zip(tasks, results) if t[0] == loss), []))
+        rows = np.array(sum(results[loss], []))
         warned = rows[:, 0] > 0.03
         table.append(
             {
@@ -325,7 +327,7 @@ def check(losses, dim, shots, seeds, draws, params, jobs, protocol=Protocol()):
     print(h.table(table), flush=True)
 
 
-def _shares_task(loss, dim, seed, shots, draws, params, shares, protocol):
+def _shares_task(loss, seed, dim, shots, draws, params, shares, protocol):
     """One fit: per draw, ``(known accuracy lost, new-class accuracy)`` with the new
     classes' scores moved by one common amount so that they take each of ``shares`` of
     the samples add_classes' check reads, and at full strength (no move) last."""
@@ -348,12 +350,8 @@ def _shares_task(loss, dim, seed, shots, draws, params, shares, protocol):
 def shares(losses, dim, shots, seeds, draws, params, jobs, budget, protocol=Protocol()):
     """The new classes moved to take each share of the check's samples: what the
     known and the new classes get at each."""
-    tasks = [(loss, seed) for loss in losses for seed in seeds]
-    results = h.runs(
-        _shares_task,
-        [(loss, dim, seed, shots, draws, params, budget, protocol) for loss, seed in tasks],
-        jobs=jobs,
-        threads=1,  # --jobs fits share the cores
+    results = _by_technique(
+        _shares_task, losses, seeds, jobs, dim, shots, draws, params, budget, protocol
     )
     print(
         f"\nnew classes moved to take a share of the checked samples, {dim}-D, {shots} shots, "
@@ -361,7 +359,7 @@ def shares(losses, dim, shots, seeds, draws, params, jobs, budget, protocol=Prot
     )
     table = []
     for loss in losses:
-        rows = np.concatenate([r for t, r in zip(tasks, results) if t[0] == loss])
+        rows = np.concatenate(results[loss])
         for i, share in enumerate((*budget, None)):
             table.append(
                 {
