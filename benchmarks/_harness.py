@@ -170,17 +170,17 @@ def runs(fn, tasks, *, jobs=1, threads=None):
 
     if jobs != 1:
         fn = _by_reference(fn)
-    calls = (
-        delayed(_call)(fn, task if isinstance(task, tuple) else (task,), threads) for task in tasks
-    )
-    return Parallel(n_jobs=jobs)(calls)
+    tasks = (task if isinstance(task, tuple) else (task,) for task in tasks)
+    if threads:
+        return Parallel(n_jobs=jobs)(delayed(_call)(fn, task, threads) for task in tasks)
+    return Parallel(n_jobs=jobs)(delayed(fn)(*task) for task in tasks)
 
 
 def _call(fn, args, threads):
-    if threads:
-        import torch
+    """``fn(*args)`` on ``threads`` torch threads."""
+    import torch
 
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads)
     return fn(*args)
 
 
