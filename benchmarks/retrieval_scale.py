@@ -49,17 +49,20 @@ def measure(path, who, chunk):
             include=("precision_at_1", "mean_average_precision_at_r"), k="max_bin_count"
         )
         tensors = [torch.from_numpy(a) for a in (Zq, yq, Zr, yr)]
-        before, _ = h.memory_mb()
-        start = time.perf_counter()
-        out = calc.get_accuracy(*tensors)
-        p1, mapr = out["precision_at_1"], out["mean_average_precision_at_r"]
+
+        def scores():
+            out = calc.get_accuracy(*tensors)
+            return out["precision_at_1"], out["mean_average_precision_at_r"]
     else:
         from sk_embed import metrics
 
-        before, _ = h.memory_mb()
-        start = time.perf_counter()
-        out = metrics.retrieval_scores(Zq, yq, Zr, yr, k=(1,), chunk_size=chunk, backend=who)
-        p1, mapr = out.precision_at_1, out.map_at_r
+        def scores():
+            out = metrics.retrieval_scores(Zq, yq, Zr, yr, k=(1,), chunk_size=chunk, backend=who)
+            return out.precision_at_1, out.map_at_r
+
+    before, _ = h.memory_mb()
+    start = time.perf_counter()
+    p1, mapr = scores()
     seconds = time.perf_counter() - start
     _, peak = h.memory_mb()
     return {"seconds": seconds, "extra_mb": peak - before, "p1": p1, "map_at_r": mapr}
