@@ -138,8 +138,8 @@ class AugmentedBatches:
 
     Parameters
     ----------
-    batches : iterable of tuples
-        ``(X, y, ...)`` batches.
+    batches : iterable of Batch
+        Named batches (``X``, ``y``, ``sample_weight``).
     augment : callable
     """
 
@@ -156,7 +156,8 @@ class AugmentedBatches:
         return len(self.batches)
 
     def __iter__(self):
-        for X, *rest in self.batches:
+        for batch in self.batches:
+            X = batch.X
             out = self.augment(X.clone() if self._copies else X)
             if not torch.is_tensor(out) or out.shape != X.shape or out.dtype != X.dtype:
                 got = (
@@ -174,4 +175,4 @@ class AugmentedBatches:
                     f"augment={self.augment!r} returned NaN or infinity for a batch whose "
                     "inputs are finite."
                 )
-            yield (out, *rest)
+            yield batch._replace(X=out)

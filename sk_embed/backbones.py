@@ -331,10 +331,9 @@ class Backbone:
 
 #: The named backbones: adding one is one entry here.
 BACKBONES = {
-    # On rows 1e-2 was the best setting (mean accuracy 0.951 over the techniques, 0.934
-    # at 3e-3); the cnn collapses at 1e-2 on 28x28 images (8 of 33 fits on zoomed digits
-    # end at chance) and trains at 1e-3 (none; every technique >= 0.90). Measured in
-    # docs/robustness.md.
+    # Each backbone's lr is the best of a sweep over the techniques (docs/robustness.md):
+    # rows train best at 1e-2, where the cnn's fits on 28x28 images can collapse to
+    # chance; at 1e-3 none does.
     "mlp": Backbone(
         _mlp,
         False,

@@ -80,8 +80,8 @@ def _umap(dim, seed, supervised):
 
 #: Reference embeddings on the same split: name -> ``f(dim, seed)`` building an unfitted
 #: transformer, each the way it is usually run: PCA, LDA and NCA on standardized rows,
-#: UMAP on the rows as they are (standardizing digits costs UMAP about 2 points of
-#: 5-NN accuracy, docs/robustness.md). They are fitted with the labels, ``Unsupervised``
+#: UMAP on the rows as they are (standardizing them lowers UMAP's 5-NN accuracy,
+#: docs/robustness.md). They are fitted with the labels, ``Unsupervised``
 #: ones without. UMAP's rows are there when umap-learn is installed.
 BASELINES = {
     "PCA": lambda dim, seed: make_pipeline(StandardScaler(), PCA(dim, random_state=seed)),

@@ -10,7 +10,6 @@ the routed options and the file format are plain helpers beside this file.
 
 from __future__ import annotations
 
-import copy
 import os
 from numbers import Integral, Real
 
@@ -26,7 +25,7 @@ from sklearn.base import (
 )
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -39,23 +38,19 @@ from torch import nn
 from torch.utils.data import Dataset as TorchDataset
 
 from . import _persistence
-from ._caller import warn
 from ._labels import append_classes, check_label_values, class_weights, encode_known
 from ._nn import (
+    ON_DAMAGE,
     OUTPUTS,
     PRECISIONS,
     SCHEDULES,
-    ArrayRows,
     DatasetRows,
     EmbeddingNet,
-    SparseRows,
-    TensorDataset,
     TrainingRecord,
     check_device,
-    check_finite_rows,
-    check_float32_range,
     check_precision,
-    export_onnx,
+    input_rows,
+    validation_options,
 )
 from ._options import all_or_nothing, is_routed, option_names, routed_options, set_options
 from ._random import float32_with_grad
@@ -75,7 +70,7 @@ _NET_PARAMS = (
 # built by the old value. Every other parameter may change between such calls and takes
 # effect there; routed options are structural by prefix (STRUCTURAL_PREFIXES).
 STRUCTURAL = (
-    "loss", "n_components", "backbone", "activation", "normalize_weights", "standardize",
+    "loss", "n_components", "backbone", "activation", "standardize",
     "reserve_classes", "reconstruction", "precision", "class_weight", "device",
 )  # fmt: skip
 STRUCTURAL_PREFIXES = ("loss__", "backbone__")
@@ -86,23 +81,6 @@ GOES_ON = (
     "batch_size", "lr", "lr_schedule", "warm_start", "augment", "random_state", "verbose",
     "freeze_backbone", "backbone_lr",
 )  # fmt: skip
-# add_classes' check: training embeddings kept at fit, and the share of them that new
-# classes may take before it warns (the known-class drop the project bounds, 3 points).
-_GUARD_SIZE = 1000
-_DAMAGE = 0.03
-# A model fits its training rows more tightly than samples it has not seen, so new
-# classes take more of those: the kept training rows are checked with Gaussian noise of
-# 0.3 times each scaled input feature's spread. Measured (full strength, 32-D, 5 shots,
-# share of known samples taken): held-out vs plain / noisy training rows, e.g. 0.088 vs
-# 0.000 / 0.074 (regression, make_classification), 0.017 vs 0.000 / 0.004 (contrastive,
-# cnn on 8x8 digits); noise of 0.6 overstated held-out shares up to 6 times on 8x8 images.
-_GUARD_NOISE = 0.3
-# on_damage="limit": the share of those samples the new classes may still take. Held-out
-# samples sit less tightly than the kept training ones, so they are taken more often:
-# at 1% the held-out drop reached 3.8 points (cosface, digits, 32-D, 5 shots), at 0.3%
-# at most 2.9 for every technique at 1, 5 or 20 shots; 2.0 with the noise above
-# (docs/open_set.md).
-_LIMIT = 0.003
 
 
 def _same(a, b):
@@ -118,10 +96,6 @@ def _same(a, b):
         )
     except Exception:  # values that cannot be compared are different
         return False
-
-
-def _to_numpy(t, dtype=np.float64):
-    return t.detach().cpu().numpy().astype(dtype, copy=False)
 
 
 class EmbeddingClassifier(
@@ -162,9 +136,6 @@ class EmbeddingClassifier(
     activation : {"linear", "relu", "sigmoid", "selu"}, default="linear"
         Activation of the embedding layer, right before the head. Linear gives the most
         informative space.
-    normalize_weights : bool
-        Deprecated: use ``loss__normalize_weights`` (an option of the techniques with a
-        linear classifier: unit class weights, no bias).
     standardize : bool, default=True
         Standardize the input inside the network with statistics fitted on the training
         data: per feature for rows, per channel for images; constant features are only
@@ -285,7 +256,8 @@ class EmbeddingClassifier(
     scores_are_log_densities_ : bool
         Whether ``decision_function`` gives class log-densities (``soc``).
     net_ : skorch.NeuralNet
-        The trained network; ``net_.module_`` is the torch module.
+        The trained network (an :class:`~sk_embed._nn.net.EmbeddingNet`, a skorch
+        ``NeuralNet``); its ``module_`` is the torch module.
     history_ : skorch.History
         skorch's per-epoch training history.
     n_iter_ : int
@@ -314,7 +286,6 @@ class EmbeddingClassifier(
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "backbone": [BACKBONE_NAMES, nn.Module, type, HasMethods(["fit", "transform"])],
         "activation": [StrOptions(set(ACTIVATIONS))],
-        "normalize_weights": ["boolean", Hidden(StrOptions({"deprecated"}))],
         "standardize": ["boolean"],
         "max_epochs": [Interval(Integral, 0, None, closed="left")],
         "tol": [Interval(Real, 0, np.inf, closed="left"), None],
@@ -344,7 +315,6 @@ class EmbeddingClassifier(
         *,
         backbone="mlp",
         activation="linear",
-        normalize_weights="deprecated",
         standardize=True,
         max_epochs=200,
         tol=1e-4,
@@ -371,7 +341,6 @@ class EmbeddingClassifier(
         self.n_components = n_components
         self.backbone = backbone
         self.activation = activation
-        self.normalize_weights = normalize_weights
         self.standardize = standardize
         self.max_epochs = max_epochs
         self.tol = tol
@@ -431,18 +400,8 @@ class EmbeddingClassifier(
         return super().set_params(**{k: v for k, v in params.items() if not is_routed(k, named)})
 
     def _net_options(self):
-        """The routed options, checked; the deprecated ``normalize_weights`` folded in."""
-        options = routed_options(self)
-        if self.normalize_weights != "deprecated":
-            warn(
-                "normalize_weights was deprecated in 0.2 and will be removed in 0.4; "
-                "use loss__normalize_weights, an option of the techniques with a linear "
-                "classifier.",
-                FutureWarning,
-            )
-            if self.normalize_weights:
-                options.setdefault("loss__normalize_weights", True)
-        return options
+        """The routed options, checked."""
+        return routed_options(self)
 
     def _net_value(self, name):
         """What the net gets for the estimator's parameter ``name``: its value, with
@@ -492,10 +451,9 @@ class EmbeddingClassifier(
 
     # -- data --------------------------------------------------------------------------
 
-    def _validation(self, X):
-        """``validate_data``'s options: numeric dtypes kept (a float array is made float32
-        on the device, any other stays as it is until its batches are taken), sparse
-        rows for row backbones, refused with a clear error for image backbones."""
+    def _validate_data_options(self, X):
+        """``validate_data``'s options (the data path's), with sparse rows refused with a
+        clear error for image backbones."""
         backbone = get_backbone(self.backbone) if isinstance(self.backbone, str) else None
         if sp.issparse(X) and backbone is not None and backbone.images:
             raise TypeError(
@@ -503,18 +461,9 @@ class EmbeddingClassifier(
                 "row backbones (the mlp, or a module of your own on rows). Pass "
                 "X.toarray()."
             )
-        # An array of a numeric dtype keeps it; a memory map is checked chunk by chunk
-        # (check_finite_rows), never copied.
-        dtype = getattr(X, "dtype", None)
-        numeric = isinstance(dtype, np.dtype) and dtype.kind in "biuf"
-        return dict(
-            allow_nd=True,
-            dtype=None if numeric else [np.float32, np.float64],
-            accept_sparse=["csr", "csc"],
-            ensure_all_finite=not isinstance(X, np.memmap),
-        )
+        return validation_options(X)
 
-    def _check_X(self, X, y=None, *, reset):
+    def _validate(self, X, y=None, *, reset):
         """Validate ``X`` (and ``y``, when given) for a fit (``reset``) or a fitted model.
 
         Returns ``X`` as the net's data path takes it: an in-memory float array, a sparse
@@ -539,25 +488,18 @@ class EmbeddingClassifier(
         ):
             self._check_sample_shape(tuple(shape[1:]))
         if y is None:
-            X_valid = validate_data(self, X, reset=reset, **self._validation(X))
+            X_valid = validate_data(self, X, reset=reset, **self._validate_data_options(X))
         else:
-            X_valid, y = validate_data(self, X, y, reset=reset, **self._validation(X))
+            X_valid, y = validate_data(self, X, y, reset=reset, **self._validate_data_options(X))
         if not reset:
             self._check_sample_shape(X_valid.shape[1:])
-        in_memory_floats = X_valid.dtype in (np.float32, np.float64) and not isinstance(
-            X, np.memmap
-        )
-        if sp.issparse(X_valid) or in_memory_floats:  # validate_data checked finiteness
-            check_float32_range(X_valid)
-            return X_valid, y
-        check_finite_rows(X_valid)
-        return ArrayRows(X if isinstance(X, np.memmap) else X_valid, "cpu"), y
+        return input_rows(X, X_valid), y
 
-    def _validate_X(self, X):
+    def _fitted_input(self, X):
         check_is_fitted(self)
-        return self._check_X(X, reset=False)[0]
+        return self._validate(X, reset=False)[0]
 
-    def _labels(self, X, y):
+    def _targets(self, X, y):
         """``y``, or the labels the items of a ``Dataset`` carry when ``y`` is None."""
         if y is None and isinstance(X, DatasetRows):
             y = X.labels()
@@ -584,17 +526,6 @@ class EmbeddingClassifier(
                 f"X has samples of shape {shape}, but {type(self).__name__} "
                 f"was fitted on samples of shape {self.input_shape_}{images}."
             )
-
-    def _tensor(self, X):
-        """``X`` on the net's device: an in-memory float array as one float32 tensor
-        (``torch.tensor`` copies, so the user's array is never shared or changed);
-        sparse rows stay sparse, other rows stay where they are, and each batch is made
-        float32 on the device when it is taken."""
-        if sp.issparse(X):
-            return SparseRows(X, self.net_.device)
-        if isinstance(X, (ArrayRows, DatasetRows)):
-            return X.on(self.net_.device)
-        return torch.tensor(X, dtype=torch.float32, device=self.net_.device)
 
     # -- training ----------------------------------------------------------------------
 
@@ -667,47 +598,15 @@ class EmbeddingClassifier(
         are kept."""
         with all_or_nothing(self):
             if hasattr(self, "net_") and (incremental or self.warm_start):
-                X = self._validate_X(X)
-                known = encode_known(self._labels(X, y), self.classes_)
+                X = self._fitted_input(X)
+                known = encode_known(self._targets(X, y), self.classes_)
                 # a new net with today's parameters, holding a copy of the trained state:
                 # the fitted net stays as it was until this call has succeeded
                 self.net_ = self._next_net()
-                # classes added with on_damage="limit" are trained now: they compete as is
-                self.net_.module_.head.clear_offsets()
             else:
                 X, known = self._build(X, y, incremental, classes)
-            columns = self._class_columns[known]
             weights = self._training_weights(X, known, sample_weight)
-            if weights is not None:
-                if not weights.all():  # a row of weight 0 takes no part at all
-                    kept = weights > 0
-                    X, columns, weights = X[kept], columns[kept], weights[kept]
-                weights = torch.tensor(weights / weights.mean(), dtype=torch.float32)
-            device = self.net_.device
-            data = TensorDataset(
-                self._tensor(X),
-                torch.as_tensor(columns, dtype=torch.long, device=device),
-                None if weights is None else weights.to(device),
-            )
-            rows = len(self.net_.history_) if self.net_.initialized_ else 0
-            self.net_.fit(data, columns, epochs=1 if incremental else None)
-            if self.net_.interrupted_ and rows and len(self.net_.history_) == rows:
-                raise KeyboardInterrupt  # going on, and no whole epoch done: nothing changes
-            # Embeddings of up to _GUARD_SIZE known samples, spread over the data:
-            # add_classes checks on them whether new classes would take known samples.
-            # The rows early_stopping held out show that as new samples would; training
-            # rows, which the model fits more tightly, with _GUARD_NOISE.
-            held_out = self.net_.validation_rows_
-            self._known_held_out = held_out is not None and len(held_out) > 0
-            pool = np.asarray(held_out) if self._known_held_out else np.arange(len(columns))
-            rows = self._tensor(
-                X[pool[np.unique(np.linspace(0, len(pool) - 1, _GUARD_SIZE).astype(int))]]
-            )
-            self._known_embeddings = (
-                self.net_.scores_and_embedding(rows)[1]
-                if self._known_held_out
-                else self.net_.noisy_embedding(rows, _GUARD_NOISE)
-            )
+            self.net_.fit(X, known, sample_weight=weights, epochs=1 if incremental else None)
         if self.net_.interrupted_:  # the epochs done are kept (the net warned): stop loops
             raise KeyboardInterrupt
         return self
@@ -758,8 +657,8 @@ class EmbeddingClassifier(
         check_device(self.device)
         check_precision(self.precision, self.device)
         options = self._net_options()
-        X, y = self._check_X(X, y, reset=True)
-        y = self._labels(X, y)
+        X, y = self._validate(X, y, reset=True)
+        y = self._targets(X, y)
         check_classification_targets(y)
         self.classes_ = np.unique(y if classes is None else column_or_1d(classes))
         known = encode_known(y, self.classes_)
@@ -770,9 +669,6 @@ class EmbeddingClassifier(
             )
         self._class_weights = class_weights(self.class_weight, self.classes_, y, incremental)
         self.input_shape_ = X.shape[1:]
-        # The network's column of each class in classes_ (add_classes appends columns
-        # while classes_ stays sorted).
-        self._class_columns = np.arange(len(self.classes_))
         self.net_ = self._new_net(len(self.classes_), self._seed(), options)
         self._built_with = self._structure()
         return X, known
@@ -844,118 +740,36 @@ class EmbeddingClassifier(
         -------
         self : EmbeddingClassifier
         """
-        if on_damage not in ("limit", "warn", "raise", "ignore"):
+        if on_damage not in ON_DAMAGE:
             raise ValueError(
                 f"on_damage must be 'limit', 'warn', 'raise' or 'ignore'; got {on_damage!r}"
             )
         with all_or_nothing(self), float32_with_grad():
-            X = self._validate_X(X)
-            y = self._labels(X, y)
+            X = self._fitted_input(X)
+            y = self._targets(X, y)
             check_classification_targets(y)
             new, local = np.unique(y, return_inverse=True)
-            classes, columns = append_classes(self.classes_, self._class_columns, new)
+            before = self.net_.class_columns_
+            classes, columns = append_classes(self.classes_, before, new)
             if X_known is not None:
-                X_known = self._validate_X(X_known)
+                X_known = self._fitted_input(X_known)
+            labels = np.concatenate([self.classes_[np.argsort(before)], new])
             # the new classes go into a copy; the model changes only once all succeeded
             net = self._next_net("add classes")
-            z = self._embed(X)
-            local_t = torch.as_tensor(local, dtype=torch.long, device=net.device)
-            head = net.module_.head
-            lowering = 0.0
-            if on_damage != "ignore":  # try on a copy first: a refusal changes nothing
-                trial = copy.deepcopy(head)
-                trial.add_classes(z, local_t, len(new))
-                trial.offset_new_classes(len(new), 0.0)  # earlier offsets get the new columns
-                if X_known is not None:
-                    known, source = self._embed(X_known), "samples in X_known"
-                elif self._known_held_out:
-                    known = self._known_embeddings
-                    source = "validation samples early_stopping held out"
-                else:
-                    known = self._known_embeddings
-                    source = "training samples the model kept, with noise as new samples vary"
-                lowering = self._check_damage(
-                    head, trial, new, on_damage, z, local_t, known, source
-                )
-            head.add_classes(z, local_t, len(new))
-            head.offset_new_classes(len(new), lowering)
-            net.n_classes = len(classes)
+            net.add_classes(X, local, columns, labels, on_damage=on_damage, X_known=X_known)
             if self._class_weights is not None:  # new classes weigh 1 if trained on later
                 order = np.argsort(np.concatenate([self.classes_, new]), kind="stable")
                 weights = np.concatenate([self._class_weights, np.ones(len(new))])
                 self._class_weights = weights[order]
-            self.net_, self.classes_, self._class_columns = net, classes, columns
+            self.net_, self.classes_ = net, classes
         return self
-
-    def _embed(self, X):
-        """Raw embeddings of validated ``X`` (what the head scores), on the net's device."""
-        _, z = self.net_.scores_and_embedding(self._tensor(X))
-        return z.to(self.net_.device)
-
-    def _check_damage(self, head, grown, new, on_damage, z_new, local, z, source):
-        """Warn or raise when ``grown`` (the head with the new classes, placed from
-        ``z_new`` labelled ``local``) would give known-class embeddings ``z`` (the
-        ``source`` the message names) to a new class; with ``"limit"``, return how much
-        to lower the new classes' scores (0.0 otherwise)."""
-        if z is None:  # a model loaded from a file written before the check
-            return 0.0
-        with torch.no_grad():
-            z = z.to(self.net_.device)
-            before = head(z).argmax(1).cpu().numpy()
-            scores = grown(z)
-            own = grown(z_new)
-        n_known = head.n_classes
-        after = scores.argmax(1).cpu().numpy()
-        taken = after >= n_known
-        lowering = 0.0
-        if on_damage == "limit" and taken.mean() > _LIMIT:
-            # by how much each kept sample's best new class beats its best known one
-            lead = scores[:, n_known:].max(1).values - scores[:, :n_known].max(1).values
-            lowering = float(torch.quantile(lead.double(), 1 - _LIMIT))
-        if taken.mean() <= _DAMAGE:
-            return lowering
-        by_column = np.concatenate([self.classes_[np.argsort(self._class_columns)], new])
-        victims = by_column[np.unique(before[taken])].tolist()
-        takers = by_column[np.unique(after[taken])].tolist()
-        share = (
-            f"add_classes: the new classes {takers!r} would take {taken.mean():.0%} of the "
-            f"known classes' {source} (from classes {victims!r})"
-        )
-        advice = (
-            "Train with reserve_classes to leave room for new classes (docs/open_set.md), "
-            "or refit on all classes."
-        )
-        if on_damage == "limit":
-            own[:, n_known:] -= lowering
-            won = int((own.argmax(1) == local + n_known).sum())
-            message = (
-                f"{share}. They were added with their scores lowered by {lowering:.3g}, so "
-                f"that they take at most {_LIMIT:.1%}: the known classes keep their "
-                f"accuracy, and the new classes now win {won} of the {len(local)} samples "
-                f"they were added from. {advice} Pass on_damage='ignore' to add them at full "
-                "strength, or 'raise' to refuse such an addition."
-            )
-        else:
-            message = (
-                f"{share}; accuracy on the known classes will drop. {advice} Pass "
-                "on_damage='limit' to add them with their scores lowered so that they take "
-                f"at most {_LIMIT:.1%}, 'raise' to refuse such an addition, 'ignore' to add "
-                "silently."
-            )
-        if on_damage == "raise":
-            raise ValueError(message)
-        warn(message, UserWarning)
-        return lowering
 
     # -- what a fitted model gives -----------------------------------------------------
 
-    def _scores(self, X):
-        """Class scores (float64, columns in the order of ``classes_``), raw embeddings
-        and the input's dtype."""
-        X = self._validate_X(X)
-        scores, z = self.net_.scores_and_embedding(self._tensor(X))
-        floats = isinstance(X.dtype, np.dtype) and X.dtype in (np.float32, np.float64)
-        return scores.double()[:, self._class_columns], z, X.dtype if floats else np.float32
+    def _answer(self, X, output):
+        """The net's ``output`` for ``X`` (validated here)."""
+        X = self._fitted_input(X)
+        return self.net_.answer(X, output)
 
     def decision_function(self, X):
         """Class scores of the technique's head.
@@ -970,9 +784,7 @@ class EmbeddingClassifier(
             Columns in the order of ``classes_``; for two classes, score of class 1
             minus score of class 0.
         """
-        scores, _, _ = self._scores(X)
-        scores = _to_numpy(scores)
-        return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
+        return self._answer(X, "decision_function")
 
     def predict(self, X):
         """The most likely class of each sample.
@@ -986,8 +798,8 @@ class EmbeddingClassifier(
         y : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
-        scores, _, _ = self._scores(X)
-        return self.classes_[_to_numpy(scores.argmax(dim=1), np.intp)]
+        indices = self._answer(X, "predict")
+        return self.classes_[indices]
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -1001,8 +813,7 @@ class EmbeddingClassifier(
         proba : ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``; rows sum to 1.
         """
-        scores, z, _ = self._scores(X)
-        return _to_numpy(self.net_.module_.head.proba(scores, z.double()))
+        return self._answer(X, "predict_proba")
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
@@ -1085,10 +896,7 @@ class EmbeddingClassifier(
             raise ValueError(
                 f"Z has {Z.shape[1]} columns; the embedded space has {self.net_.n_components}"
             )
-        head = self.net_.module_.head
-        with torch.no_grad():
-            scores = head(torch.tensor(Z, dtype=torch.float32, device=self.net_.device))
-        return _to_numpy(scores.double()[:, self._class_columns])
+        return self.net_.score_embedding(Z)
 
     def score_samples(self, X):
         """Open-set score: how much each sample looks like *some* known class.
@@ -1108,8 +916,7 @@ class EmbeddingClassifier(
         scores : ndarray of shape (n_samples,)
             Higher means more known.
         """
-        scores, z, _ = self._scores(X)
-        return _to_numpy(self.net_.module_.head.score_samples(scores, z.double()))
+        return self._answer(X, "score_samples")
 
     def transform(self, X):
         """The embedding of each sample.
@@ -1123,8 +930,9 @@ class EmbeddingClassifier(
         Z : ndarray of shape (n_samples, n_components)
             Same float dtype as ``X`` (float32 or float64; other inputs give float32).
         """
-        _, z, dtype = self._scores(X)
-        return _to_numpy(self.net_.module_.head.embed(z), dtype)
+        X = self._fitted_input(X)
+        floats = isinstance(X.dtype, np.dtype) and X.dtype in (np.float32, np.float64)
+        return self.net_.answer(X, "transform").astype(X.dtype if floats else np.float32)
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy of :meth:`predict` on ``X`` against ``y``.
@@ -1182,10 +990,10 @@ class EmbeddingClassifier(
         self._check_structure("be saved")
         record = {f"{name}_": value for name, value in self._record()._asdict().items()}
         names = getattr(self, "feature_names_in_", None)
+        net, module, criterion = self.net_.to_file()
         model = {
             "params": _persistence.encode_params(self.get_params(deep=False)),
             "classes": _persistence.encode_labels(self.classes_, "classes"),
-            "columns": self._class_columns.tolist(),
             "feature_names_in": (
                 None if names is None else _persistence.encode_labels(names, "feature names")
             ),
@@ -1195,15 +1003,9 @@ class EmbeddingClassifier(
                 "n_features_in_": self.n_features_in_,
             },
             "class_weights": None if self._class_weights is None else self._class_weights.tolist(),
-            "known_embeddings": (
-                None if self._known_embeddings is None else self._known_embeddings.tolist()
-            ),
-            "known_held_out": self._known_held_out,
-            "seed": self.net_.seed,
-            "history": self.net_.history_.to_list(),
+            "net": net,
             "output_config": getattr(self, "_sklearn_output_config", {}),
         }
-        module, criterion = self.net_.module_.state_dict(), self.net_.criterion_.state_dict()
         _persistence.write(path, model, module, criterion)
         return self
 
@@ -1232,25 +1034,20 @@ class EmbeddingClassifier(
         estimator = cls(**_persistence.decode_params(model["params"]))
         estimator.device = device
         estimator.classes_ = _persistence.decode_labels(model["classes"])
-        estimator._class_columns = np.array(model["columns"], dtype=np.intp)
         if model["feature_names_in"] is not None:
             names = model["feature_names_in"]["values"]
             estimator.feature_names_in_ = np.array(names, dtype=object)
         estimator.input_shape_ = tuple(model["fitted"]["input_shape_"])
         estimator.n_features_in_ = model["fitted"]["n_features_in_"]
-        weights = model.get("class_weights")  # absent from files of models before weights
+        weights = model["class_weights"]
         estimator._class_weights = None if weights is None else np.array(weights)
-        known = model.get("known_embeddings")  # absent before add_classes checked damage
-        estimator._known_embeddings = (
-            None if known is None else torch.tensor(known, dtype=torch.float32)
-        )
-        estimator._known_held_out = model.get("known_held_out", False)  # absent from older files
-        if model.get("output_config"):
+        if model["output_config"]:
             estimator._sklearn_output_config = dict(model["output_config"])
         estimator._built_with = estimator._structure()
-        net = estimator._new_net(len(estimator.classes_), model["seed"], estimator._net_options())
+        fields = model["net"]
+        net = estimator._new_net(len(estimator.classes_), fields["seed"], estimator._net_options())
         try:
-            estimator.net_ = net.restore(module, criterion, model["history"])
+            estimator.net_ = net.restore(fields, module, criterion)
         except (RuntimeError, KeyError) as error:  # weights that do not fit the parameters
             raise ValueError(
                 f"{os.fspath(path)!r} does not hold a consistent model: the network its "
@@ -1286,8 +1083,7 @@ class EmbeddingClassifier(
         check_is_fitted(self)
         if output not in OUTPUTS:
             raise ValueError(f"output={output!r} is not one of {', '.join(map(repr, OUTPUTS))}.")
-        module = self.net_.module_
-        export_onnx(module, path, output, self._class_columns, self.input_shape_)
+        self.net_.export_onnx(path, output)
         return self
 
     # -- fitted attributes read from the net -------------------------------------------
@@ -1325,7 +1121,7 @@ class EmbeddingClassifier(
     def class_centers_(self):
         """Where each class sits in the embedded space, in the order of ``classes_``."""
         check_is_fitted(self)
-        return _to_numpy(self.net_.module_.head.centers)[self._class_columns]
+        return self.net_.class_centers()
 
     @property
     def history_(self):
@@ -1337,7 +1133,7 @@ class EmbeddingClassifier(
     def scores_are_log_densities_(self):
         """Whether ``decision_function`` gives class log-densities (``soc``)."""
         check_is_fitted(self)
-        return self.net_.module_.head.log_densities
+        return self.net_.scores_are_log_densities
 
     @property
     def _n_features_out(self):  # get_feature_names_out's count, once fitted

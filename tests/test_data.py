@@ -58,7 +58,7 @@ def test_balanced_batches_are_p_classes_by_k_samples():
     )
     assert it.batch_size == 8  # whole groups of 4
     seen = []
-    for xb, yb in it:
+    for xb, yb, _ in it:
         groups = yb.view(-1, 4)
         assert (groups == groups[:, :1]).all()  # each group is one class
         assert torch.equal(y[xb.squeeze(1).long()], yb)
@@ -75,11 +75,11 @@ def test_training_never_gets_a_last_batch_of_one_sample(digits):
     train = TensorBatches(
         ds, batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(0)
     )
-    sizes = [len(xb) for xb, _ in train]
+    sizes = [len(xb) for xb, *_ in train]
     assert sizes == [64, 65] and len(train) == 2
-    seen = torch.cat([xb for xb, _ in train]).flatten().sort().values
+    seen = torch.cat([xb for xb, *_ in train]).flatten().sort().values
     assert torch.equal(seen, torch.arange(n, dtype=torch.float32))  # every sample once
-    assert [len(xb) for xb, _ in TensorBatches(ds, batch_size=64)] == [64, 64, 1]  # inference
+    assert [len(xb) for xb, *_ in TensorBatches(ds, batch_size=64)] == [64, 64, 1]  # inference
     # the case that made torch's BatchNorm raise: 129 samples in batches of 64
     X, y = digits
     clf = EmbeddingClassifier(backbone__batch_norm=True, max_epochs=2, tol=None)
@@ -101,7 +101,7 @@ def test_sparse_rows_give_the_batches_of_the_dense_rows():
         iterator = TensorBatches(TensorDataset(X, y), batch_size=16, shuffle=True, generator=gen)
         batches[name] = list(iterator)
     assert len(batches["dense"]) == len(batches["sparse"]) == 4
-    for (Xd, yd), (Xs, ys) in zip(batches["dense"], batches["sparse"]):
+    for (Xd, yd, _), (Xs, ys, _) in zip(batches["dense"], batches["sparse"]):
         assert isinstance(Xs, torch.Tensor) and Xs.dtype == torch.float32
         torch.testing.assert_close(Xs, Xd)
         torch.testing.assert_close(ys, yd)

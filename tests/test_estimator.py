@@ -445,16 +445,6 @@ def test_add_classes_keeps_classes_sorted_and_refuses_known_labels(small):
     assert set(pred) <= set("abcde")
 
 
-@pytest.mark.parametrize("value", [True, False])
-def test_normalize_weights_is_deprecated_for_the_loss_option(small, value):
-    X, y = small
-    with pytest.warns(FutureWarning, match="loss__normalize_weights"):
-        clf = EmbeddingClassifier(normalize_weights=value, **QUICK).fit(X, y)
-    assert clf.net_.module_.head.normalize_weights is value
-    new = EmbeddingClassifier(loss__normalize_weights=value, **QUICK).fit(X, y)
-    np.testing.assert_array_equal(clf.transform(X), new.transform(X))
-
-
 def test_values_beyond_float32_are_refused_in_every_method(small):
     X, y = small
     huge = X.astype(np.float64).copy()
@@ -729,7 +719,7 @@ def test_add_classes_warns_when_new_classes_would_take_known_samples(known_and_n
     clf = EmbeddingClassifier("cosface", 32, random_state=seed).fit(X, y)
     with pytest.warns(UserWarning, match=r"new classes \[.*\] would take \d+% of the known"):
         clf.add_classes(X_new, y_new, on_damage="warn")
-    assert clf.net_.module_.head.score_offsets is None  # added at full strength
+    assert clf.net_.module_.score_offsets is None  # added at full strength
     refusing = EmbeddingClassifier("cosface", 32, random_state=seed).fit(X, y)
     before = refusing.predict_proba(X_test)
     with pytest.raises(ValueError, match="would take"):
@@ -755,7 +745,7 @@ def test_the_damage_check_survives_save_and_load(known_and_new, tmp_path):
     clf = EmbeddingClassifier("cosface", 32, max_epochs=30, random_state=0).fit(X, y)
     clf.save(tmp_path / "m.skem")
     loaded = EmbeddingClassifier.load(tmp_path / "m.skem")
-    torch.testing.assert_close(loaded._known_embeddings, clf._known_embeddings.cpu())
+    torch.testing.assert_close(loaded.net_.guard_.embeddings, clf.net_.guard_.embeddings.cpu())
     with pytest.raises(ValueError, match="on_damage must be"):
         loaded.add_classes(X_new, y_new, on_damage="silently")
 
@@ -772,9 +762,9 @@ def test_add_classes_limits_what_new_classes_take_by_default(known_and_new, seed
     before = clf.score(X_test[known], y_test[known])
     with pytest.warns(UserWarning, match=r"lowered by [\d.e-]+, so that they take at most 0.3%"):
         clf.add_classes(X_new, y_new)
-    head = clf.net_.module_.head
+    module = clf.net_.module_
     with torch.no_grad():
-        taken = (head(clf._known_embeddings).argmax(1) >= 6).double().mean().item()
+        taken = (module.scores(clf.net_.guard_.embeddings).argmax(1) >= 6).double().mean().item()
     drop = before - clf.score(X_test[known], y_test[known])
     new = clf.score(X_test[~known], y_test[~known])
     record_property("drop", drop)
@@ -784,7 +774,7 @@ def test_add_classes_limits_what_new_classes_take_by_default(known_and_new, seed
     assert taken <= 0.004  # the quantile's own row may tie
     assert drop <= 0.05
     assert new > 0.0  # lowered, not switched off, for cosface
-    assert head.score_offsets[:6].eq(0).all() and head.score_offsets[6:].lt(0).all()
+    assert module.score_offsets[:6].eq(0).all() and module.score_offsets[6:].lt(0).all()
     proba = clf.predict_proba(X_test)
     np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-6)
     np.testing.assert_array_equal(clf.classes_[proba.argmax(1)], clf.predict(X_test))
@@ -799,7 +789,7 @@ def test_the_limit_warning_counts_the_samples_new_classes_still_win():
     clf = EmbeddingClassifier("soc", 2, max_epochs=20, tol=None, random_state=0).fit(X, y)
     with pytest.warns(UserWarning, match=r"the new classes now win 0 of the 6 samples"):
         clf.add_classes(X[:6], np.full(6, 2))
-    assert clf.net_.module_.head.score_offsets[2] < 0
+    assert clf.net_.module_.score_offsets[2] < 0
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -816,12 +806,12 @@ def test_add_classes_checks_on_held_out_known_samples_when_given():
     new, loose = rng.normal(3.5, 0.3, (6, 4)), rng.normal(2.5, 0.3, (50, 4))
     assert (clf.predict(loose) == 0).all()
     unchecked = copy.deepcopy(clf).add_classes(new, np.full(6, 2))
-    assert unchecked.net_.module_.head.score_offsets is None
+    assert unchecked.net_.module_.score_offsets is None
     assert (unchecked.predict(loose) == 2).mean() > 0.2
     message = r"known classes' samples in X_known \(from classes \[0\]\)"
     with pytest.warns(UserWarning, match=message):
         clf.add_classes(new, np.full(6, 2), X_known=loose)
-    assert clf.net_.module_.head.score_offsets[2] < 0
+    assert clf.net_.module_.score_offsets[2] < 0
     assert (clf.predict(loose) == 2).mean() <= 0.02
     with pytest.raises(ValueError, match="features"):
         copy.deepcopy(unchecked).add_classes(new, np.full(6, 3), X_known=loose[:, :3])
@@ -837,13 +827,14 @@ def test_with_early_stopping_add_classes_checks_on_the_held_out_validation_sampl
     clf.fit(X, y)
     held_out = clf.net_.validation_rows_
     assert len(held_out) == 20  # validation_fraction=0.1
-    torch.testing.assert_close(clf._known_embeddings, clf._embed(clf._validate_X(X[held_out])))
+    kept = clf.net_.scores_and_embedding(torch.tensor(X[held_out], dtype=torch.float32))[1]
+    torch.testing.assert_close(clf.net_.guard_.embeddings, kept)
     clf.save(tmp_path / "m.skem")
     loaded = EmbeddingClassifier.load(tmp_path / "m.skem")
     with pytest.warns(UserWarning, match="validation samples early_stopping held out"):
         loaded.add_classes(X[:6], np.full(6, 2))
     trained = EmbeddingClassifier("soc", 2, max_epochs=20, tol=None, random_state=0).fit(X, y)
-    assert trained.net_.validation_rows_ is None and len(trained._known_embeddings) == 200
+    assert trained.net_.validation_rows_ is None and len(trained.net_.guard_.embeddings) == 200
     with pytest.warns(UserWarning, match="training samples the model kept"):
         trained.add_classes(X[:6], np.full(6, 2))
 
@@ -853,22 +844,22 @@ def test_limited_classes_survive_saving_and_training_clears_the_lowering(known_a
     X, y, X_new, y_new, X_test, _ = known_and_new
     clf = EmbeddingClassifier("cosface", 32, max_epochs=30, random_state=0).fit(X, y)
     clf.add_classes(X_new, y_new, on_damage="limit")
-    offsets = clf.net_.module_.head.score_offsets.clone()
+    offsets = clf.net_.module_.score_offsets.clone()
     assert offsets[6:].lt(0).all()
     clf.save(tmp_path / "m.skem")
     loaded = EmbeddingClassifier.load(tmp_path / "m.skem")
-    torch.testing.assert_close(loaded.net_.module_.head.score_offsets, offsets)
+    torch.testing.assert_close(loaded.net_.module_.score_offsets, offsets)
     np.testing.assert_array_equal(loaded.predict_proba(X_test), clf.predict_proba(X_test))
     unpickled = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(unpickled.predict_proba(X_test), clf.predict_proba(X_test))
     # a later addition without limiting gives its classes no offset
     more = np.concatenate([X_new[:3] + 1.0, X_new[:3] + 2.0])
     clf.add_classes(more, np.repeat([10, 11], 3), on_damage="ignore")
-    torch.testing.assert_close(clf.net_.module_.head.score_offsets[:10], offsets)
-    assert clf.net_.module_.head.score_offsets[10:].eq(0).all()
+    torch.testing.assert_close(clf.net_.module_.score_offsets[:10], offsets)
+    assert clf.net_.module_.score_offsets[10:].eq(0).all()
     # training on the classes makes them compete as they are
     clf.partial_fit(np.concatenate([X, X_new]), np.concatenate([y, y_new]))
-    assert clf.net_.module_.head.score_offsets is None
+    assert clf.net_.module_.score_offsets is None
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -877,7 +868,7 @@ def test_limiting_leaves_additions_that_take_nothing_as_they_are(known_and_new):
     clf = EmbeddingClassifier("contrastive", 32, max_epochs=30, random_state=0).fit(X, y)
     # new classes far from every known sample take none of them
     clf.add_classes(X_new + 500.0, y_new, on_damage="limit")
-    assert clf.net_.module_.head.score_offsets is None
+    assert clf.net_.module_.score_offsets is None
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

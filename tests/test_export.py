@@ -47,7 +47,7 @@ def test_lowered_new_classes_export_with_their_offsets(small, tmp_path):
     clf = EmbeddingClassifier("cosface", 3, **QUICK).fit(X, y)
     clf.add_classes(X[:5] + 1.0, np.full(5, -1), on_damage="ignore")
     # as add_classes(on_damage="limit") leaves them, one offset per class
-    clf.net_.module_.head.score_offsets = torch.linspace(-0.5, 0.0, len(clf.classes_))
+    clf.net_.module_.score_offsets = torch.linspace(-0.5, 0.0, len(clf.classes_))
     clf.export_onnx(tmp_path / "m.onnx", output="decision_function")
     _close(_run(tmp_path / "m.onnx", X), clf.decision_function(X))
 

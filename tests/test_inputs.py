@@ -12,7 +12,7 @@ from sklearn.base import clone
 from torch.utils.data import TensorDataset as TorchTensorDataset
 
 from sk_embed import EmbeddingClassifier, available_losses
-from sk_embed._nn.data import ArrayRows, TensorBatches, TensorDataset
+from sk_embed._nn.data import ArrayRows, TensorBatches, TensorDataset, device_rows
 from sk_embed._nn.training import Standardize
 from sk_embed.augment import AUGMENTATIONS, flip, shift
 
@@ -100,7 +100,7 @@ def test_input_arrays_are_neither_copied_whole_nor_changed(data):
     np.testing.assert_array_equal(images, before)
     data_path = clf.net_.history  # the fit ran; the rows were taken batch by batch
     assert len(data_path) == 2
-    rows = clf._tensor(clf._validate_X(images))
+    rows = device_rows(clf._fitted_input(images), "cpu")
     assert isinstance(rows, ArrayRows) and np.shares_memory(rows.array, images)
 
 

@@ -39,7 +39,7 @@ def state(model):
         "history": repr(net.history_.to_list()),
         "n_iter_": model.n_iter_,
         "classes_": model.classes_.tolist(),
-        "columns": model._class_columns.tolist(),
+        "columns": model.net_.class_columns_.tolist(),
     }
 
 
@@ -178,7 +178,6 @@ STRUCTURAL_CHANGES = {
     "n_components": 3,
     "backbone": "cnn",
     "activation": "relu",
-    "normalize_weights": True,
     "standardize": False,
     "reserve_classes": 2,
     "reconstruction": 0.5,

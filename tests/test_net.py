@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from sk_embed import available_losses
-from sk_embed._nn.data import TensorDataset
 from sk_embed._nn.net import EmbeddingNet
 from sk_embed._nn.routing import is_option
 from sk_embed.losses import get_technique
@@ -63,7 +62,7 @@ def test_unknown_technique_option_is_named():
 def test_the_class_positions_are_placed_after_training():
     X = torch.randn(40, 5)
     y = np.arange(40) % 4
-    net = _net().fit(TensorDataset(X, torch.as_tensor(y)), y)
+    net = _net().fit(X.numpy(), y)
     _, z = net.scores_and_embedding(X)
     means = torch.stack([z[torch.as_tensor(y) == k].mean(0) for k in range(4)])
     torch.testing.assert_close(net.module_.head.centers, means)
@@ -98,7 +97,7 @@ def test_the_loss_only_reads_the_head_and_the_head_never_calls_the_loss(loss):
     scores = head(z.detach())
     head.proba(scores, z.detach())
     head.score_samples(scores, z.detach())
-    head.embed(z.detach())
+    head.transform(z.detach())
     head.place_centers(z.detach(), y)
     head.add_classes(z.detach()[:4], torch.tensor([0, 0, 1, 1]), 2)
     assert head.centers.shape == (6, 3)
@@ -143,9 +142,6 @@ def test_training_record_counts_the_epochs_done_and_the_kept_weights():
     history.record("train_loss", 0.3)
     history.record("valid_acc", 0.65)
     history.record("valid_acc_best", True)
-    history.new_epoch()  # interrupted during its end: not an epoch done
-    history.record("train_loss", 0.2)
-    history.record("interrupted", True)
     record = TrainingRecord.of(history)
     assert record.n_iter == 4 and record.loss_curve == [1.0, 0.5, 0.4, 0.3]
     assert record.validation_scores == [0.5, 0.7, 0.6, 0.65]
@@ -161,6 +157,8 @@ def test_noisy_embedding_adds_noise_in_units_of_each_feature_spread():
     from scipy import sparse
 
     from sk_embed import EmbeddingClassifier
+    from sk_embed._nn.data import device_rows
+    from sk_embed._nn.new_classes import noisy_embedding
 
     rng = np.random.default_rng(0)
     units = np.array([1.0, 100.0, 0.01, 10.0])
@@ -171,12 +169,12 @@ def test_noisy_embedding_adds_noise_in_units_of_each_feature_spread():
     ).fit(X, y)
     net, rows = clf.net_, torch.tensor(X, dtype=torch.float32)
     clean = net.scores_and_embedding(rows)[1]
-    torch.testing.assert_close(net.noisy_embedding(rows, 0.0), clean)
-    noisy = net.noisy_embedding(rows, 0.3)
-    torch.testing.assert_close(net.noisy_embedding(rows, 0.3), noisy)  # seeded
+    torch.testing.assert_close(noisy_embedding(net, rows, 0.0), clean)
+    noisy = noisy_embedding(net, rows, 0.3)
+    torch.testing.assert_close(noisy_embedding(net, rows, 0.3), noisy)  # seeded
     (linear,) = [m for m in net.module_.encoder.modules() if isinstance(m, torch.nn.Linear)]
     weight = linear.weight.detach().double()
     added = torch.linalg.lstsq(weight, (noisy - clean).double().T).solution.T.numpy()
     np.testing.assert_allclose(added.std(0) / X.std(0), 0.3, rtol=0.1)
-    sparse_rows = clf._tensor(sparse.csr_matrix(X))
-    assert torch.isfinite(net.noisy_embedding(sparse_rows, 0.3)).all()
+    sparse_rows = device_rows(sparse.csr_matrix(X), "cpu")
+    assert torch.isfinite(noisy_embedding(net, sparse_rows, 0.3)).all()

@@ -171,15 +171,3 @@ def test_what_cannot_be_saved_is_named(small, tmp_path):
         clf.save(tmp_path / "m")
     assert not (tmp_path / "m").exists()
     pickle.loads(pickle.dumps(clf)).predict(X)  # pickling keeps working
-
-
-def test_a_model_without_the_kept_embeddings_saves_and_adds_classes(small, tmp_path):
-    # a model loaded from a file written before add_classes checked for damage
-    X, y = small
-    clf = EmbeddingClassifier(max_epochs=3, tol=None, random_state=0).fit(X[y < 3], y[y < 3])
-    clf._known_embeddings = None
-    clf.save(tmp_path / "m.skem")
-    loaded = EmbeddingClassifier.load(tmp_path / "m.skem")
-    assert loaded._known_embeddings is None
-    loaded.add_classes(X[y >= 3][:10], y[y >= 3][:10])  # no check, no error
-    assert list(loaded.classes_) == [0, 1, 2, 3, 4]

@@ -5,38 +5,28 @@ The estimator imports this package's entry points only (the names below); nothin
 imports the estimator.
 """
 
-from .data import (
-    ArrayRows,
-    DatasetRows,
-    SparseRows,
-    TensorDataset,
-    check_device,
-    check_finite_rows,
-    check_float32_range,
-)
-from .export import OUTPUTS, export_onnx
+from .data import DatasetRows, check_device, input_rows, validation_options
+from .export import OUTPUTS
 from .module import PRECISIONS, check_precision
 from .net import EmbeddingNet, TrainingRecord
+from .new_classes import ON_DAMAGE
 from .routing import OPTIMIZERS, OPTION_PREFIXES, PASS_THROUGH, is_option
 from .training import SCHEDULES
 
 __all__ = [
-    "ArrayRows",
     "DatasetRows",
     "OPTIMIZERS",
     "PRECISIONS",
+    "ON_DAMAGE",
     "OUTPUTS",
     "OPTION_PREFIXES",
     "PASS_THROUGH",
     "SCHEDULES",
     "EmbeddingNet",
-    "SparseRows",
-    "TensorDataset",
     "TrainingRecord",
     "check_device",
-    "check_finite_rows",
-    "check_float32_range",
+    "input_rows",
     "check_precision",
-    "export_onnx",
     "is_option",
+    "validation_options",
 ]

@@ -17,6 +17,7 @@ whose items are whole batches, so the ``DataLoader`` options (``num_workers``,
 from __future__ import annotations
 
 import mmap
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -83,6 +84,55 @@ def check_finite_rows(X):
             raise ValueError(f"Input X contains {what} (first at row {row}).")
         if chunk.dtype == np.float64:
             check_float32_range(chunk)
+
+
+def validation_options(X):
+    """scikit-learn's ``validate_data`` options for input the data path takes: an array
+    of a numeric dtype keeps it (a float array is made float32 on the device, any other
+    stays as it is until its batches are taken), sparse rows are accepted, and a memory
+    map is left to :func:`input_rows` to check chunk by chunk, never copied.
+
+    Parameters
+    ----------
+    X : array-like
+
+    Returns
+    -------
+    dict
+    """
+    dtype = getattr(X, "dtype", None)
+    numeric = isinstance(dtype, np.dtype) and dtype.kind in "biuf"
+    return dict(
+        allow_nd=True,
+        dtype=None if numeric else [np.float32, np.float64],
+        accept_sparse=["csr", "csc"],
+        ensure_all_finite=not isinstance(X, np.memmap),
+    )
+
+
+def input_rows(X, validated):
+    """What the data path keeps of the user's input once validated: an in-memory float
+    array or sparse matrix as it is (the net copies it to float32 on the device), any
+    other array (another dtype, a memory map) as :class:`ArrayRows` that stay where the
+    user holds them, checked chunk by chunk for values the network cannot take.
+
+    Parameters
+    ----------
+    X : array-like
+        What the user passed.
+    validated : ndarray or sparse matrix
+        ``X`` through :func:`validation_options`' ``validate_data``.
+
+    Returns
+    -------
+    ndarray, sparse matrix or ArrayRows
+    """
+    memmap = isinstance(X, np.memmap)
+    if sp.issparse(validated) or (validated.dtype in (np.float32, np.float64) and not memmap):
+        check_float32_range(validated)  # validate_data checked finiteness
+        return validated
+    check_finite_rows(validated)
+    return ArrayRows(X if memmap else validated, "cpu")
 
 
 def check_device(device):
@@ -405,6 +455,65 @@ def _kind(label):
     return "str" if isinstance(label, (str, bytes, np.str_, np.bytes_)) else "number"
 
 
+class Batch(NamedTuple):
+    """One batch: inputs, encoded labels and, in a weighted fit, sample weights."""
+
+    X: torch.Tensor
+    y: torch.Tensor
+    sample_weight: torch.Tensor | None = None
+
+
+def device_rows(X, device):
+    """Validated input as the net computes on it: an in-memory float array as one float32
+    tensor on ``device`` (``torch.tensor`` copies, so the user's array is never shared or
+    changed); sparse rows stay sparse and other rows stay where they are, each batch made
+    float32 on the device when it is taken.
+
+    Parameters
+    ----------
+    X : ndarray, sparse matrix, ArrayRows or DatasetRows
+    device : str or torch.device
+
+    Returns
+    -------
+    tensor, SparseRows, ArrayRows or DatasetRows
+    """
+    if sp.issparse(X):
+        return SparseRows(X, device)
+    if isinstance(X, _Rows):
+        return X.on(device)
+    return torch.tensor(X, dtype=torch.float32, device=device)
+
+
+def training_data(X, y, sample_weight, device):
+    """The data of one fit: rows of weight 0 left out (they take no part at all), the
+    weights scaled to mean 1.
+
+    Parameters
+    ----------
+    X : ndarray, sparse matrix, ArrayRows or DatasetRows
+        Validated input.
+    y : ndarray of int
+        The network column of each sample's class.
+    sample_weight : ndarray of float64, or None
+    device : str or torch.device
+
+    Returns
+    -------
+    TensorDataset
+    """
+    if sample_weight is not None:
+        if not sample_weight.all():
+            kept = sample_weight > 0
+            X, y, sample_weight = X[kept], y[kept], sample_weight[kept]
+        sample_weight = torch.tensor(sample_weight / sample_weight.mean(), dtype=torch.float32)
+    return TensorDataset(
+        device_rows(X, device),
+        torch.as_tensor(y, dtype=torch.long, device=device),
+        None if sample_weight is None else sample_weight.to(device),
+    )
+
+
 class TensorDataset(Dataset):
     """Inputs, (optional) encoded labels and (optional) sample weights.
 
@@ -600,4 +709,4 @@ class TensorBatches:
             pinned = bool(self.loader_options.get("pin_memory"))
             batches = (to_device(b, self.X.device, non_blocking=pinned) for b in loader)
         for batch, (start, end) in zip(batches, spans):
-            yield (batch, *(part[start:end] for part in labels))
+            yield Batch(batch, *(part[start:end] for part in labels))

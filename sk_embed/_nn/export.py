@@ -9,33 +9,11 @@ import os
 import warnings
 
 import torch
-from torch import nn
+
+from .predictor import Predictor
 
 #: What an exported model can compute, as the estimator's methods of the same name do.
 OUTPUTS = ("transform", "predict_proba", "decision_function")
-
-
-class _Served(nn.Module):
-    """Raw input -> standardization -> encoder -> head -> one of :data:`OUTPUTS`, with the
-    class columns in the order of the estimator's ``classes_``."""
-
-    def __init__(self, module, output, columns):
-        super().__init__()
-        self.module = module
-        self.output = output
-        self.register_buffer("columns", torch.as_tensor(columns, dtype=torch.long))
-
-    def forward(self, x):
-        scores, z = self.module(x)
-        head = self.module.head
-        if self.output == "transform":
-            return head.embed(z)
-        scores = scores.index_select(1, self.columns)
-        if self.output == "predict_proba":
-            return head.proba(scores, z)
-        if scores.shape[1] == 2:  # as decision_function: class 1 minus class 0
-            return scores[:, 1] - scores[:, 0]
-        return scores
 
 
 def export_onnx(module, path, output, columns, input_shape, opset_version=18):
@@ -66,7 +44,7 @@ def export_onnx(module, path, output, columns, input_shape, opset_version=18):
         )
     module = copy.deepcopy(module)  # the model stays as it is
     module.autocast = None  # served in float32: ONNX runtimes choose their own precision
-    served = _Served(module, output, columns).cpu().eval()
+    served = Predictor(module, output, columns).cpu().eval()
     example = torch.zeros(2, *input_shape, dtype=torch.float32)
     with torch.no_grad(), warnings.catch_warnings(), _quiet("torch.onnx"):
         warnings.simplefilter("ignore")  # the exporter's notes on its own internals

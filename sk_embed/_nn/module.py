@@ -35,6 +35,9 @@ class EmbeddingModule(nn.Module):
         self.decoder = None  # a training-only decoder (sk_embed._nn.reserve), if any
         self.autocast = None  # a dtype: mixed precision in the encoder (see PRECISIONS)
         self.frozen = False  # the backbone's parameters held as they are (freeze)
+        # Per-class amounts added to the head's scores; None (no entry in the state) until
+        # add_classes lowers new classes' scores (sk_embed._nn.new_classes).
+        self.register_buffer("score_offsets", None)
 
     def projection(self):
         """The encoder's last layer to the embedding: its last ``nn.Linear`` with
@@ -114,6 +117,28 @@ class EmbeddingModule(nn.Module):
             z = self.activation(self.encoder(self.scaler(x)))
         return z.float()
 
+    def scores(self, z):
+        """The head's class scores of raw embeddings, with the score offsets added.
+
+        Parameters
+        ----------
+        z : tensor of shape (n, n_components)
+
+        Returns
+        -------
+        tensor of shape (n, n_classes)
+        """
+        scores = self.head(z)
+        offsets = self.score_offsets
+        return scores if offsets is None else scores + offsets.to(scores.dtype)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Offsets are in a state only after add_classes lowered new classes: a module
+        # loading one makes room for them, one loading a state without drops its own.
+        key = prefix + "score_offsets"
+        self.score_offsets = torch.empty_like(state_dict[key]) if key in state_dict else None
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def forward(self, x):
         """``(scores, z)`` of a batch.
 
@@ -127,7 +152,7 @@ class EmbeddingModule(nn.Module):
         z : tensor of shape (n, n_components)
         """
         z = self.embed(x)
-        return self.head(z), z
+        return self.scores(z), z
 
 
 #: ``precision`` values (Lightning's names) and the dtype the encoder computes in.

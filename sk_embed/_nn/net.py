@@ -14,8 +14,10 @@ import contextlib
 import copy
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping, LRScheduler
 from skorch.dataset import ValidSplit
 from skorch.history import History
 from skorch.utils import TeeGenerator
@@ -30,9 +32,19 @@ from ..backbones import (
     load_backbone_weights,
 )
 from ..losses import Loss, get_technique, weighted_mean
-from .data import SparseRows, TensorBatches, TensorDataset, _tensors
+from .data import (
+    SparseRows,
+    TensorBatches,
+    TensorDataset,
+    _tensors,
+    device_rows,
+    training_data,
+)
+from .export import export_onnx
 from .fast_events import FastEventsMixin
 from .module import PRECISIONS, EmbeddingModule, check_precision, own_draws
+from .new_classes import Guard, add_classes, clear_offsets
+from .predictor import answer
 from .reserve import Decoder, MixedBatches, reconstruction_error
 from .routing import kernel_options, resolve_optimizer
 from .training import (
@@ -84,7 +96,7 @@ class TrainingRecord(NamedTuple):
         -------
         TrainingRecord
         """
-        epochs = [row for row in history if "train_loss" in row and "interrupted" not in row]
+        epochs = [row for row in history if "train_loss" in row]
         losses = [float(row["train_loss"]) for row in epochs]
         if not any("valid_acc" in row for row in epochs):
             return cls(len(epochs), losses, min(losses) if losses else None, None, None)
@@ -293,8 +305,8 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         return self
 
     def get_default_callbacks(self):
-        """skorch's defaults (without PrintLog when silent: it formats a table row every
-        epoch even when nothing is printed), then the technique's own.
+        """skorch's defaults, without PrintLog when silent (it formats a table row every
+        epoch even when nothing is printed).
 
         Returns
         -------
@@ -303,8 +315,7 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         defaults = super().get_default_callbacks()
         if not self.verbose:
             defaults = [(n, cb) for n, cb in defaults if n != "print_log"]
-        own = [(name, cls()) for name, cls in get_technique(self.technique).callbacks]
-        return defaults + own
+        return defaults
 
     def get_iterator(self, dataset, training=False):
         """skorch's iterator; training batches are augmented (with ``augment``) and,
@@ -330,7 +341,7 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
 
     # -- training ------------------------------------------------------------------------
 
-    def fit(self, X, y=None, epochs=None, **fit_params):
+    def fit(self, X, y, sample_weight=None, epochs=None):
         """Train, seeded: from scratch, or on from the current state with ``warm_start``.
 
         Every random draw comes from generators this call owns (:mod:`sk_embed._random`),
@@ -339,21 +350,30 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         module, and the forward pass of a module of the user's own that may draw (say,
         dropout), use torch's default generator, seeded under a process-wide lock.
         Training runs in float32 with gradients on, whatever the caller's torch defaults.
+        Going on from a trained state clears the score offsets of added classes (they
+        compete as they are) and trains without reserved classes. At the end the net
+        keeps the samples ``add_classes`` checks on (:class:`~sk_embed._nn.new_classes.Guard`).
 
         Parameters
         ----------
-        X : TensorDataset
-        y : ndarray of shape (n,)
-            Encoded labels.
+        X : ndarray, sparse matrix, ArrayRows or DatasetRows
+            The validated input.
+        y : ndarray of int
+            Each sample's class, as an index into the estimator's ``classes_``.
+        sample_weight : ndarray of float64, optional
+            Non-negative; rows of weight 0 are left out.
         epochs : int, optional
             Epochs to run at most; default ``max_epochs`` (and a warning when the
             stopping rule has not ended training by then).
-        **fit_params
-            Passed to skorch.
 
         Returns
         -------
         self
+
+        Raises
+        ------
+        KeyboardInterrupt
+            When going on is interrupted before a whole epoch: nothing was trained.
         """
         fresh = not (self.warm_start and self.initialized_)
         seed = self.seed + (0 if fresh else len(self.history))
@@ -368,18 +388,28 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
                     # the draws of training go on from where building the module left
                     # torch's stream, as they would on one seeded generator
                     generators = FitGenerators(self.seed, torch.get_rng_state())
+                self.class_columns_ = np.arange(self.n_classes)
             else:
                 self.refresh_optimizer()
+                clear_offsets(self.module_)
                 generators = FitGenerators(seed)
+            data = training_data(X, self.class_columns_[y], sample_weight, self.device)
+            columns = data.y.cpu().numpy()
             # Forward-compatible training belongs to a fresh fit; going on trains without.
             self._continuing = not fresh
             self._reserving = fresh and bool(self.reserve_classes or self.reconstruction)
+            rows = 0 if fresh else len(self.history)
             draws_globally = own_draws(self.module_)
             with (
                 fit_draws(generators),
                 global_seed(seed, self.device) if draws_globally else contextlib.nullcontext(),
             ):
-                self.partial_fit(X, y, epochs=epochs, **fit_params)
+                self.notify("on_train_begin", X=data, y=columns)
+                self.fit_loop(data, columns, epochs=epochs)
+                self.notify("on_train_end", X=data, y=columns)
+            if self.interrupted_ and rows and len(self.history) == rows:
+                raise KeyboardInterrupt  # going on, and no whole epoch done: nothing changes
+            self.guard_ = Guard.keep(self, data)
         return self
 
     def trained_encoder(self, n_components):
@@ -426,6 +456,8 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         shuffling.set_state(fitted.iterator_train__generator.get_state())
         self.iterator_train__generator = shuffling
         self.validation_rows_ = getattr(fitted, "validation_rows_", None)
+        self.class_columns_ = fitted.class_columns_.copy()
+        self.guard_ = fitted.guard_
         self.interrupted_ = False
         self.initialized_ = True
         self.warm_start = True  # skorch's own: go on from the current state
@@ -446,9 +478,16 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
     def _carry_optimizer_state(self, optimizer, params):
         """Copy the state ``optimizer`` holds for ``params`` (name -> parameter) into
         this net's optimizer, parameter by name, where the optimizer is of the same kind
-        and the shapes agree."""
+        and the shapes agree; and the rates a user's ``LRScheduler`` left in its groups
+        (``lr``, ``initial_lr``), so that the schedule goes on where it was. Our own
+        schedule sets the rate at every epoch."""
         if type(optimizer) is not type(self.optimizer_):
             return
+        groups = self.optimizer_.param_groups
+        if len(optimizer.param_groups) == len(groups):
+            for group, before in zip(groups, optimizer.param_groups):
+                if "initial_lr" in before:
+                    group["lr"], group["initial_lr"] = before["lr"], before["initial_lr"]
         for name, param in self.get_all_learnable_params():
             before = params.get(name)
             state = optimizer.state.get(before) if before is not None else None
@@ -528,7 +567,10 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         iterator = self.get_iterator(train, training=True)
         iterator_valid = None if valid is None else self.get_iterator(valid, training=False)
         stopper = Stopper(self.tol, self.n_iter_no_change, higher_is_better=valid is not None)
-        schedule = SCHEDULES[self.lr_schedule](
+        # A user's LRScheduler callback sets the rate: ours steps aside (the rate starts
+        # at lr and is never written here), and the stopper ends training.
+        own_schedule = not any(isinstance(cb, LRScheduler) for _, cb in self.callbacks_)
+        schedule = SCHEDULES[self.lr_schedule if own_schedule else "constant"](
             tail=self.n_iter_no_change,
             horizon=epochs if bounded else None,
             stalls=self.tol is not None,
@@ -537,14 +579,17 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         # runs out); the stopper then only counts the stale epochs it watches for.
         schedule_ends = hasattr(schedule, "done")
         diverged = DivergenceCheck(self.module_, f"loss={self.technique!r}")
-        losses, best_state = [], None
+        losses, best_state, called_off = [], None, False
         self.interrupted_ = False
         done, kept = self._whole_epochs(), 0
         try:
             for epoch in range(epochs):
-                lr = schedule(self.lr, epoch, epochs, stopper.stale)
-                for group in self.optimizer_.param_groups:
-                    group["lr"] = lr * group.get("lr_scale", 1.0)
+                if own_schedule:
+                    lr = schedule(self.lr, epoch, epochs, stopper.stale)
+                    for group in self.optimizer_.param_groups:
+                        group["lr"] = lr * group.get("lr_scale", 1.0)
+                else:
+                    lr = self.optimizer_.param_groups[0]["lr"]
                 self._freeze(len(self.history))
                 self.notify("on_epoch_begin", **events)
                 self.run_single_epoch(
@@ -560,7 +605,8 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
                         **fit_params,
                     )
                     self.history.record("valid_acc", self._accuracy(train, valid))
-                self.notify("on_epoch_end", **events)  # skorch's scoring records train_loss
+                # skorch's scoring records train_loss; a callback may end training here
+                called_off = self._epoch_end(events)
                 losses.append(float(self.history[-1, "train_loss"]))
                 diverged(losses, lr)
                 if valid is None:
@@ -570,7 +616,7 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
                     self.history.record("valid_acc_best", improved)
                     if improved:
                         best_state = copy.deepcopy(self.module_.state_dict())
-                if schedule.done if schedule_ends else stopper.done:
+                if called_off or (schedule.done if schedule_ends else stopper.done):
                     break
                 done, kept = self._whole_epochs(), len(losses)
         except KeyboardInterrupt:
@@ -590,11 +636,28 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         self._epochs_run = len(losses)
         # An annealed tail that a stall began ends a converged fit; one that the bound
         # began does not.
-        self.converged_ = stopper.done or self.tol is None or getattr(schedule, "stalled", False)
+        self.converged_ = (
+            called_off or stopper.done or self.tol is None or getattr(schedule, "stalled", False)
+        )
         if bounded and not self.converged_ and epochs > 0 and not self.interrupted_:
             monitored = "validation accuracy" if valid is not None else "training loss"
             warn_unconverged(f"loss={self.technique!r}", epochs, monitored, self.tol)
         return self
+
+    def _epoch_end(self, events):
+        """Notify ``on_epoch_end``; True when a callback ended training there (skorch's
+        ``EarlyStopping`` does so by raising ``KeyboardInterrupt`` once its patience has
+        run out: that is a stop after a whole epoch, not an interrupt)."""
+        try:
+            self.notify("on_epoch_end", **events)
+        except KeyboardInterrupt:
+            if not any(
+                isinstance(cb, EarlyStopping) and cb.misses_ >= cb.patience
+                for _, cb in self.callbacks_
+            ):
+                raise
+            return True
+        return False
 
     def _freeze(self, epochs_done):
         """Hold the backbone for this epoch or train it: ``freeze_backbone`` True holds
@@ -636,7 +699,11 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         backbone = {id(p) for p in self.module_.backbone_parameters()}
         groups = [
             {"params": [p for p in params if id(p) not in backbone]},
-            {"params": [p for p in params if id(p) in backbone], "lr_scale": self.backbone_lr},
+            {
+                "params": [p for p in params if id(p) in backbone],
+                "lr": self.lr * self.backbone_lr,
+                "lr_scale": self.backbone_lr,
+            },
         ]
         self.optimizer_ = self.optimizer(groups, *args[1:], **kwargs)
         return self
@@ -727,8 +794,7 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
 
         Parameters
         ----------
-        batch : tuple
-            ``(X, y)``, or ``(X, y, sample_weight)`` in a weighted fit.
+        batch : Batch
         **fit_params
             Passed to the module.
 
@@ -738,20 +804,23 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
             ``{"loss": loss, "y_pred": y_pred}``.
         """
         self._set_training(True)
-        Xi, yi, *wi = batch
-        y_pred = self.infer(Xi, **fit_params)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True, sample_weight=(wi or [None])[0])
+        y_pred = self.infer(batch.X, **fit_params)
+        loss = self.get_loss(
+            y_pred, batch.y, X=batch.X, training=True, sample_weight=batch.sample_weight
+        )
         scaler = self._grad_scaler
         (loss if scaler is None else scaler.scale(loss)).backward()
         return {"loss": loss, "y_pred": y_pred}
 
     def train_step(self, batch, **fit_params):
-        """skorch's step; under "16-mixed" precision, with the gradient scaler's step
-        (gradients are unscaled before callbacks see them).
+        """skorch's step, then the head's :meth:`~sk_embed.losses.Head.after_step`.
+
+        Under "16-mixed" precision the step is the gradient scaler's (gradients are
+        unscaled before callbacks see them).
 
         Parameters
         ----------
-        batch : tuple
+        batch : Batch
         **fit_params
             Passed to the module.
 
@@ -760,9 +829,20 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         dict
             ``{"loss": loss, "y_pred": y_pred}``.
         """
+        if self._grad_scaler is None:
+            step = super().train_step(batch, **fit_params)
+        else:
+            step = self._scaled_step(batch, **fit_params)
+        z = step["y_pred"][1].detach()
+        weight = batch.sample_weight
+        self.module_.head.after_step(
+            z, batch.y.to(z.device), None if weight is None else weight.to(z.device)
+        )
+        return step
+
+    def _scaled_step(self, batch, **fit_params):
+        """The optimizer step of "16-mixed" precision, through the gradient scaler."""
         scaler = self._grad_scaler
-        if scaler is None:
-            return super().train_step(batch, **fit_params)
         self.optimizer_.zero_grad()
         step = self.train_step_single(batch, **fit_params)
         scaler.unscale_(self.optimizer_)
@@ -775,6 +855,44 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         scaler.step(self.optimizer_)
         scaler.update()
         return step
+
+    def validation_step(self, batch, **fit_params):
+        """skorch's validation step, for named batches.
+
+        Parameters
+        ----------
+        batch : Batch
+        **fit_params
+            Passed to the module.
+
+        Returns
+        -------
+        dict
+            ``{"loss": loss, "y_pred": y_pred}``.
+        """
+        self._set_training(False)
+        with torch.no_grad():
+            y_pred = self.infer(batch.X, **fit_params)
+            loss = self.get_loss(y_pred, batch.y, X=batch.X, training=False)
+        return {"loss": loss, "y_pred": y_pred}
+
+    def evaluation_step(self, batch, training=False):
+        """skorch's inference step, for named batches.
+
+        Parameters
+        ----------
+        batch : Batch
+        training : bool, default=False
+
+        Returns
+        -------
+        tuple of tensors
+            ``(scores, z)``.
+        """
+        self.check_is_fitted()
+        with torch.set_grad_enabled(training):
+            self._set_training(training)
+            return self.infer(batch.X)
 
     def get_loss(self, y_pred, y_true, X=None, training=False, sample_weight=None):
         """The technique's loss of ``(scores, z)`` against the labels, given the head
@@ -812,9 +930,9 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
 
         skorch keeps every batch's outputs and concatenates them at the end; thousands
         of small tensors kept alive between each batch's large temporaries fragment the
-        allocator's heap, which measured 0.4 to 0.8 GB of resident memory over one
-        pass of 200,000 images. Here each batch's outputs are copied into their rows
-        and freed.
+        allocator's heap, and resident memory grows by a large share of the outputs'
+        size over one pass of a large image set (docs/robustness.md). Here each batch's
+        outputs are copied into their rows and freed.
 
         Parameters
         ----------
@@ -855,56 +973,128 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         """
         return self.forward(TensorDataset(X), training=False)
 
-    def noisy_embedding(self, X, noise):
-        """Raw embeddings ``z`` of ``X`` with Gaussian noise added to the scaled input:
-        ``noise`` times each input feature's standard deviation over ``X``, seeded by the
-        net's seed. For any input the net takes (rows, images, sparse rows, a dataset):
-        the noise is added to what the input scaling gives, batch by batch.
+    # -- what the trained net answers ---------------------------------------------------
+
+    def answer(self, X, output):
+        """One answer for every sample of validated input ``X`` (see
+        :mod:`~sk_embed._nn.predictor`), class columns in the order of the estimator's
+        ``classes_``.
 
         Parameters
         ----------
-        X : tensor or rows of shape (n, ...)
-        noise : float
+        X : ndarray, sparse matrix, ArrayRows or DatasetRows
+        output : str
+            One of :data:`~sk_embed._nn.predictor.ANSWERS`.
 
         Returns
         -------
-        z : tensor of shape (n, n_components)
+        ndarray
+            float32 embeddings for ``"transform"``, class indices for ``"predict"``,
+            float64 otherwise.
         """
-        moments = []
+        scores, z = self.scores_and_embedding(device_rows(X, self.device))
+        if output == "transform":
+            return answer(self.module_.head, scores, z, None, output).detach().numpy()
+        columns = torch.as_tensor(self.class_columns_)
+        result = answer(self.module_.head, scores.double(), z.double(), columns, output)
+        return result.detach().numpy()
 
-        def collect(module, inputs, output):
-            x = output.detach().to("cpu", torch.float64)  # float64 on any device
-            moments.append((len(x), x.sum(0), (x * x).sum(0)))
-
-        hook = self.module_.scaler.register_forward_hook(collect)
-        try:
-            self.scores_and_embedding(X)
-        finally:
-            hook.remove()
-        n = sum(m[0] for m in moments)
-        mean = sum(m[1] for m in moments) / n
-        sd = (sum(m[2] for m in moments) / n - mean * mean).clamp(min=0).sqrt().float()
-        generator = torch.Generator().manual_seed(self.seed)  # the same draws on any device
-
-        def perturb(module, inputs, output):
-            draw = torch.randn(output.shape, generator=generator) * (noise * sd)
-            return output + draw.to(output.device, output.dtype)
-
-        hook = self.module_.scaler.register_forward_hook(perturb)
-        try:
-            return self.scores_and_embedding(X)[1]
-        finally:
-            hook.remove()
-
-    def restore(self, module_state, criterion_state, history):
-        """Rebuild a trained net from its saved parts (the estimator's ``load``).
+    def score_embedding(self, Z):
+        """Class scores of points of the embedded space, in the estimator's order.
 
         Parameters
         ----------
+        Z : ndarray of shape (n, n_components)
+
+        Returns
+        -------
+        ndarray of shape (n, n_classes), float64
+        """
+        with torch.no_grad():
+            scores = self.module_.scores(torch.tensor(Z, dtype=torch.float32, device=self.device))
+        return scores.double()[:, self.class_columns_].cpu().numpy()
+
+    def class_centers(self):
+        """Where each class sits in the embedded space, in the estimator's order.
+
+        Returns
+        -------
+        ndarray of shape (n_classes, n_components), float64
+        """
+        centers = self.module_.head.centers.detach().cpu().numpy().astype(np.float64)
+        return centers[self.class_columns_]
+
+    @property
+    def scores_are_log_densities(self):
+        """Whether the head's scores are class log-densities."""
+        return self.module_.head.log_densities
+
+    def add_classes(self, X, y, columns, labels, *, on_damage="limit", X_known=None):
+        """Grow this net (a copy of the fitted one) by new classes; see
+        :mod:`~sk_embed._nn.new_classes`.
+
+        Parameters
+        ----------
+        X : ndarray, sparse matrix, ArrayRows or DatasetRows
+            Validated samples of the new classes.
+        y : ndarray of int
+            Each sample's new class, ``0..n_new-1``.
+        columns : ndarray of int
+            The network column of every class in the estimator's new order.
+        labels : ndarray
+            The label of every class by network column, the new ones last.
+        on_damage : str, default="limit"
+        X_known : validated input, optional
+
+        Returns
+        -------
+        self
+        """
+        X_known = None if X_known is None else device_rows(X_known, self.device)
+        add_classes(self, device_rows(X, self.device), y, labels, on_damage, X_known)
+        self.class_columns_ = np.asarray(columns, dtype=np.intp)
+        return self
+
+    def export_onnx(self, path, output):
+        """Write the trained network as an ONNX model of one answer
+        (:func:`~sk_embed._nn.export.export_onnx`).
+
+        Parameters
+        ----------
+        path : str or path-like
+        output : str
+
+        Returns
+        -------
+        str
+        """
+        return export_onnx(self.module_, path, output, self.class_columns_, self.input_shape)
+
+    def to_file(self):
+        """What the model file holds of this trained net: JSON fields and the module's
+        and the criterion's states (:meth:`restore` reads them back).
+
+        Returns
+        -------
+        fields : dict
+        module_state, criterion_state : dict of tensors
+        """
+        fields = {
+            "seed": self.seed,
+            "history": self.history_.to_list(),
+            "columns": self.class_columns_.tolist(),
+            "guard": self.guard_.to_file(),
+        }
+        return fields, self.module_.state_dict(), self.criterion_.state_dict()
+
+    def restore(self, fields, module_state, criterion_state):
+        """Rebuild a trained net from what :meth:`to_file` gave (the estimator's ``load``).
+
+        Parameters
+        ----------
+        fields : dict
         module_state, criterion_state : dict of tensors
             State dicts of the trained module and criterion.
-        history : list of dict
-            The trained net's history.
 
         Returns
         -------
@@ -916,7 +1106,10 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         self.module_.load_state_dict(module_state)
         self.refresh_optimizer()  # over the parameters the head has now
         self.criterion_.load_state_dict(criterion_state)
+        history = fields["history"]
         self.history_ = History(history)
+        self.class_columns_ = np.array(fields["columns"], dtype=np.intp)
+        self.guard_ = Guard.from_file(fields["guard"])
         # shuffling goes on seeded, as after the epochs the file's history records
         self.iterator_train__generator = torch.Generator().manual_seed(self.seed + len(history))
         self.interrupted_ = False

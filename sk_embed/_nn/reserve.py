@@ -29,6 +29,7 @@ from torch import nn
 
 from .._random import generator
 from ..losses import weighted_mean
+from .data import Batch
 from .training import Standardize
 
 
@@ -107,7 +108,7 @@ class MixedBatches:
 
     Parameters
     ----------
-    batches : iterable of (X, y) or (X, y, sample_weight)
+    batches : iterable of Batch
     n_known, n_virtual : int
     """
 
@@ -118,8 +119,9 @@ class MixedBatches:
         return len(self.batches)
 
     def __iter__(self):
-        for X, y, *weight in self.batches:
-            yield mix_batch(X, y, self.n_known, self.n_virtual, *weight)
+        for batch in self.batches:
+            mixed = mix_batch(batch.X, batch.y, self.n_known, self.n_virtual, batch.sample_weight)
+            yield Batch(*mixed)
 
 
 def reconstruction_error(module, z, X, sample_weight=None):

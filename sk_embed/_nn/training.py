@@ -17,7 +17,7 @@ from sklearn.utils.sparsefuncs import mean_variance_axis
 from torch import nn
 
 from .._caller import warn
-from .data import SparseRows
+from .data import Batch, SparseRows
 
 # A feature whose spread is this small next to its magnitude is constant up to float
 # rounding: it is centered but not divided (scikit-learn's StandardScaler does the same
@@ -80,8 +80,8 @@ class Standardize(nn.Module):
 
         Sparse rows are not centered, so zeros stay zeros, and are divided by one common
         scale, their root-mean-square norm: dividing each feature by its own spread (as
-        ``StandardScaler(with_mean=False)`` does) blows up rare features, and cost a
-        2-D embedding of TF-IDF text 6 to 60 points of 5-NN accuracy (docs/weights.md).
+        ``StandardScaler(with_mean=False)`` does) blows up rare features, which costs a
+        low-dimensional embedding of text much of its accuracy (docs/weights.md).
 
         Parameters
         ----------
@@ -100,8 +100,7 @@ class Standardize(nn.Module):
             self.mean.zero_()
             self.scale.fill_(rms_norm if rms_norm > 0 else 1.0)
             return self
-        batch = (X, None) if sample_weight is None else (X, None, sample_weight)
-        return self.fit_batches([batch])
+        return self.fit_batches([Batch(X, None, sample_weight)])
 
     @torch.no_grad()
     def fit_batches(self, batches):
@@ -112,8 +111,7 @@ class Standardize(nn.Module):
 
         Parameters
         ----------
-        batches : iterable of tuples
-            ``(X_batch, y_batch)`` or ``(X_batch, y_batch, sample_weight_batch)``.
+        batches : iterable of Batch
 
         Returns
         -------
@@ -122,9 +120,13 @@ class Standardize(nn.Module):
         # Reduced over the samples and the sample dimensions a statistic is shared along.
         dims = [0] + [d + 1 for d, size in enumerate(self.mean.shape) if size == 1]
         total = mean = m2 = None
-        for X, _, *weight in batches:
-            X = X.double()
-            w = weight[0].to(X) if weight else torch.ones(len(X), dtype=X.dtype, device=X.device)
+        for batch in batches:
+            X, weight = batch.X.double(), batch.sample_weight
+            w = (
+                torch.ones(len(X), dtype=X.dtype, device=X.device)
+                if weight is None
+                else weight.to(X)
+            )
             w = w.view(-1, *[1] * (X.dim() - 1)).expand_as(X)
             n_b = w.sum(dim=dims, keepdim=True)[0]
             if not (n_b > 0).all():

@@ -47,7 +47,7 @@ class AngularHead(Head):
     def proba(self, scores, z):
         return torch.softmax(self.scale * scores, dim=1)
 
-    def embed(self, z):
+    def transform(self, z):
         return F.normalize(z, dim=1) if self.project else z
 
     @property

@@ -11,7 +11,6 @@ A technique overrides only the step that differs from these bases.
 
 from __future__ import annotations
 
-import warnings
 from numbers import Real
 
 import numpy as np
@@ -51,17 +50,6 @@ class Head(nn.Module):
     #: against them at fit).
     _parameter_constraints: dict = {}
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "fit_points" in vars(cls):  # a head written for 0.1: its hook keeps working
-            warnings.warn(
-                f"{cls.__name__}.fit_points: the hook was renamed place_centers in 0.2; "
-                "fit_points will stop being called in 0.4. Rename the method.",
-                FutureWarning,
-                stacklevel=2,
-            )
-            cls.place_centers = vars(cls)["fit_points"]
-
     def __init__(self, n_components, n_classes):
         super().__init__()
         self.n_components = n_components
@@ -69,49 +57,6 @@ class Head(nn.Module):
         if not isinstance(getattr(type(self), "centers", None), property):
             # placed by place_centers, unless a subclass derives them from its parameters
             self.register_buffer("centers", torch.zeros(n_classes, n_components))
-        # Per-class amounts added to the scores; None (no buffer in the state) until
-        # add_classes lowers new classes' scores (see offset_new_classes).
-        self.register_buffer("score_offsets", None)
-
-    def __call__(self, z):
-        scores = super().__call__(z)
-        offsets = getattr(self, "score_offsets", None)  # heads pickled before it existed
-        return scores if offsets is None else scores + offsets.to(scores.dtype)
-
-    def offset_new_classes(self, n_new, amount):
-        """Lower the scores of the last ``n_new`` classes (just added) by ``amount``.
-
-        Every class's score then has its offset added wherever the head scores (predict,
-        probabilities, ``score_samples``, the training loss). Classes without one get 0.
-        ``add_classes(..., on_damage="limit")`` uses it so that new classes placed from a
-        few samples take at most a small share of the known classes' samples; training
-        again on the classes clears it (:meth:`clear_offsets`).
-
-        Parameters
-        ----------
-        n_new : int
-            How many classes were added last (already counted in ``n_classes``).
-        amount : float
-            Non-negative; 0 adds no offset (and no buffer when there is none yet).
-        """
-        offsets = self.score_offsets
-        if offsets is None and amount == 0:
-            return
-        if offsets is None:
-            offsets = torch.zeros(self.n_classes - n_new, device=self.centers.device)
-        added = torch.full((n_new,), -float(amount), device=offsets.device)
-        self.score_offsets = torch.cat([offsets, added])
-
-    def clear_offsets(self):
-        """Drop every score offset (:meth:`offset_new_classes`)."""
-        self.score_offsets = None
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # The offsets are in a state only after add_classes(on_damage="limit"): a head
-        # loading one makes room for them, a head loading one without drops its own.
-        key = prefix + "score_offsets"
-        self.score_offsets = torch.empty_like(state_dict[key]) if key in state_dict else None
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, z):  # pragma: no cover - abstract
         """Class scores of a batch of raw embeddings.
@@ -143,7 +88,7 @@ class Head(nn.Module):
         """
         return torch.softmax(scores, dim=1)
 
-    def embed(self, z):
+    def transform(self, z):
         """What ``transform`` returns for the raw embedding ``z``.
 
         Parameters
@@ -156,6 +101,20 @@ class Head(nn.Module):
             ``z`` itself by default.
         """
         return z
+
+    def after_step(self, z, y, sample_weight=None):
+        """Called after every optimizer step of training with the batch's raw embeddings
+        (detached), as the step computed them; does nothing by default (center loss moves
+        its centers here).
+
+        Parameters
+        ----------
+        z : tensor of shape (n, n_components)
+        y : tensor of shape (n,)
+            The batch's class indices.
+        sample_weight : tensor of shape (n,), optional
+            Passed only by a weighted fit.
+        """
 
     def place_centers(self, z, y, sample_weight=None):
         """Place the class positions computed from the training embeddings.
@@ -174,7 +133,7 @@ class Head(nn.Module):
         sample_weight : tensor of shape (n,), optional
             Passed only by a weighted fit.
         """
-        means = class_means(self.embed(z), y, self.n_classes, sample_weight)
+        means = class_means(self.transform(z), y, self.n_classes, sample_weight)
         self.centers.copy_(means.to(self.centers))
 
     def score_samples(self, scores, z):
@@ -323,7 +282,7 @@ class DistanceHead(Head):
         self.temperature = temperature
 
     def forward(self, z):
-        return -squared_distances(self.embed(z), self.centers.to(z.dtype))
+        return -squared_distances(self.transform(z), self.centers.to(z.dtype))
 
     def proba(self, scores, z):
         return torch.softmax(scores / self.temperature, dim=1)
@@ -351,7 +310,7 @@ class DistanceHead(Head):
         z, y, n_new
             As for :meth:`~sk_embed.losses.Head.add_classes`.
         """
-        self._grow("centers", class_means(self.embed(z), y, n_new))
+        self._grow("centers", class_means(self.transform(z), y, n_new))
         self.n_classes += n_new
 
 
@@ -476,9 +435,8 @@ def center_spread(centers):
     A technique without a bound on its embedding's scale (``triplet``, ``center``) ends
     each fit at another scale, so a score threshold measured on one fit (say, of
     :class:`~sk_embed.OpenSetClassifier`'s cross-validation folds) would not hold for
-    another (the refit on all samples). In this unit it does: on digits at 10-D,
-    ``triplet``'s known rate at ``known_rate=0.95, cv=5`` went from 0.848 ± 0.083 to
-    0.960 ± 0.003 (docs/open_set_study.md).
+    another (the refit on all samples). In this unit it does (docs/open_set_study.md
+    measures the known rate it keeps).
 
     Parameters
     ----------

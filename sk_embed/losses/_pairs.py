@@ -113,7 +113,7 @@ class MeanEmbeddingHead(DistanceHead):
         super().__init__(n_components, n_classes, temperature)
         self.normalize = normalize
 
-    def embed(self, z):
+    def transform(self, z):
         return F.normalize(z, dim=1) if self.normalize else z
 
     def forward(self, z):

@@ -68,9 +68,6 @@ class Technique:
         Default of ``iterator_train__samples_per_class``: training batches of P classes
         x K samples (pair and triplet losses need positives in every batch), or None
         for plain shuffling.
-    callbacks : tuple of (str, type)
-        skorch callbacks the technique trains with, as ``(name, class)``; each is built
-        with no argument at every fit (e.g. the center loss's center update).
     """
 
     name: str
@@ -79,7 +76,6 @@ class Technique:
     summary: str = ""
     fixed: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     samples_per_class: int | None = None
-    callbacks: tuple = ()
 
     @property
     def takes_sample_weight(self):

@@ -3,10 +3,11 @@
 Each class has a center ``c_j`` in the embedded space, held by the head. The centers are
 not trained by the optimizer: after each training batch they move toward their class's
 batch samples by the paper's rule ``c_j -= alpha * sum_i (c_j - z_i) / (1 + n_j)`` (over
-the ``n_j`` samples of class ``j`` in the batch), starting at zero. A training callback
-of the technique applies the rule, so the loss only reads the centers. The pull term is
-averaged over the batch like the cross-entropy. The linear classifier may be normalized
-(``loss__normalize_weights=True``: Scholl 2024's normalized center loss).
+the ``n_j`` samples of class ``j`` in the batch), starting at zero. The head applies the
+rule after every optimizer step (:meth:`~sk_embed.losses.Head.after_step`), so the loss
+only reads the centers. The pull term is averaged over the batch like the
+cross-entropy. The linear classifier may be normalized (``loss__normalize_weights=True``:
+Scholl 2024's normalized center loss).
 
 Defaults: ``center_weight = 0.01`` (the paper's face setting, 0.003, is for 512-D
 features of large norm; docs/techniques.md has the measured sweep) and ``alpha = 0.5``
@@ -17,7 +18,6 @@ from numbers import Real
 
 import torch
 from sklearn.utils._param_validation import Interval
-from skorch.callbacks import Callback
 
 from ._base import (
     NON_NEGATIVE,
@@ -52,7 +52,7 @@ class CenterLossHead(LinearHead):
         self.alpha = alpha
 
     @torch.no_grad()
-    def update_centers(self, z, y, sample_weight=None):
+    def after_step(self, z, y, sample_weight=None):
         """The paper's step ``c_j -= alpha * sum_{i: y_i = j} (c_j - z_i) / (1 + n_j)``.
 
         With weights, each sample counts by its weight: ``n_j`` is the sum of the
@@ -103,30 +103,6 @@ class CenterLossHead(LinearHead):
         return -squared_distances(z, centers).min(dim=1).values / center_spread(centers)
 
 
-class CenterUpdate(Callback):
-    """After every training batch, move the head's centers by the paper's rule."""
-
-    def on_batch_end(self, net, batch=None, training=False, y_pred=None, **kwargs):
-        """Apply :meth:`CenterLossHead.update_centers` to the batch's embeddings.
-
-        Parameters
-        ----------
-        net : skorch.NeuralNet
-        batch : tuple
-            ``(X, y)`` of the batch, or ``(X, y, sample_weight)``.
-        training : bool
-            Only training batches move the centers.
-        y_pred : tuple
-            ``(scores, z)`` the module gave for the batch.
-        **kwargs
-            skorch's other batch values.
-        """
-        if training:
-            _, z = y_pred
-            weight = batch[2].to(z.device) if len(batch) > 2 else None
-            net.module_.head.update_centers(z.detach(), batch[1].to(z.device), weight)
-
-
 class CenterLoss(Loss):
     """``CE(scores, y) + center_weight / 2 * mean_i ||z_i - c_{y_i}||^2``.
 
@@ -153,6 +129,5 @@ register(
         head=CenterLossHead,
         loss=CenterLoss,
         summary="softmax + pull toward learned class centers",
-        callbacks=(("center_update", CenterUpdate),),
     )
 )

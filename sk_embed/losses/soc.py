@@ -73,9 +73,8 @@ class GaussianHead(Head):
         0.1 with the default ``lr=1e-2``). At the encoder's own rate the means barely
         leave their small start while the encoder pushes the samples far out, and the
         log-density then scores unknown samples, near the origin, above known ones. Much
-        faster (100 at ``lr=1e-2``) lets samples and means chase each other out: the
-        open-set AUROC fell to 0.76 at 10-D and 0.45 at 32-D, against 0.95 and 0.79 at
-        10 (docs/open_set.md).
+        faster (100 at ``lr=1e-2``) lets samples and means chase each other out, and the
+        open-set AUROC falls (docs/open_set.md has the measurements).
     mean_label_smoothing, label_smoothing : float, default=0.1
         The objective's smoothing (see :class:`SOCLoss`), which :meth:`add_classes`
         fits new means under.

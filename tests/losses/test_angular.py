@@ -27,7 +27,9 @@ def test_angular_surface(small, loss):
     proba = clf.predict_proba(X)
     if loss == "sphereface":  # the logits ||z|| cos, whose softmax is predict_proba
         raw_norm = np.linalg.norm(
-            clf.net_.module_.embed(clf._tensor(X)).detach().numpy(), axis=1, keepdims=True
+            clf.net_.module_.embed(torch.tensor(X, dtype=torch.float32)).detach().numpy(),
+            axis=1,
+            keepdims=True,
         )
         np.testing.assert_allclose(scores, raw_norm * cos, rtol=1e-4, atol=1e-4)
         np.testing.assert_allclose(
@@ -159,13 +161,13 @@ def test_angular_head_surface():
     cos = head(z)
     assert (cos.abs() <= 1 + 1e-12).all()
     assert torch.allclose(head.proba(cos, z), torch.softmax(10.0 * cos, 1))
-    assert torch.allclose(head.embed(z).norm(dim=1), torch.ones(6, dtype=torch.float64))
+    assert torch.allclose(head.transform(z).norm(dim=1), torch.ones(6, dtype=torch.float64))
     centers = head.centers
     assert torch.allclose(centers.norm(dim=1), torch.ones(4, dtype=torch.float64))
     head.place_centers(z, torch.zeros(6, dtype=torch.long))  # learned: nothing to place
     assert torch.equal(head.centers, centers)
     raw, _ = get_technique("cosface").build(3, 4, params={"project": False})
-    assert torch.equal(raw.embed(z), z)
+    assert torch.equal(raw.transform(z), z)
 
 
 pml = pytest.importorskip("pytorch_metric_learning.losses")

@@ -15,25 +15,6 @@ def test_class_means():
     assert torch.equal(means[2], torch.tensor([5.0, 1.0]))
 
 
-def test_a_head_written_with_the_old_hook_name_still_places_its_centers():
-    import pytest
-
-    from sk_embed.losses import Head
-
-    with pytest.warns(FutureWarning, match="renamed place_centers"):
-
-        class OldHead(Head):
-            def forward(self, z):
-                return z
-
-            def fit_points(self, z, y):
-                self.centers.fill_(7.0)
-
-    head = OldHead(2, 2)
-    head.place_centers(torch.zeros(2, 2), torch.tensor([0, 1]))
-    assert torch.equal(head.centers, torch.full((2, 2), 7.0))
-
-
 def test_center_spread_is_the_mean_squared_distance_between_two_centers():
     from sk_embed.losses._base import center_spread
 

@@ -1,7 +1,6 @@
 """Tests of sk_embed/losses/center.py."""
 
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -36,10 +35,8 @@ def test_center_loss_and_update_match_the_paper(dtype):
     tol = 1e-5 if dtype == torch.float32 else 1e-12
     assert got == pytest.approx(want, rel=tol)
     assert head.centers.double().tolist() == C0  # the loss only reads the centers
-    # the technique's callback moves them after the batch
-    ((name, callback),) = get_technique("center").callbacks
-    net = SimpleNamespace(module_=SimpleNamespace(head=head))
-    callback().on_batch_end(net, batch=(None, y), training=True, y_pred=(None, z))
+    # the head moves them after the optimizer step
+    head.after_step(z, y)
     # c_j -= alpha * sum_i (c_j - z_i) / (1 + n_j)
     for j in range(4):
         members = [zi for zi, yi in zip(zl, yl) if yi == j]
@@ -48,13 +45,13 @@ def test_center_loss_and_update_match_the_paper(dtype):
         assert head.centers[j].double().tolist() == pytest.approx(expected, rel=tol, abs=tol)
 
 
-def test_center_loss_does_not_move_centers_outside_training():
-    head, loss = get_technique("center").build(2, 3)
-    z, y = torch.randn(6, 2), torch.tensor([0, 1, 2, 0, 1, 2])
-    ((name, callback),) = get_technique("center").callbacks
-    net = SimpleNamespace(module_=SimpleNamespace(head=head))
-    callback().on_batch_end(net, batch=(None, y), training=False, y_pred=(head(z), z))
-    assert torch.equal(head.centers, torch.zeros(3, 2))
+def test_center_loss_does_not_move_centers_outside_training(small):
+    X, y = small
+    clf = EmbeddingClassifier("center", early_stopping=True, **QUICK).fit(X, y)
+    centers = clf.class_centers_
+    clf.predict(X), clf.score_samples(X), clf.transform(X)
+    np.testing.assert_array_equal(clf.class_centers_, centers)
+    head = clf.net_.module_.head
     assert not any(p is head.centers for p in head.parameters())
 
 

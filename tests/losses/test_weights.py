@@ -117,8 +117,8 @@ def test_the_center_update_weighs_the_samples():
     weight = torch.ones(len(y), dtype=torch.float64)
     weight[::2] = 0
     before = head.centers.clone()
-    head.update_centers(z, y, weight)
+    head.after_step(z, y, weight)
     moved = head.centers.clone()
     head.centers.copy_(before)
-    head.update_centers(z[weight > 0], y[weight > 0])
+    head.after_step(z[weight > 0], y[weight > 0])
     torch.testing.assert_close(moved, head.centers)
