@@ -37,6 +37,7 @@ SPECIAL = {
     "torch.distributed": TORCH + "distributed.html",
     "torch.nn": TORCH + "nn.html",
     "torch.optim": TORCH + "optim.html",
+    "torch.optim.Optimizer": TORCH + "optim.html#torch.optim.Optimizer",
     "numpy.typing.ArrayLike": NUMPY + "typing.html#numpy.typing.ArrayLike",
     "numpy.memmap": NUMPY + "generated/numpy.memmap.html",
     "numpy.random.RandomState": NUMPY + "random/legacy.html#numpy.random.RandomState",

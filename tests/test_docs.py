@@ -177,32 +177,62 @@ def test_readme_excerpt_is_the_committed_demo_table():
 
 
 README_FIGURE = "docs/_static/readme_embeddings.png"
+FIGURES_DIR = ROOT / "docs" / "figures"
 
 
-def test_guide_figures_come_from_the_gallery():
-    """No figure is committed by hand: the guide shows the images the gallery draws, and
-    every one it names is an example's figure. The one exception is the README's, which
-    must render where no site is built; a script draws it, and the README names both."""
+def _study_figures():
+    """docs/figures/study_figures.py, the script that draws the study pages' figures."""
+    sys.path.insert(0, str(FIGURES_DIR))
+    try:
+        import study_figures
+    finally:
+        sys.path.remove(str(FIGURES_DIR))
+    return study_figures
+
+
+def test_guide_figures_are_drawn_by_code_in_the_repository():
+    """No figure is committed by hand. The guide shows the images the gallery draws; the
+    study pages show figures that docs/figures/study_figures.py draws from the pages' own
+    tables (committed, since measuring the tables again takes hours); the README's must
+    render where no site is built, and docs/readme_figure.py draws it."""
+    figures = _study_figures().FIGURES
+    study = {f"docs/figures/{name}.png" for name in figures}
     committed = subprocess.run(
         ["git", "ls-files", "docs", "README.md"], cwd=ROOT, capture_output=True, text=True
     ).stdout.split()
-    images = [f for f in committed if f.endswith((".png", ".svg", ".jpg", ".gif"))]
-    assert images in ([], [README_FIGURE])  # [] before the figure is first committed
+    images = {f for f in committed if f.endswith((".png", ".svg", ".jpg", ".gif"))}
+    assert images <= study | {README_FIGURE}, sorted(images - study - {README_FIGURE})
+    assert all((ROOT / path).exists() for path in study)
     readme = (ROOT / "README.md").read_text()
     assert f"]({README_FIGURE})" in readme and "docs/readme_figure.py" in readme
-    assert (ROOT / README_FIGURE).stat().st_size < 200_000  # small: it is in every clone
+    for path in [README_FIGURE, *study]:  # small: they are in every clone
+        assert (ROOT / path).stat().st_size < 200_000, path
     pages = [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
-    named = set()
+    named, drawn = set(), set()
+    pattern = r"!\[[^\]]*\]\(([^)]+)\)|\{(?:image|figure)\}\s+(\S+)"
     for page in pages:
-        for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)|\{image\}\s+(\S+)", page.read_text()):
+        for image in re.findall(pattern, page.read_text()):
             path = next(p for p in image if p)
             if path == README_FIGURE:
+                continue
+            if path.startswith("figures/"):
+                assert Path(path).stem in figures, f"{page.name}: {path} is not drawn"
+                drawn.add(Path(path).stem)
                 continue
             match = re.search(r"sphx_glr_(plot_\w+?)_\d{3}\.png$", path)
             assert match, f"{page.name}: {path} is not a gallery figure"
             named.add(match.group(1))
-    stems = {p.stem for p in (ROOT / "examples").glob("plot_*.py")}
+    stems = {p.stem for p in (ROOT / "examples").rglob("plot_*.py")}
     assert named and named <= stems
+    assert drawn == set(figures), "every study figure is shown on its page"
+
+
+def test_study_figures_are_drawn_from_the_pages_tables(tmp_path):
+    """The script reads every table it draws from the pages as they are now (a table
+    renamed or reshaped fails here, not at the next measurement)."""
+    study_figures = _study_figures()
+    study_figures.main(["--out", str(tmp_path)])
+    assert {p.stem for p in tmp_path.glob("*.png")} == set(study_figures.FIGURES)
 
 
 def test_readme_links_work_without_a_built_site():

@@ -1,8 +1,9 @@
 // Two touches the theme lacks.
 document.addEventListener("DOMContentLoaded", () => {
-  // A click on a gallery figure opens it at full resolution: the figures hold more
-  // detail than the text column shows.
-  for (const img of document.querySelectorAll("img.sphx-glr-single-img, img.sphx-glr-multi-img")) {
+  // A click on a figure (the gallery's, the studies') opens it at full resolution: the
+  // figures hold more detail than the text column shows, on a phone above all.
+  const zoomable = "img.sphx-glr-single-img, img.sphx-glr-multi-img, .bd-article figure img";
+  for (const img of document.querySelectorAll(zoomable)) {
     if (img.closest("a")) continue;
     const sources = (img.getAttribute("srcset") || "")
       .split(",")
