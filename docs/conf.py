@@ -8,6 +8,7 @@ import urllib.request
 sys.path.insert(0, os.path.abspath(".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # gallery_order
 import external_links  # noqa: E402
+import gallery_order  # noqa: E402
 
 import sk_embed  # noqa: E402
 
@@ -29,7 +30,7 @@ extensions = [
     "api_pages",  # docs/api_pages.py: the techniques' table on available_losses' page
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py", "**.codeobj.json"]
+exclude_patterns = ["_build", "auto_examples/**.ipynb", "auto_examples/**.py", "**.codeobj.json"]
 myst_heading_anchors = 3
 # $...$ and $$...$$ render as math; {{ version }} in a page is the package's version
 myst_enable_extensions = ["dollarmath", "amsmath", "substitution"]
@@ -93,6 +94,8 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": "/plot_",
+    # sections (folders of examples/) in gallery_order.SECTIONS' order
+    "subsection_order": [f"../examples/{name}" for name in gallery_order.SECTIONS],
     "within_subsection_order": "gallery_order.gallery_order",
     "abort_on_example_error": True,
     "download_all_examples": False,

@@ -70,10 +70,17 @@ def test_the_site_builds_with_every_api_page_and_figure(tmp_path):
     }  # fmt: skip
     assert {"predict", "transform", "add_classes", "save", "load", "partial_fit"} <= methods
     assert methods <= documented, sorted(methods - documented)
-    examples = sorted((ROOT / "examples").glob("plot_*.py"))
+    examples = sorted((ROOT / "examples").rglob("plot_*.py"))
     assert len(examples) >= 6
+    # The gallery comes in sections, one folder of examples/ each, in the order of
+    # docs/gallery_order.py; every example is in one of them.
+    sections = {p.parent.name for p in (ROOT / "examples").glob("*/GALLERY_HEADER.rst")}
+    assert len(sections) >= 3 and {e.parent.name for e in examples} <= sections
+    gallery = (site / "auto_examples" / "index.html").read_text()
+    assert all(f'href="{name}/' in gallery for name in sections), sections
     for example in examples:  # each draws a figure, also served at twice its pixels
-        page = (site / "auto_examples" / f"{example.stem}.html").read_text()
+        where = example.relative_to(ROOT / "examples").with_suffix(".html")
+        page = (site / "auto_examples" / where).read_text()
         assert re.search(rf"sphx_glr_{example.stem}_\d+\.png", page), example.name
         assert re.search(rf"sphx_glr_{example.stem}_\d+_2_00x\.png 2\.00x", page), example.name
     # The front page shows a figure and code; formulas render from the site's own MathJax;

@@ -8,7 +8,7 @@ angular margins (``cosface``, ``arcface``, ``sphereface``: embeddings on the uni
 circle, each class an arc kept apart from its neighbours by the margin) and
 ``virtual_softmax`` (a virtual negative class that pushes the real ones apart). The
 margin is ``loss__margin``; :ref:`the margin example
-<sphx_glr_auto_examples_plot_margin_search.py>` searches it.
+<sphx_glr_auto_examples_techniques_plot_margin_search.py>` searches it.
 """
 
 from sk_embed import benchmark

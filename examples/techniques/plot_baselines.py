@@ -6,7 +6,7 @@ The 2-D projections of labelled data that scikit-learn gives, fitted on standard
 rows of the same digits split as ``make demo`` and scored by the same code
 (:func:`sk_embed.benchmark.run`, one seed; the benchmarks page has three); sk-embed's
 ``contrastive`` technique is drawn next to them. UMAP has :ref:`its own example
-<sphx_glr_auto_examples_plot_umap.py>`.
+<sphx_glr_auto_examples_techniques_plot_umap.py>`.
 """
 
 from sk_embed import benchmark

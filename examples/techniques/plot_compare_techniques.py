@@ -11,7 +11,7 @@ class centers and, for ``soc``, the class densities. The table is one run (seed 
 the code of ``make demo`` (:func:`sk_embed.benchmark.run`); the benchmarks page gives
 the mean and spread over three seeds, and a single run of some techniques at 2-D moves
 by a few points with the seed or the machine. The other four techniques are in
-:ref:`the angular-margin example <sphx_glr_auto_examples_plot_angular_margins.py>`.
+:ref:`the angular-margin example <sphx_glr_auto_examples_techniques_plot_angular_margins.py>`.
 """
 
 from sk_embed import benchmark
