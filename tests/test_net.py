@@ -148,33 +148,3 @@ def test_training_record_counts_the_epochs_done_and_the_kept_weights():
     assert record.best_validation_score == 0.65 and record.best_loss is None
     without = TrainingRecord.of(History([{"train_loss": 2.0}, {"train_loss": 1.5}]))
     assert without == TrainingRecord(2, [2.0, 1.5], 1.5, None, None)
-
-
-def test_noisy_embedding_adds_noise_in_units_of_each_feature_spread():
-    # a linear encoder with more components than features and no input scaling: the
-    # noise added to the input is recovered from the embeddings by least squares, and
-    # its spread per feature is noise x that feature's spread, whatever its units
-    from scipy import sparse
-
-    from sk_embed import EmbeddingClassifier
-    from sk_embed._nn.data import device_rows
-    from sk_embed._nn.new_classes import noisy_embedding
-
-    rng = np.random.default_rng(0)
-    units = np.array([1.0, 100.0, 0.01, 10.0])
-    X = rng.normal(size=(600, 4)) * units
-    y = rng.integers(0, 3, 600)
-    clf = EmbeddingClassifier(
-        "softmax", 8, standardize=False, backbone__hidden_sizes=(), max_epochs=2, tol=None
-    ).fit(X, y)
-    net, rows = clf.net_, torch.tensor(X, dtype=torch.float32)
-    clean = net.scores_and_embedding(rows)[1]
-    torch.testing.assert_close(noisy_embedding(net, rows, 0.0), clean)
-    noisy = noisy_embedding(net, rows, 0.3)
-    torch.testing.assert_close(noisy_embedding(net, rows, 0.3), noisy)  # seeded
-    (linear,) = [m for m in net.module_.encoder.modules() if isinstance(m, torch.nn.Linear)]
-    weight = linear.weight.detach().double()
-    added = torch.linalg.lstsq(weight, (noisy - clean).double().T).solution.T.numpy()
-    np.testing.assert_allclose(added.std(0) / X.std(0), 0.3, rtol=0.1)
-    sparse_rows = device_rows(sparse.csr_matrix(X), "cpu")
-    assert torch.isfinite(noisy_embedding(net, sparse_rows, 0.3)).all()
