@@ -9,6 +9,7 @@ sys.path.insert(0, os.path.abspath(".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # gallery_order
 import external_links  # noqa: E402
 import gallery_order  # noqa: E402
+import gallery_quick  # noqa: E402
 
 import sk_embed  # noqa: E402
 
@@ -103,15 +104,26 @@ sphinx_gallery_conf = {
     # every figure also at twice its pixels, for sharp screens and for the enlarged
     # view a click on it opens (_static/site.js)
     "image_srcset": ["2x"],
-    "reset_modules": ("matplotlib", "gallery_quick.reset_max_epochs"),
+    "reset_modules": (
+        "matplotlib",
+        "gallery_quick.reset_max_epochs",
+        "gallery_quick.share_cores",
+    ),
+    # two examples at a time, each on its share of the cores (docs/gallery_quick.py): on
+    # 2 cores the gallery takes about half as long as one example after the other
+    "parallel": gallery_quick.jobs(),
 }
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"sk-embed {version}"
 html_theme_options = {
     "navigation_with_keys": False,
-    # every top-level page in the top bar, the API reference included (not under "More")
+    # every top-level page in the top bar, the API reference included (not under "More"),
+    # on one line at 1400 pixels: the links start right after the name, and the search
+    # is an icon
     "header_links_before_dropdown": 8,
+    "navbar_align": "left",
+    "navbar_persistent": ["search-button"],
     # an API page's "On this page" lists the class and its methods
     "show_toc_level": 2,
 }

@@ -19,12 +19,13 @@ pytest.importorskip("sphinx_gallery")
 
 
 def _env():
-    """The environment of a child process: under xdist, one torch thread, like each
-    worker, so a child and the other worker do not oversubscribe the cores (the
-    examples' numbers do not depend on it)."""
+    """The environment of a child process: under xdist, one torch thread and one example
+    at a time, like each worker, so a child and the other worker do not oversubscribe
+    the cores (the examples' numbers do not depend on it)."""
     env = dict(os.environ, MPLBACKEND="Agg")
     if os.environ.get("PYTEST_XDIST_WORKER"):
         env["OMP_NUM_THREADS"] = "1"
+        env["SK_EMBED_GALLERY_JOBS"] = "1"  # one example at a time beside the other worker
     return env
 
 

@@ -4,7 +4,7 @@ An embedding as a Pipeline step
 
 ``EmbeddingClassifier`` is also a transformer: in a ``Pipeline`` it maps the inputs to
 the embedded space, and the next step (here a k-nearest-neighbours classifier) works
-there. Compared by 5-fold cross-validation with the same kNN on the 64 pixels, and on
+there. Compared by 3-fold cross-validation with the same kNN on the 64 pixels, and on
 PCA and the embedding at the same sizes, 10-D and 2-D.
 
 What to expect on these digits: 5-NN on the raw pixels is already about 0.96, since the
@@ -33,17 +33,17 @@ for dim in (10, 2):
     candidates[f"contrastive ({dim}-D)"] = make_pipeline(
         EmbeddingClassifier("contrastive", n_components=dim, random_state=0), knn
     )
-scores = {name: cross_val_score(model, X, y, cv=5) for name, model in candidates.items()}
+scores = {name: cross_val_score(model, X, y, cv=3) for name, model in candidates.items()}
 for name, score in scores.items():
     print(f"{name:18s} {score.mean():.3f} ± {score.std():.3f}")
 
 # %%
-# The bars are the 5-fold means, the lines their standard deviation; the axis starts at
+# The bars are the 3-fold means, the lines their standard deviation; the axis starts at
 # 0, so the lengths compare.
 
 fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
 names = list(scores)[::-1]
 ax.barh(names, [scores[n].mean() for n in names], xerr=[scores[n].std() for n in names])
 ax.set_xlim(0, 1)
-ax.set_xlabel("5-NN accuracy, 5-fold mean")
+ax.set_xlabel("5-NN accuracy, 3-fold mean")
 plt.show()

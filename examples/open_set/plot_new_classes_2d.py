@@ -49,7 +49,11 @@ for ax, (name, options) in zip(axes, VARIANTS.items()):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a ConvergenceWarning would say nothing new here
         clf.fit(X_train[known], y_train[known])
-    clf.add_classes(X_train[few], y_train[few])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.add_classes(X_train[few], y_train[few])
+    for warning in caught:  # what add_classes says, in its first sentence
+        print(f"{name}: {str(warning.message).split('. ')[0]}.")
     title = (
         f"soc, {name}\nnew 6-9: {clf.score(X_test[new], y_test[new]):.2f}, "
         f"known 0-5: {clf.score(X_test[~new], y_test[~new]):.2f}"
@@ -66,7 +70,7 @@ axes[-1].legend(
     title="digit",
     loc="center left",
     bbox_to_anchor=(1.0, 0.5),
-    fontsize=11,
-    title_fontsize=11,
+    fontsize=13,
+    title_fontsize=13,
 )
 fig.tight_layout()

@@ -43,5 +43,5 @@ ax.axvline(model.threshold_, color="k", linestyle="--", label="threshold (known_
 ax.set_xlabel("score_samples, standardized per class (higher: more known)")
 ax.set_ylabel("test samples (log scale)")
 ax.set_yscale("log")
-ax.legend(loc="upper left", fontsize="small")
+ax.legend(loc="upper left")
 fig.tight_layout()
