@@ -71,6 +71,19 @@ def test_the_site_builds_with_every_api_page_and_figure(tmp_path):
     }  # fmt: skip
     assert {"predict", "transform", "add_classes", "save", "load", "partial_fit"} <= methods
     assert methods <= documented, sorted(methods - documented)
+    # It links out to the libraries it builds on, in this offline build too
+    # (docs/external_links.py), and its title is the class's name.
+    hosts = r"https://(?:scikit-learn\.org|docs\.pytorch\.org|skorch\.readthedocs\.io)/[^\"]+"
+    outside = set(re.findall(rf'class="reference external" href="({hosts})"', page))
+    assert len(outside) >= 5, sorted(outside)
+    assert "<h1>EmbeddingClassifier" in page
+    # A class whose fitted attributes are plain values has no empty "Fitted attributes".
+    wrapper = (site / "generated" / "sk_embed.OpenSetClassifier.html").read_text()
+    assert "Fitted attributes" not in wrapper and "scikit-learn.org" in wrapper
+    # available_losses' page lists every technique.
+    losses = (site / "generated" / "sk_embed.available_losses.html").read_text()
+    for name in sk_embed.available_losses():
+        assert f'<span class="pre">{name}</span>' in losses, name
     examples = sorted((ROOT / "examples").rglob("plot_*.py"))
     assert len(examples) >= 6
     # The gallery comes in sections, one folder of examples/ each, in the order of
@@ -82,6 +95,10 @@ def test_the_site_builds_with_every_api_page_and_figure(tmp_path):
     for example in examples:  # each draws a figure, also served at twice its pixels
         where = example.relative_to(ROOT / "examples").with_suffix(".html")
         page = (site / "auto_examples" / where).read_text()
+        # what it prints is for readers: no warning with the build machine's paths, no
+        # raw Markdown table
+        assert not re.search(r"/[\w./-]+\.py:\d+: \w*Warning", page), example.name
+        assert "|---|" not in page, example.name
         assert re.search(rf"sphx_glr_{example.stem}_\d+\.png", page), example.name
         assert re.search(rf"sphx_glr_{example.stem}_\d+_2_00x\.png 2\.00x", page), example.name
     # The front page shows a figure and code; formulas render from the site's own MathJax;

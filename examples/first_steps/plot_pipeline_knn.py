@@ -10,7 +10,7 @@ PCA and the embedding at the same sizes, 10-D and 2-D.
 What to expect on these digits: 5-NN on the raw pixels is already about 0.96, since the
 classes of 8x8 digits lie well apart in pixel space, and no 10-D space beats it here.
 What the embedding gives is the same neighbours in far fewer dimensions: at 10-D it
-stays within about a point of the pixels where PCA loses several, and at 2-D, where
+stays within one or two points of the pixels where PCA loses several, and at 2-D, where
 PCA keeps little, it still classifies most digits. That is what makes it useful for
 a fast neighbour search, a plot, or a model downstream that needs few features.
 """
