@@ -106,25 +106,55 @@ class EmbeddingClassifier(
     The network is ``backbone -> activation -> z (n_components) -> head -> scores``; the
     technique (``loss``) decides the head and the training objective, and so the
     geometry of the embedded space. ``transform`` returns the embedding, ``predict``
-    the class.
+    the class, ``score_samples`` how much a sample looks like some known class, and
+    ``add_classes`` places new classes in the trained space. It is a scikit-learn
+    classifier and transformer: it goes in a ``sklearn.pipeline.Pipeline``, a
+    ``sklearn.model_selection.GridSearchCV`` or ``sklearn.model_selection.cross_val_score``;
+    skorch (``skorch.NeuralNet``) trains the PyTorch network.
+
+    The parameters below come in groups: what the embedded space is (``loss`` to
+    ``activation``); how it is trained (``max_epochs`` to ``verbose``); an encoder
+    that is already trained (``freeze_backbone``, ``backbone_lr``); room for classes
+    to come (``reserve_classes``, ``reconstruction``); the data (``standardize``,
+    ``augment``, ``class_weight``); and the device (``device``, ``precision``).
 
     Parameters
     ----------
     loss : str, default="softmax"
-        A registered technique, see :func:`sk_embed.available_losses`. Its own
-        hyperparameters are set as ``loss__<name>`` keyword arguments.
+        The technique that shapes the embedded space (docs/techniques.md describes
+        each; docs/choosing.md says which to take for what):
+
+        - the softmax family, classes as directions from the origin: ``"softmax"``,
+          ``"normalized_softmax"`` (unit class weights, no bias) and
+          ``"virtual_softmax"`` (a virtual negative class pushes the real ones apart);
+        - angular margins, classes as arcs of the unit sphere kept apart by a margin:
+          ``"cosface"``, ``"arcface"``, ``"sphereface"``;
+        - ``"center"``: softmax plus a pull toward learned class centers (tight
+          clusters);
+        - metric losses on pairs and triplets of samples: ``"contrastive"``,
+          ``"triplet"``;
+        - ``"regression"``: each class regressed onto a fixed target point;
+        - ``"soc"``: self-organizing class embeddings, each class a Gaussian whose
+          mean is learned (class log-densities as scores).
+
+        :func:`sk_embed.available_losses` lists the registered names with their
+        options. A technique's own hyperparameters are ``loss__<name>`` keyword
+        arguments (e.g. ``loss__margin``), set in the constructor, by ``set_params``,
+        or searched by ``sklearn.model_selection.GridSearchCV``.
     n_components : int, default=2
-        Dimension of the embedded space.
+        Dimension of the embedded space: 2 or 3 to draw it, more for accuracy,
+        retrieval and open-set scores (docs/choosing.md).
     backbone : str, nn.Module, nn.Module subclass or fitted EmbeddingClassifier, default="mlp"
         The encoder. ``"mlp"`` takes rows of features (hidden widths:
         ``backbone__hidden_sizes``, default ``(256, 128)``); ``"cnn"`` is Scholl 2024's
         Conv32-Pool-Conv64-Pool-Conv128-FC256-FC(n_components) for images ``(n, H, W)``
         or ``(n, C, H, W)``, or flat rows with ``backbone__input_shape``; ``"resnet18"``
-        is the ResNet-18 of the self-organizing class embeddings paper (3x3 stem for
-        images up to 64 pixels, ImageNet's above; ``backbone__stem``);
-        ``"timm:<model>"`` and ``"torchvision:<model>"`` take a library's model without
-        its classifier (``backbone__pretrained=True`` lets the library fetch its
-        weights). A module instance (deep-copied at fit) or class (built with the
+        is the ResNet-18 of the self-organizing class embeddings paper, written with
+        ``torch.nn`` (3x3 stem for images up to 64 pixels, ImageNet's above;
+        ``backbone__stem``); ``"timm:<model>"`` and ``"torchvision:<model>"`` take a
+        library's model without its classifier, where timm or torchvision is installed
+        (``backbone__pretrained=True`` lets the library fetch its weights). A
+        ``torch.nn.Module`` instance (deep-copied at fit) or class (built with the
         ``backbone__*`` arguments) must map a batch to ``(batch, n_components)``.
         ``backbone__weights=<path>`` starts a fresh fit from a local state dict of the
         encoder. A fitted ``EmbeddingClassifier`` (or one in
@@ -132,20 +162,15 @@ class EmbeddingClassifier(
         its trained encoder, with a new linear layer to ``n_components`` when the widths
         differ, and its input standardization (with ``standardize=True``); its head,
         optimizer and history are not carried over, and it is left as it was. Such a
-        model cannot be written by ``save`` (pickle it).
+        model cannot be written by ``save`` (pickle it). docs/images.md and
+        docs/transfer.md show each kind.
     activation : {"linear", "relu", "sigmoid", "selu"}, default="linear"
         Activation of the embedding layer, right before the head. Linear gives the most
         informative space.
-    standardize : bool, default=True
-        Standardize the input inside the network with statistics fitted on the training
-        data: per feature for rows, per channel for images; constant features are only
-        centered. Sparse rows are not centered (zeros stay zeros) and are divided by
-        one common scale, their root-mean-square norm. The fitted model then works in
-        the input's own units (``transform``, ``predict``, pickles and GPU included).
-        False feeds the input as it is, e.g. after your own scaler in a ``Pipeline``.
     max_epochs : int, default=200
         Upper bound on the passes over the training data; training usually stops
-        earlier, see ``tol``.
+        earlier, see ``tol``. As ``max_iter`` of ``sklearn.neural_network.MLPClassifier``,
+        a ``sklearn.exceptions.ConvergenceWarning`` says when the bound came first.
     tol : float or None, default=1e-4
         An epoch improves when the training loss (or, with ``early_stopping``, the
         validation accuracy) beats its best by more than ``tol``. With the default
@@ -165,11 +190,21 @@ class EmbeddingClassifier(
     batch_size : int, default=64
         Samples per training step (and per prediction batch).
     lr : float or None, default=None
-        Initial learning rate of the optimizer (Adam unless ``optimizer`` is given; it
-        runs its fused kernel where torch has one, unless ``optimizer__fused`` or
-        ``optimizer__foreach`` says otherwise).
+        Initial learning rate of the optimizer (``torch.optim.Adam`` unless
+        ``optimizer`` is given; it runs its fused kernel where torch has one, unless
+        ``optimizer__fused`` or ``optimizer__foreach`` says otherwise).
         None is the backbone's own, measured on rows and on images: 1e-2 for the
-        ``"mlp"``, 1e-3 for the ``"cnn"``, ``"resnet18"`` and modules of your own.
+        ``"mlp"``, 1e-3 for the ``"cnn"``, ``"resnet18"`` and modules of your own
+        (docs/robustness.md).
+    lr_schedule : {"anneal", "plateau", "cosine", "constant"}, default="anneal"
+        ``"anneal"`` holds the learning rate until the monitored value has not improved
+        (by ``tol``) for 2 epochs, then anneals it to 0 along a half cosine over
+        ``n_iter_no_change`` epochs, and training ends there; a fit that ``max_epochs``
+        bounds first (or any fit with ``tol=None``) anneals over its last
+        ``n_iter_no_change`` epochs. ``"plateau"`` divides the rate by 10 after every 3
+        epochs without improvement and leaves the end to ``tol``; ``"cosine"`` anneals it
+        to 0 over ``max_epochs``; ``"constant"`` leaves it to the optimizer (and to your
+        own schedule in ``callbacks``).
     warm_start : bool, default=False
         When fitted already, ``fit`` goes on training from the fitted weights (and the
         input standardization) instead of starting again; ``y`` must hold known classes.
@@ -180,64 +215,68 @@ class EmbeddingClassifier(
         ``backbone__*``, ``activation``, ``standardize``, ``precision``,
         ``reserve_classes``, ``reconstruction``, ``class_weight``, ``device``) is a
         ``ValueError``: refit for it. A call that fails leaves the model as it was.
-    lr_schedule : {"anneal", "plateau", "cosine", "constant"}, default="anneal"
-        ``"anneal"`` holds the learning rate until the monitored value has not improved
-        (by ``tol``) for 2 epochs, then anneals it to 0 along a half cosine over
-        ``n_iter_no_change`` epochs, and training ends there; a fit that ``max_epochs``
-        bounds first (or any fit with ``tol=None``) anneals over its last
-        ``n_iter_no_change`` epochs. ``"plateau"`` divides the rate by 10 after every 3
-        epochs without improvement and leaves the end to ``tol``; ``"cosine"`` anneals it
-        to 0 over ``max_epochs``; ``"constant"`` leaves it to the optimizer (and to your
-        own schedule in ``callbacks``).
-    reserve_classes : int, default=0
-        Room for classes to come (``add_classes``): train with this many virtual classes
-        that mixes of two known classes belong to (docs/open_set.md). 0 is off.
-    reconstruction : float, default=0.0
-        Weight of a training-only decoder's reconstruction of the input, so the embedding
-        keeps what new classes may need. 0 is off.
-    augment : str, callable, list of them, or None, default=None
-        Augmentation of the training batches, never of prediction: a name of
-        :data:`sk_embed.augment.AUGMENTATIONS` (``"shift"``: a random translation of up
-        to 1/8 of the side; ``"flip"``: a horizontal flip), a callable that takes a
-        batch tensor on the training device (in the input's shape and units) and
-        returns one of the same shape and dtype, or a list of both, applied in order.
-        Seeded by ``random_state``.
-    precision : {"32", "bf16-mixed", "16-mixed"}, default="32"
-        Mixed precision: the encoder runs under ``torch.autocast`` in bfloat16 or
-        float16; the head, the class positions and the loss stay float32. ``"16-mixed"``
-        scales the loss with a ``torch.amp.GradScaler`` and needs CUDA;
-        ``"bf16-mixed"`` also runs on CPUs.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialization, shuffling and everything random in training; two
+        fits with the same integer give identical embeddings on CPU. The caller's
+        global torch RNG state is left as it was.
+    verbose : int, default=0
+        Print skorch's per-epoch table when positive.
     freeze_backbone : bool or int, default=False
         Hold the backbone (the encoder up to its last linear layer to the embedding) as
         it is: its parameters are not trained and its layers stay in eval mode
         (BatchNorm statistics, dropout); that last layer and the head train. True holds
         it for good; an int N for the model's first N epochs (counted over
         ``partial_fit`` and warm starts too), then trains it. For an encoder that
-        starts from weights of its own (``backbone__weights``, a fitted model's).
+        starts from weights of its own (``backbone__weights``, a fitted model's);
+        docs/transfer.md.
     backbone_lr : float, default=1.0
         The backbone's learning rate as a multiple of ``lr`` (its parameters get an
         optimizer parameter group of their own), e.g. 0.1 to fine-tune a trained
         encoder gently while the head learns at ``lr``.
+    reserve_classes : int, default=0
+        Room for classes to come (``add_classes``): train with this many virtual classes
+        that mixes of two known classes belong to, dropped after training
+        (docs/open_set.md). 0 is off.
+    reconstruction : float, default=0.0
+        Weight of a training-only decoder's reconstruction of the input, so the embedding
+        keeps what new classes may need (docs/open_set.md). 0 is off.
+    standardize : bool, default=True
+        Standardize the input inside the network with statistics fitted on the training
+        data: per feature for rows, per channel for images; constant features are only
+        centered. Sparse rows are not centered (zeros stay zeros) and are divided by
+        one common scale, their root-mean-square norm. The fitted model then works in
+        the input's own units (``transform``, ``predict``, pickles and GPU included).
+        False feeds the input as it is, e.g. after your own
+        ``sklearn.preprocessing.StandardScaler`` in a ``Pipeline``.
+    augment : str, callable, list of them, or None, default=None
+        Augmentation of the training batches, never of prediction: a name of
+        :data:`sk_embed.augment.AUGMENTATIONS` (``"shift"``: a random translation of up
+        to 1/8 of the side; ``"flip"``: a horizontal flip), a callable that takes a
+        batch tensor on the training device (in the input's shape and units) and
+        returns one of the same shape and dtype, or a list of both, applied in order.
+        Seeded by ``random_state``. docs/images.md shows it on images.
     class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the training objective, as in scikit-learn's
-        ``LogisticRegression``: ``{class: weight}`` (classes left out weigh 1), or
-        ``"balanced"``, ``n_samples / (n_classes * np.bincount(y))``. They multiply
-        ``sample_weight``. They are computed once, by the fit that builds the model
-        (for ``"balanced"``: from its ``y``, which for ``partial_fit`` is the first
-        call's, and must then hold every class); ``partial_fit`` and ``warm_start`` go
-        on with them.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialization, shuffling and everything random in training; two
-        fits with the same integer give identical embeddings on CPU. The caller's
-        global torch RNG state is left as it was.
+        Weights of the classes in the training objective, as in
+        ``sklearn.linear_model.LogisticRegression``: ``{class: weight}`` (classes left
+        out weigh 1), or ``"balanced"``, ``n_samples / (n_classes * np.bincount(y))``.
+        They multiply ``sample_weight``. They are computed once, by the fit that builds
+        the model (for ``"balanced"``: from its ``y``, which for ``partial_fit`` is the
+        first call's, and must then hold every class); ``partial_fit`` and
+        ``warm_start`` go on with them. docs/weights.md measures them.
     device : str or torch.device, default="cpu"
-        Where the network trains and predicts, e.g. ``"cuda"``.
-    verbose : int, default=0
-        Print skorch's per-epoch table when positive.
+        Where the network trains and predicts, e.g. ``"cuda"`` (a ``torch.device`` or
+        its name). docs/performance.md gives the times.
+    precision : {"32", "bf16-mixed", "16-mixed"}, default="32"
+        Mixed precision: the encoder runs under ``torch.autocast`` in bfloat16 or
+        float16; the head, the class positions and the loss stay float32. ``"16-mixed"``
+        scales the loss with a ``torch.amp.GradScaler`` and needs CUDA;
+        ``"bf16-mixed"`` also runs on CPUs.
     **kwargs
         ``loss__<name>`` (the technique's hyperparameters), ``backbone__<name>``, and
-        skorch's pass-through arguments: ``optimizer``, ``optimizer__*``, ``callbacks``,
-        ``train_split`` (no validation split by default), ``iterator_train__*``, ...
+        the keyword arguments of ``skorch.NeuralNet`` that pass through: ``optimizer``
+        (a ``torch.optim.Optimizer`` class), ``optimizer__*``, ``callbacks`` (skorch
+        callbacks, ``skorch.callbacks.Callback``), ``train_split`` (no validation split
+        by default), ``iterator_train__*``, ...
 
     Attributes
     ----------
@@ -270,6 +309,30 @@ class EmbeddingClassifier(
         The validation accuracy of each epoch with ``early_stopping``, else None.
     best_validation_score_ : float or None
         The best validation accuracy (its epoch's weights are kept), else None.
+
+    See Also
+    --------
+    OpenSetClassifier : Answers "unknown" below a threshold on ``score_samples``,
+        calibrated on held-out known samples.
+    available_losses : The techniques' names.
+    sk_embed.metrics.embedding_scores : Every score of an embedded space in one call.
+    sk_embed.plotting.plot_embedding : Draws the embedded space.
+    sklearn.neural_network.MLPClassifier : scikit-learn's neural classifier (labels
+        only, no designed space).
+    sklearn.neighbors.NeighborhoodComponentsAnalysis : A linear embedding learned from
+        labels.
+    skorch.NeuralNetClassifier : skorch's wrapper of a PyTorch classifier, whose
+        keyword arguments pass through here.
+
+    Notes
+    -----
+    The user guide, by topic: a first fit in docs/getting_started.md; the techniques in
+    docs/techniques.md; images and Datasets in docs/images.md; sample and class weights
+    and sparse rows in docs/weights.md; an encoder one already has in
+    docs/transfer.md; ``score_samples``, ``add_classes`` and ``reserve_classes`` in
+    docs/open_set.md; ``kneighbors`` in docs/retrieval.md; data larger than memory and
+    several processes in docs/scaling.md. How the training defaults were chosen:
+    docs/robustness.md.
 
     Examples
     --------
@@ -777,6 +840,8 @@ class EmbeddingClassifier(
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+            Samples in the training input's form: rows, images, a sparse matrix, or a
+            ``torch.utils.data.Dataset`` (as ``fit`` took).
 
         Returns
         -------
@@ -792,6 +857,8 @@ class EmbeddingClassifier(
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+            Samples in the training input's form: rows, images, a sparse matrix, or a
+            ``torch.utils.data.Dataset`` (as ``fit`` took).
 
         Returns
         -------
@@ -807,6 +874,8 @@ class EmbeddingClassifier(
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+            Samples in the training input's form: rows, images, a sparse matrix, or a
+            ``torch.utils.data.Dataset`` (as ``fit`` took).
 
         Returns
         -------
@@ -821,6 +890,8 @@ class EmbeddingClassifier(
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+            Samples in the training input's form: rows, images, a sparse matrix, or a
+            ``torch.utils.data.Dataset`` (as ``fit`` took).
 
         Returns
         -------
@@ -884,6 +955,7 @@ class EmbeddingClassifier(
         Parameters
         ----------
         Z : array-like of shape (n_points, n_components)
+            Points of the embedded space, e.g. ``transform``'s output or a grid over it.
 
         Returns
         -------
@@ -910,6 +982,8 @@ class EmbeddingClassifier(
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+            Samples in the training input's form: rows, images, a sparse matrix, or a
+            ``torch.utils.data.Dataset`` (as ``fit`` took).
 
         Returns
         -------
@@ -924,6 +998,8 @@ class EmbeddingClassifier(
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+            Samples in the training input's form: rows, images, a sparse matrix, or a
+            ``torch.utils.data.Dataset`` (as ``fit`` took).
 
         Returns
         -------
@@ -940,6 +1016,7 @@ class EmbeddingClassifier(
         Parameters
         ----------
         X : array-like of shape (n_samples, ...)
+            Test samples, in the training input's form.
         y : array-like of shape (n_samples,)
             True labels.
         sample_weight : array-like of shape (n_samples,), optional
@@ -981,6 +1058,7 @@ class EmbeddingClassifier(
         Parameters
         ----------
         path : str or path-like
+            The file to write (a directory is not made for it).
 
         Returns
         -------
@@ -1016,6 +1094,7 @@ class EmbeddingClassifier(
         Parameters
         ----------
         path : str or path-like
+            A file written by ``save``.
         device : str or torch.device, default="cpu"
             Where the loaded model runs (its ``device`` parameter); a model trained on a
             GPU loads on a machine without one.
