@@ -7,6 +7,7 @@
 
 import importlib
 
+from ._nn import notebook_launcher
 from .estimator import EmbeddingClassifier
 from .losses import available_losses
 from .open_set import OpenSetClassifier
@@ -20,6 +21,7 @@ __all__ = [
     "OpenSetClassifier",
     "__version__",
     "available_losses",
+    "notebook_launcher",
     *_SUBMODULES,
 ]
 

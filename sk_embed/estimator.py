@@ -47,10 +47,13 @@ from ._nn import (
     DatasetRows,
     EmbeddingNet,
     TrainingRecord,
+    agreed,
     check_device,
     check_precision,
+    data_parallel,
     input_rows,
     validation_options,
+    write_once,
 )
 from ._options import all_or_nothing, is_routed, option_names, routed_options, set_options
 from ._random import float32_with_grad
@@ -659,7 +662,7 @@ class EmbeddingClassifier(
         fitted one on labels of known classes, its history continuing. The estimator is
         left as it was if anything fails, and an interrupt is raised once the epochs done
         are kept."""
-        with all_or_nothing(self):
+        with data_parallel(self.device), all_or_nothing(self):
             if hasattr(self, "net_") and (incremental or self.warm_start):
                 X = self._fitted_input(X)
                 known = encode_known(self._targets(X, y), self.classes_)
@@ -676,7 +679,8 @@ class EmbeddingClassifier(
 
     def _seed(self):
         """The seed of a net, drawn from ``random_state`` as scikit-learn does."""
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        return agreed(seed)  # rank 0's, in a data-parallel fit
 
     def _structure(self):
         """The structural parameters as they are now (see ``STRUCTURAL``)."""
@@ -1084,7 +1088,7 @@ class EmbeddingClassifier(
             "net": net,
             "output_config": getattr(self, "_sklearn_output_config", {}),
         }
-        _persistence.write(path, model, module, criterion)
+        write_once(_persistence.write, path, model, module, criterion)  # rank 0 writes
         return self
 
     @classmethod

@@ -6,6 +6,7 @@ imports the estimator.
 """
 
 from .data import DatasetRows, check_device, input_rows, validation_options
+from .distributed import agreed, data_parallel, notebook_launcher, write_once
 from .export import OUTPUTS
 from .module import PRECISIONS, check_precision
 from .net import EmbeddingNet, TrainingRecord
@@ -24,9 +25,13 @@ __all__ = [
     "SCHEDULES",
     "EmbeddingNet",
     "TrainingRecord",
+    "agreed",
     "check_device",
     "input_rows",
     "check_precision",
+    "data_parallel",
     "is_option",
+    "notebook_launcher",
     "validation_options",
+    "write_once",
 ]

@@ -18,6 +18,7 @@ from torch import nn
 
 from .._caller import warn
 from .data import Batch, SparseRows
+from .distributed import merge_moments
 
 # A feature whose spread is this small next to its magnitude is constant up to float
 # rounding: it is centered but not divided (scikit-learn's StandardScaler does the same
@@ -142,6 +143,7 @@ class Standardize(nn.Module):
             mean = mean + delta * n_b / merged
             m2 = m2 + m2_b + delta.pow(2) * total * n_b / merged
             total = merged
+        total, mean, m2 = merge_moments(total, mean, m2, like=self.mean)  # over the ranks
         std = (m2 / total).sqrt()
         constant = std <= _CONSTANT * mean.abs()
         if (~constant).any():
