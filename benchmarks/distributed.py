@@ -13,17 +13,29 @@ softmax, 10 classes, ``tol=None``. The processes are started by
 :func:`sk_embed.notebook_launcher`; ``torchrun --nproc_per_node N`` starts the same
 training.
 
+``--equivalence``: for every technique, the largest difference between the embeddings
+(``transform``) of 2 processes and of 1 process with the same global batch, over the
+largest embedding value, after 3 epochs on 363 digits (batches of 64, the last one split
+unevenly): at the settings of tests/test_distributed.py (8-D; contrastive and triplet
+with SGD) and at the defaults (2-D, Adam), beside the difference that running one
+process on torch's other CPU kernels (``ATEN_CPU_CAPABILITY=default``) makes.
+
 Usage: python benchmarks/distributed.py [--rows 20000] [--images 4000] [--epochs 3]
-       [--batch-size 256] [--processes 1 2] [--gpu] [--backbone cnn] [--set KEY=VALUE ...]
+       [--batch-size 256] [--processes 1 2] [--gpu] [--backbone cnn] [--equivalence]
+       [--set KEY=VALUE ...]
 """
 
 import argparse
 import os
+import subprocess
+import sys
+import tempfile
 
 import numpy as np
 import torch
 from _cli import add_set_option
 
+import sk_embed
 from sk_embed import EmbeddingClassifier, notebook_launcher
 
 
@@ -70,6 +82,64 @@ def run(kind, n, processes, params):
     return [(*r, None if one is None else r[3] / one) for r in rows]
 
 
+def equivalence_cases():
+    """(name, backbone, parameters) of the equivalence table: every technique on the mlp
+    at the tests' settings and at the defaults, three on the cnn at the tests' settings."""
+    sgd = {"optimizer": "sgd", "lr": 0.05}
+    cases = []
+    for loss in sk_embed.available_losses():
+        tested = {"n_components": 8, **(sgd if loss in ("contrastive", "triplet") else {})}
+        cases += [(loss, "mlp", "tests", tested), (loss, "mlp", "defaults", {})]
+    for loss in ("softmax", "center", "triplet"):
+        cases.append(
+            (loss, "cnn", "tests", {"n_components": 8, **(sgd if loss == "triplet" else {})})
+        )
+    return cases
+
+
+def embeddings(cases):
+    """``transform`` of 363 digits after 3 epochs (seed 0) for each case."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    out = []
+    for loss, backbone, _, params in cases:
+        data = X[:363] if backbone == "mlp" else X[:363].reshape(-1, 8, 8)
+        clf = EmbeddingClassifier(
+            loss=loss, backbone=backbone, max_epochs=3, tol=None, random_state=0, **params
+        )
+        out.append(clf.fit(data, y[:363]).transform(data))
+    return out
+
+
+def equivalence():
+    """The equivalence table (see the module's docstring)."""
+    cases = equivalence_cases()
+    two = notebook_launcher(embeddings, args=(cases,), num_processes=2)
+    torch.set_num_threads(1)  # as each of the 2 processes
+    one = embeddings(cases)
+    with tempfile.TemporaryDirectory() as folder:  # one process on the other kernels
+        path = os.path.join(folder, "other.npz")
+        env = dict(os.environ, ATEN_CPU_CAPABILITY="default", OMP_NUM_THREADS="1")
+        subprocess.run([sys.executable, __file__, "--other-kernels", path], env=env, check=True)
+        other = list(np.load(path).values())
+
+    def difference(a, b):
+        return np.abs(a - b).max() / np.abs(a).max()
+
+    found = {}
+    for (loss, backbone, setting, _), a, b, c in zip(cases, one, two, other):
+        found.setdefault((loss, backbone), {})[setting] = (difference(a, b), difference(a, c))
+    print("| technique | backbone | 2 processes, tests' settings | 2 processes, defaults "
+          "| 1 process, other kernels, defaults |")  # fmt: skip
+    print("|---|---|---:|---:|---:|")
+    for (loss, backbone), settings in found.items():
+        tested = settings["tests"][0]
+        default, kernels = settings.get("defaults", (None, None))
+        cells = ["" if v is None else f"{v:.1e}" for v in (tested, default, kernels)]
+        print(f"| {loss} | {backbone} | " + " | ".join(cells) + " |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20000, help="samples of the mlp rows")
@@ -79,8 +149,16 @@ def main():
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--gpu", action="store_true", help="the GPU table instead")
     parser.add_argument("--backbone", default="cnn", help="the GPU table's backbone")
+    parser.add_argument("--equivalence", action="store_true", help="2 processes against 1")
+    parser.add_argument("--other-kernels", help=argparse.SUPPRESS)  # equivalence's helper
     add_set_option(parser)
     args = parser.parse_args()
+    if args.other_kernels:
+        np.savez(args.other_kernels, *embeddings(equivalence_cases()))
+        return
+    if args.equivalence:
+        equivalence()
+        return
     params = {
         "max_epochs": args.epochs + 1,
         "tol": None,
