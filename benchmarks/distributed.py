@@ -31,9 +31,9 @@ import subprocess
 import sys
 import tempfile
 
+import _harness as h
 import numpy as np
 import torch
-from _cli import add_set_option
 
 import sk_embed
 from sk_embed import EmbeddingClassifier, notebook_launcher
@@ -79,7 +79,14 @@ def run(kind, n, processes, params):
         seconds = float(np.median(times))
         rows.append((kind, k, threads, seconds, n / seconds))
     one = rows[0][3] if rows[0][1] == 1 else None
-    return [(*r, None if one is None else r[3] / one) for r in rows]
+    columns = ("backbone", "processes", "threads each", "epoch (s)", "samples/s")
+    return [
+        {
+            **dict(zip(columns, (*r[:4], round(r[4])))),
+            "time / 1 process": "" if one is None else r[3] / one,
+        }
+        for r in rows
+    ]
 
 
 def equivalence_cases():
@@ -125,23 +132,25 @@ def equivalence():
         other = list(np.load(path).values())
 
     def difference(a, b):
-        return np.abs(a - b).max() / np.abs(a).max()
+        return float(np.abs(a - b).max() / np.abs(a).max())
 
-    found = {}
+    rows = {}
     for (loss, backbone, setting, _), a, b, c in zip(cases, one, two, other):
-        found.setdefault((loss, backbone), {})[setting] = (difference(a, b), difference(a, c))
-    print("| technique | backbone | 2 processes, tests' settings | 2 processes, defaults "
-          "| 1 process, other kernels, defaults |")  # fmt: skip
-    print("|---|---|---:|---:|---:|")
-    for (loss, backbone), settings in found.items():
-        tested = settings["tests"][0]
-        default, kernels = settings.get("defaults", (None, None))
-        cells = ["" if v is None else f"{v:.1e}" for v in (tested, default, kernels)]
-        print(f"| {loss} | {backbone} | " + " | ".join(cells) + " |")
+        row = rows.setdefault((loss, backbone), {"technique": loss, "backbone": backbone})
+        if setting == "tests":
+            row["2 processes, tests' settings"] = difference(a, b)
+        else:
+            row["2 processes, 2-D, Adam"] = difference(a, b)
+            row["1 process, other kernels, 2-D, Adam"] = difference(a, c)
+    return list(rows.values())
+
+
+def _scientific(rows):
+    return [{k: f"{v:.1e}" if isinstance(v, float) else v for k, v in r.items()} for r in rows]
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = h.parser(__doc__, seeds=None, jobs=None, out=True)
     parser.add_argument("--rows", type=int, default=20000, help="samples of the mlp rows")
     parser.add_argument("--images", type=int, default=4000, help="28x28 images of the cnn")
     parser.add_argument("--epochs", type=int, default=3, help="epochs timed (after one more)")
@@ -151,61 +160,68 @@ def main():
     parser.add_argument("--backbone", default="cnn", help="the GPU table's backbone")
     parser.add_argument("--equivalence", action="store_true", help="2 processes against 1")
     parser.add_argument("--other-kernels", help=argparse.SUPPRESS)  # equivalence's helper
-    add_set_option(parser)
     args = parser.parse_args()
     if args.other_kernels:
         np.savez(args.other_kernels, *embeddings(equivalence_cases()))
         return
     if args.equivalence:
-        equivalence()
+        rows = equivalence()
+        columns = list(rows[0]) + [c for c in rows[-1] if c not in rows[0]]
+        print(h.table(_scientific(rows), columns))
+        h.save(args.out, rows)
         return
     params = {
         "max_epochs": args.epochs + 1,
         "tol": None,
         "batch_size": args.batch_size,
         "random_state": 0,
-        **dict(args.set),
+        **args.set,
     }
     if args.gpu:
-        gpu_table(args, params)
-        return
-    print(f"CPU: {os.cpu_count()} cores, global batch {args.batch_size}\n")
-    print("| backbone | processes | threads each | epoch (s) | samples/s | time / 1 process |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for kind, n in (("mlp", args.rows), ("cnn", args.images)):
-        for _, k, threads, seconds, rate, ratio in run(kind, n, args.processes, params):
-            ratio = "" if ratio is None else f"{ratio:.2f}"
-            print(f"| {kind} | {k} | {threads} | {seconds:.3f} | {rate:,.0f} | {ratio} |")
+        rows = gpu_table(args, params)
+    else:
+        print(f"CPU: {os.cpu_count()} cores, global batch {args.batch_size}\n")
+        rows = []
+        for kind, n in (("mlp", args.rows), ("cnn", args.images)):
+            rows += run(kind, n, args.processes, params)
+    if rows:
+        print(h.table(rows, digits={"epoch (s)": 3, "time / 1 process": 2}))
+    h.save(args.out, rows)
 
 
 def gpu_table(args, params):
-    """Images per second on 1, 2, 4, ... GPUs (weak scaling: ``--batch-size`` per GPU)."""
+    """Rows of images per second on 1, 2, 4, ... GPUs (weak scaling: ``--batch-size``
+    per GPU)."""
+    # device_count does not initialize CUDA here: the launched processes need it not to be
     count = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if count == 0:
         print("No CUDA device here: the GPU table needs a machine with GPUs.")
-        return
-    sizes = [k for k in (1, 2, 4, 8, 16) if k <= count]
+        return []
     X, y = make_data("images", args.images)
     X = np.repeat(X, 3, axis=1) if args.backbone == "resnet18" else X
-    print(f"GPU: {count} x {torch.cuda.get_device_name(0)}, {args.backbone}, ")
-    print(f"{args.batch_size} images per GPU per step\n")
-    print("| GPUs | global batch | epoch (s) | images/s | scaling efficiency |")
-    print("|---:|---:|---:|---:|---:|")
-    one = None
-    for k in sizes:
+    print(f"GPU: {count} devices, {args.backbone}, {args.batch_size} images per GPU per step\n")
+    rows, one = [], None
+    for k in [k for k in (1, 2, 4, 8, 16) if k <= count]:
         run_params = {
             **params,
             "backbone": args.backbone,
             "device": "cuda",
             "batch_size": args.batch_size * k,
         }
-        times, world, _ = notebook_launcher(epoch_seconds, args=(X, y, run_params), num_processes=k)
-        rate = len(X) / float(np.median(times))
+        times, _, _ = notebook_launcher(epoch_seconds, args=(X, y, run_params), num_processes=k)
+        seconds = float(np.median(times))
+        rate = len(X) / seconds
         one = one or rate
-        print(
-            f"| {k} | {args.batch_size * k} | {np.median(times):.3f} | {rate:,.0f} "
-            f"| {rate / (k * one):.2f} |"
+        rows.append(
+            {
+                "GPUs": k,
+                "global batch": args.batch_size * k,
+                "epoch (s)": seconds,
+                "images/s": round(rate),
+                "scaling efficiency": rate / (k * one),
+            }
         )
+    return rows
 
 
 if __name__ == "__main__":
