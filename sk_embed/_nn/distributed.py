@@ -54,6 +54,8 @@ TIMEOUT_VARIABLE = "SK_EMBED_DIST_TIMEOUT"
 _DEFAULT_TIMEOUT = 60.0
 # How long a rank woken by a closed connection looks for the failing rank's error.
 _ERROR_WAIT = 5.0
+# How often a rank waiting for an exchange looks whether another one failed (seconds).
+_POLL = datetime.timedelta(seconds=0.2)
 # How long the ranks wait for rank 0 to write a file at save.
 _SAVE_WAIT = 600.0
 
@@ -134,10 +136,13 @@ def _group(backend):
     return group
 
 
-def _close(backend):
-    """Close this rank's training group: the other ranks' exchanges with it fail at once
-    (gloo), which is how a failure reaches them."""
-    group = _GROUPS.pop(backend, None)
+def _close(run):
+    """Close this rank's training group. Once nothing refers to it, its connections close
+    and the other ranks' exchanges with this one fail at once (gloo), which is how a
+    failure reaches a rank waiting inside DDP's backward pass; the run lets go of it, as
+    the traceback may keep the run."""
+    group = _GROUPS.pop(run.backend, None)
+    run.group = None
     if group is not None:
         with contextlib.suppress(Exception):
             dist.destroy_process_group(group)
@@ -146,11 +151,15 @@ def _close(backend):
 def _exchange_failed(error):
     """Whether ``error`` is a failed exchange with the other ranks (a closed connection,
     a timeout), rather than an error of this rank's own."""
-    if isinstance(error, getattr(dist, "DistError", ())):
+    if isinstance(error, (_PeerFailed, getattr(dist, "DistError", ()))):
         return True
     words = ("Connection closed by peer", "Connection reset", "Timed out", "timed out",
              "Broken pipe", "NCCL", "ProcessGroup", "gloo")  # fmt: skip
     return isinstance(error, RuntimeError) and any(w in str(error) for w in words)
+
+
+class _PeerFailed(RuntimeError):
+    """Raised where a rank stops waiting for an exchange because another one failed."""
 
 
 def _pickled(error):
@@ -203,17 +212,40 @@ class DataParallelRun:
 
     # -- exchanges ---------------------------------------------------------------------
 
+    def exchange(self, collective, *args, **kwargs):
+        """Run ``collective`` (``dist.all_reduce``, ...) on the training group and wait for
+        it, looking every 0.2 s (gloo) whether another rank has failed meanwhile: a rank
+        that fails writes its error to the store, and this one stops waiting then (with
+        :class:`_PeerFailed`) rather than at the group's timeout."""
+        work = collective(*args, group=self.group, async_op=True, **kwargs)
+        if self.backend != "gloo" or self.store is None:
+            work.wait()
+            return
+        start, limit = time.monotonic(), timeout().total_seconds() + _ERROR_WAIT
+        while True:
+            try:
+                work.wait(timeout=_POLL)
+                return
+            except RuntimeError:
+                if work.is_completed() or time.monotonic() - start > limit:
+                    raise  # the exchange itself failed (a closed connection, the timeout)
+            with contextlib.suppress(Exception):
+                if self.store.check([f"{self.key}/failed"]):
+                    raise _PeerFailed(
+                        "another rank failed during a data-parallel fit; it stopped waiting"
+                    )
+
     def agreed(self, value):
         """Rank 0's ``value`` (a number), on every rank."""
         dtype = torch.float64 if isinstance(value, float) else torch.int64
         tensor = torch.tensor([value], dtype=dtype, device=self.comm_device)
-        dist.broadcast(tensor, src=dist.get_global_rank(self.group, 0), group=self.group)
+        self.exchange(dist.broadcast, tensor, src=dist.get_global_rank(self.group, 0))
         return type(value)(tensor.item())
 
     def all_gather(self, tensor):
         """Every rank's ``tensor`` (same shape on every rank), in rank order."""
         parts = [torch.empty_like(tensor) for _ in range(self.world_size)]
-        dist.all_gather(parts, tensor.contiguous(), group=self.group)
+        self.exchange(dist.all_gather, parts, tensor.contiguous())
         return parts
 
     def gather_rows(self, local, sizes):
@@ -248,7 +280,7 @@ class DataParallelRun:
         for dtype, group in by_dtype.items():
             sent = torch.cat([t.detach().reshape(-1) for t in group]).to(self.comm_device)
             wire = sent.to(torch.uint8) if dtype == torch.bool else sent
-            dist.broadcast(wire, src=source, group=self.group)
+            self.exchange(dist.broadcast, wire, src=source)
             sent = wire.to(dtype)
             start = 0
             with torch.no_grad():
@@ -413,7 +445,7 @@ def data_parallel(device):
     try:
         yield run
         # the last exchange: a rank that failed after its own last one is heard here
-        dist.all_reduce(torch.zeros(1, device=run.comm_device), group=run.group)
+        run.exchange(dist.all_reduce, torch.zeros(1, device=run.comm_device))
     except BaseException as error:
         failure = _failure(run, error)
         if failure is error:
@@ -432,9 +464,10 @@ def _failure(run, error):
         if store is not None:
             with contextlib.suppress(Exception):
                 store.set(keys[run.rank], pickle.dumps(_pickled(error)))
-        _close(run.backend)
+                store.set(f"{run.key}/failed", str(run.rank))
+        _close(run)
         return error
-    _close(run.backend)
+    _close(run)
     deadline = time.monotonic() + _ERROR_WAIT
     while store is not None and time.monotonic() < deadline:
         for rank, key in enumerate(keys):
@@ -751,7 +784,7 @@ def _with_reconstruction(run, net, X, z, w, objective, loss):
     share = len(z) / sum(run.sizes) if w is None else mine.sum() / w.sum().clamp_min(1e-12)
     term = net.reconstruction * share * error
     total = term.detach().reshape(1).to(run.comm_device, torch.float64)
-    dist.all_reduce(total, group=run.group)
+    run.exchange(dist.all_reduce, total)
     return objective + term * run.world_size, loss + total.item()
 
 
@@ -851,7 +884,7 @@ def synchronize(net):
             if t is not None
         ]
         for t in stats:
-            dist.all_reduce(t, group=run.group)
+            run.exchange(dist.all_reduce, t)
             t /= run.world_size
     states = [*net.module_.state_dict().values(), *net.criterion_.state_dict().values()]
     run.broadcast_state([t for t in states if torch.is_tensor(t)])
