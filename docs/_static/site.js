@@ -1,4 +1,4 @@
-// Two touches the theme lacks.
+// Touches the theme lacks.
 document.addEventListener("DOMContentLoaded", () => {
   // A click on a figure (the gallery's, the studies') opens it at full resolution: the
   // figures hold more detail than the text column shows, on a phone above all.
@@ -20,6 +20,16 @@ document.addEventListener("DOMContentLoaded", () => {
   const figures = /^[\s\d.,/±–+\-%x()]+$/;
   for (const cell of document.querySelectorAll(".bd-article td")) {
     if (figures.test(cell.textContent)) cell.classList.add("sk-nowrap");
+  }
+  // A dotted name as a page's title (sk_embed.available_losses) may break after a dot
+  // on a narrow screen, rather than in the middle of a word.
+  for (const title of document.querySelectorAll(".bd-article h1")) {
+    const walker = document.createTreeWalker(title, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (/\w\.\w/.test(node.textContent)) {
+        node.textContent = node.textContent.replace(/(\w)\.(?=\w)/g, "$1.\u200b");
+      }
+    }
   }
   // A page whose tables are wider than the text column gets the page's whole width
   // (the studies' tables), rather than a table that scrolls sideways.

@@ -25,19 +25,19 @@ from PIL import Image  # noqa: E402
 DOCS = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 
-#: Width of a figure in inches, and its type sizes: at 100 pixels an inch a figure is
-#: as wide as the text column of a study page, so its text shows at about the size of
-#: the page's own (12 pt and more, the legends 11 pt).
-WIDTH = 9.0
+#: Width of a figure in inches, and its type sizes. A page's column is about 720 pixels
+#: wide at 1400: an 8-inch figure shown there keeps its legends (12 pt) at about 11 pt
+#: and its other text larger, 9 pt or more for the widest figure (9.5 inches).
+WIDTH = 8.0
 plt.rcParams.update(
     {
-        "font.size": 12,
-        "axes.titlesize": 13,
-        "axes.labelsize": 12,
-        "xtick.labelsize": 11,
-        "ytick.labelsize": 11,
-        "legend.fontsize": 11,
-        "legend.title_fontsize": 11,
+        "font.size": 13,
+        "axes.titlesize": 14,
+        "axes.labelsize": 13,
+        "xtick.labelsize": 12,
+        "ytick.labelsize": 12,
+        "legend.fontsize": 12,
+        "legend.title_fontsize": 12,
         "axes.spines.top": False,
         "axes.spines.right": False,
         "savefig.dpi": 160,
@@ -313,7 +313,7 @@ def open_set_shots(path):
     rows = tables("open_set_study", "Shots curve, every technique")[0]
     shots = [1, 5, 20]
     columns = ["1 shot", "5 shots", "20 shots"]
-    fig, axes = plt.subplots(1, 3, figsize=(WIDTH + 1.5, 4.4), sharey=True, layout="constrained")
+    fig, axes = plt.subplots(1, 3, figsize=(WIDTH + 1.5, 4.6), sharey=True, layout="constrained")
     variants = {"defaults": "defaults", "reserve": "reserve_classes=15",
                 "both": "+ reconstruction=10"}  # fmt: skip
     for ax, (variant, title) in zip(axes, variants.items()):
@@ -325,7 +325,7 @@ def open_set_shots(path):
                 ax.plot(shots, values, color="k", lw=2.5, ls="--", label="raw pixels")
             elif name in COLOURS and (kind or "defaults") == variant:
                 ax.plot(shots, values, marker="o", color=COLOURS[name], label=name)
-        ax.set_title(title, fontsize=12)
+        ax.set_title(title, fontsize=13)
         ax.set_xscale("log")
         ax.set_xticks(shots, [str(s) for s in shots])
         ax.xaxis.set_minor_locator(plt.NullLocator())
@@ -377,7 +377,7 @@ def performance_loss_speed(path):
     ax.set_yticks(list(y), names)
     ax.invert_yaxis()
     ax.set_xscale("log")
-    ax.set_xlabel("ms per forward + backward (CPU, batch 256, 128-D, 100 classes)")
+    ax.set_xlabel("ms per forward + backward\n(CPU, batch 256, 128-D, 100 classes)")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="upper right")
     save(fig, path)
