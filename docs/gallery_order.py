@@ -21,7 +21,6 @@ ORDER = [
     "plot_margin_search.py",
     "plot_embedding_size.py",
     "plot_baselines.py",
-    "plot_umap.py",
     # open set, new classes and retrieval
     "plot_open_set_decision.py",
     "plot_open_set_new_classes.py",

@@ -14,6 +14,7 @@ two examples at once do not each start a thread per core.
 """
 
 import os
+import warnings
 
 from sk_embed import EmbeddingClassifier
 
@@ -27,9 +28,14 @@ def jobs():
 
 
 def reset_max_epochs(gallery_conf, fname, when=None):
-    """sphinx-gallery's reset hook: the default ``max_epochs`` for the next example."""
+    """sphinx-gallery's reset hook: the default ``max_epochs`` for the next example. A
+    quick build cuts the fits short on purpose, so it also silences the warnings that
+    such fits raise (``ConvergenceWarning``, a damaged ``add_classes``): they would say
+    nothing about the examples as ``make docs`` runs them."""
     quick = os.environ.get("SK_EMBED_GALLERY_MAX_EPOCHS")
     _DEFAULTS["max_epochs"] = int(quick) if quick else _MAX_EPOCHS
+    if quick:
+        warnings.simplefilter("ignore")
 
 
 def share_cores(gallery_conf, fname, when=None):

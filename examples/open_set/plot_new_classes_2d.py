@@ -43,7 +43,8 @@ known, new = y_train < KNOWN, y_test >= KNOWN
 rng = np.random.default_rng(0)
 few = np.concatenate([rng.choice(np.flatnonzero(y_train == c), 5, False) for c in range(6, 10)])
 
-# Text at 13 pt stays readable when the 12-inch figure is shrunk to the page's column.
+# Text at 13 pt and the legend at 14.5 stay readable when the 11-inch figure is shrunk
+# to the page's column (the legend at 9 pt or more).
 fig, axes = plt.subplots(1, len(VARIANTS), figsize=(3.6 * len(VARIANTS), 4.4))
 for ax, (name, options) in zip(axes, VARIANTS.items()):
     clf = EmbeddingClassifier("soc", n_components=2, random_state=0, **options)
@@ -71,7 +72,7 @@ axes[-1].legend(
     title="digit",
     loc="center left",
     bbox_to_anchor=(1.0, 0.5),
-    fontsize=13,
-    title_fontsize=13,
+    fontsize=14.5,
+    title_fontsize=14.5,
 )
 fig.tight_layout()

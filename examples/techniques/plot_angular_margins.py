@@ -31,5 +31,5 @@ panels = {
     ("digits", f"{method}\n{accuracy[method]:.3f}"): model
     for (_, method, _, _), model in models.items()
 }
-# Text at 15 pt keeps the legend at 9 pt or more when the figure is shrunk to the page.
-fig = plot_comparison(panels, ncols=3, fontsize=15)
+# Text at 16 pt keeps the legend at 9 pt or more when the figure is shrunk to the page.
+fig = plot_comparison(panels, ncols=3, fontsize=16)

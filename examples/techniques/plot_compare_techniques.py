@@ -32,13 +32,13 @@ for row in rows:
 # %%
 # One panel per technique, held-out samples coloured by class; each title carries the
 # technique's held-out accuracy. The 10-inch figure is shown shrunk to the page's
-# column: text at 15 pt keeps the legend at 9 pt or more there.
+# column: text at 16 pt keeps the legend at 9 pt or more there.
 accuracy = {row["method"]: row["accuracy"] for row in rows}
 panels = {
     ("digits", f"{method}\n{accuracy[method]:.3f}"): model
     for (_, method, _, _), model in models.items()
 }
-fig = plot_comparison(panels, ncols=3, fontsize=15)
+fig = plot_comparison(panels, ncols=3, fontsize=16)
 
 # %%
 # The families one by one

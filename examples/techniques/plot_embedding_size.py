@@ -16,7 +16,7 @@ from sk_embed.metrics import embedding_scores
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
 
-sizes = [1, 2, 4, 8, 16, 32]
+sizes = [1, 2, 4, 8, 32]
 rows = []
 for size in sizes:
     clf = EmbeddingClassifier("contrastive", n_components=size, random_state=0)

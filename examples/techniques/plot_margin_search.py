@@ -4,7 +4,8 @@ The effect of the margin
 
 A ``GridSearchCV`` over ``loss__margin`` of the contrastive loss, scored twice: the
 classifier's accuracy and the silhouette of the held-out embedding, both from the same
-cross-validation folds.
+cross-validation folds. ``refit=False``: the search only compares the margins here,
+so no model is fitted again on all the digits.
 """
 
 import matplotlib.pyplot as plt
@@ -22,12 +23,12 @@ def embedding_silhouette(estimator, X, y):
     return silhouette(estimator.transform(X), y)
 
 
-margins = [0.25, 0.5, 1.0, 2.0]
+margins = [0.25, 1.0, 4.0]
 search = GridSearchCV(
     EmbeddingClassifier("contrastive", n_components=2, random_state=0),
     {"loss__margin": margins},
     scoring={"accuracy": "accuracy", "silhouette": embedding_silhouette},
-    refit="accuracy",
+    refit=False,
     cv=3,
 ).fit(X, y)
 
@@ -44,6 +45,7 @@ for name in ("accuracy", "silhouette"):
 ax.set_xscale("log", base=2)
 ax.set_xlabel("loss__margin")
 ax.set_ylabel("3-fold mean")
-ax.set_title(f"contrastive, 2-D; best margin {search.best_params_['loss__margin']}")
+best = margins[search.cv_results_["rank_test_accuracy"].argmin()]
+ax.set_title(f"contrastive, 2-D; most accurate margin: {best}")
 ax.legend()
 fig.tight_layout()
