@@ -776,11 +776,9 @@ def train_step(net, batch, **fit_params):
 def _with_reconstruction(run, net, X, z, w, objective, loss):
     """Add the decoder's error of this rank's rows, weighted by their share of the batch
     (so the ranks' terms add up to the error of the whole batch)."""
-    from .reserve import reconstruction_error
-
     start = sum(run.sizes[: run.rank])
     mine = None if w is None else w[start : start + len(z)]
-    error = reconstruction_error(net.module_, z, X, mine)
+    error = net.reconstruction_error(z, X, mine)
     share = len(z) / sum(run.sizes) if w is None else mine.sum() / w.sum().clamp_min(1e-12)
     term = net.reconstruction * share * error
     total = term.detach().reshape(1).to(run.comm_device, torch.float64)

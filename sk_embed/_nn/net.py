@@ -942,9 +942,25 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
             weight = sample_weight.to(scores.device)
             loss = self.criterion_(scores, z, y_true, self.module_.head, sample_weight=weight)
         if training and self._reserving and self.reconstruction:
-            error = reconstruction_error(self.module_, z, X, sample_weight)
-            loss = loss + self.reconstruction * error
+            loss = loss + self.reconstruction * self.reconstruction_error(z, X, sample_weight)
         return loss
+
+    def reconstruction_error(self, z, X, sample_weight=None):
+        """The training-only decoder's error of rebuilding ``X`` from ``z`` (only while
+        a fresh fit reconstructs).
+
+        Parameters
+        ----------
+        z : tensor of shape (n, n_components)
+        X : tensor of shape (n, *input_shape)
+        sample_weight : tensor of shape (n,), optional
+
+        Returns
+        -------
+        tensor
+            A scalar.
+        """
+        return reconstruction_error(self.module_, z, X, sample_weight)
 
     def forward(self, X, training=False, device="cpu"):
         """skorch's ``forward``, written into outputs allocated once.
