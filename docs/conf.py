@@ -129,7 +129,7 @@ html_theme_options = {
 }
 # The pages at the top of the site have no section to navigate, and the studies' tables
 # need the width: their text gets the room (the top bar and breadcrumbs still lead on).
-_FULL_WIDTH = ("index", "getting_started", "choosing", "changelog")
+_FULL_WIDTH = ("index", "getting_started", "embedded_space", "choosing", "changelog")
 _FULL_WIDTH += ("benchmarks", "robustness", "open_set_study", "performance")
 html_sidebars = {page: [] for page in _FULL_WIDTH}
 html_static_path = ["_static"]

@@ -767,7 +767,7 @@ class EmbeddingClassifier(
 
         The encoder stays frozen; the technique's head places each new class from its
         samples' embeddings (imprinted weights, a mean embedding as center, or fitted
-        class means, as the technique's file says). Afterwards ``classes_``,
+        class means; the techniques page says which). Afterwards ``classes_``,
         ``predict``, ``predict_proba``, ``decision_function`` and ``class_centers_``
         cover old and new classes. Refit to train the encoder on them.
 

@@ -31,10 +31,29 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     }
   }
+  // A table in an "sk-cards" container becomes one card per row on a phone
+  // (tables.css): each cell carries its column's heading, shown before it there.
+  for (const table of document.querySelectorAll(".sk-cards table")) {
+    const headings = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    for (const row of table.querySelectorAll("tbody tr")) {
+      [...row.children].forEach((cell, i) => {
+        cell.setAttribute("data-label", headings[i] || "");
+        if (!cell.textContent.trim()) cell.classList.add("sk-empty"); // no card line
+      });
+    }
+  }
   // A page whose tables are wider than the text column gets the page's whole width
   // (the studies' tables), rather than a table that scrolls sideways.
   const article = document.querySelector(".bd-article-container");
   if (article && [...article.querySelectorAll("table")].some((t) => t.scrollWidth > article.clientWidth)) {
     article.style.maxWidth = "none";
+  }
+  // A table that is still wider than the screen (a phone) says that it scrolls.
+  for (const box of document.querySelectorAll(".bd-article .pst-scrollable-table-container")) {
+    if (box.closest(".sk-cards") || box.scrollWidth <= box.clientWidth + 2) continue;
+    const cue = document.createElement("p");
+    cue.className = "sk-scroll-cue";
+    cue.textContent = "More columns: scroll the table sideways \u2192";
+    box.before(cue);
   }
 });

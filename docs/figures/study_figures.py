@@ -294,7 +294,7 @@ def open_set_tradeoff(path):
     ]
     fig.legend(
         handles=handles + ax.get_legend_handles_labels()[0], loc="outside lower center",
-        ncols=3, title="64-D: defaults, reserve_classes=15, both (+ reconstruction=10)",
+        ncols=2, title="64-D: defaults, reserve_classes=15, both (+ reconstruction=10)",
     )  # fmt: skip
     ax.set_xscale("log")
     ax.set_xticks([1, 2, 5, 10, 20, 50], ["1", "2", "5", "10", "20", "50"])
