@@ -180,6 +180,10 @@ class EmbeddingClassifier(
         ``lr_schedule="anneal"``, training ends once the rate has been annealed over
         ``n_iter_no_change`` epochs after 2 epochs without improvement; with the other
         schedules, after ``n_iter_no_change`` consecutive epochs without improvement.
+        The training loss is read as a trend: with ``augment``, an epoch improves when
+        the mean loss of the last 3 epochs does (an augmented batch's loss moves up
+        and down while it falls); and no epoch counts against it before the loss has
+        fallen 10% below its first epoch's (for at most ``n_iter_no_change`` epochs).
         None trains for ``max_epochs`` epochs.
     n_iter_no_change : int, default=10
         With ``lr_schedule="anneal"``, the epochs of annealing that end training; with

@@ -50,6 +50,86 @@ def test_stopper_without_tol_never_stops():
     assert not stopper.done and stopper.stale == 4
 
 
+def _stale_counts(stopper, values):
+    counts = []
+    for epoch, value in enumerate(values):
+        stopper.update(value, epoch)
+        counts.append(stopper.stale)
+    return counts
+
+
+# A loss that falls in trend while single epochs rise above the best, as the loss of
+# augmented batches does.
+NOISY_FALL = [1.0, 0.8, 0.85, 0.82, 0.62, 0.66, 0.64, 0.48, 0.5, 0.49, 0.37, 0.39]
+
+
+def test_a_windowed_stopper_sees_a_noisy_loss_fall_and_the_tail_waits():
+    raw = Stopper(tol=1e-4, n_iter_no_change=10, higher_is_better=False)
+    assert max(_stale_counts(raw, NOISY_FALL)) >= 2  # epoch by epoch: a stall
+    windowed = Stopper(tol=1e-4, n_iter_no_change=10, higher_is_better=False, window=3)
+    assert _stale_counts(windowed, NOISY_FALL) == [0] * len(NOISY_FALL)
+    # the annealed tail begins at a stall: never, while the trend falls
+    for stopper, starts in ((raw, True), (windowed, False)):
+        stopper.__init__(1e-4, 10, False, window=stopper.window)
+        anneal = AnnealLR(tail=10, horizon=200, stalls=True)
+        for epoch, value in enumerate(NOISY_FALL):
+            anneal(1e-3, epoch, 200, stopper.stale)
+            stopper.update(value, epoch)
+        assert (anneal.start is not None) is starts
+    # the best epoch is still the one with the lowest loss of its own
+    assert windowed.best_value == 0.37 and windowed.best_epoch == 10
+
+
+def test_a_windowed_stopper_still_stops_when_the_trend_is_flat():
+    stopper = Stopper(tol=1e-4, n_iter_no_change=3, higher_is_better=False, window=3)
+    counts = _stale_counts(stopper, [1.0, 0.5, 0.52, 0.49, 0.51, 0.5, 0.5, 0.5, 0.5])
+    assert stopper.done and counts[-1] >= 3
+
+
+def test_no_epoch_is_stale_before_the_loss_takes_off():
+    # flat at its first value for four epochs, then falling: the flat start is not a stall
+    values = [1.0, 0.99, 1.01, 0.98, 1.0, 0.85, 0.6, 0.61, 0.62]
+    stopper = Stopper(tol=1e-4, n_iter_no_change=10, higher_is_better=False, takeoff=0.1)
+    assert _stale_counts(stopper, values) == [0, 0, 0, 0, 0, 0, 0, 1, 2]
+    assert stopper.waited == 4
+    plain = Stopper(tol=1e-4, n_iter_no_change=10, higher_is_better=False)
+    assert _stale_counts(plain, values)[:5] == [0, 0, 1, 0, 1]
+    # a loss that never takes off waits n_iter_no_change epochs, then counts: fits end
+    flat = Stopper(tol=1e-4, n_iter_no_change=3, higher_is_better=False, takeoff=0.1)
+    counts = _stale_counts(flat, [1.0] * 8)
+    assert counts == [0, 0, 0, 0, 1, 2, 3, 4] and flat.done
+    # once taken off, a loss back above the line is counted as usual
+    back = Stopper(tol=1e-4, n_iter_no_change=10, higher_is_better=False, takeoff=0.1)
+    assert _stale_counts(back, [1.0, 0.5, 1.0, 1.0]) == [0, 0, 1, 2]
+
+
+def test_the_fit_reads_an_augmented_loss_as_a_trend(monkeypatch):
+    """The net's stopper: a window of 3 epochs when training batches are augmented, 1
+    otherwise; the take-off rule on the training loss, not on a validation accuracy."""
+    import sk_embed._nn.net as net_module
+
+    made = []
+
+    class Recording(Stopper):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(net_module, "Stopper", Recording)
+    X, y = make_blobs(60, n_features=4, centers=3, random_state=0)
+
+    def jitter(batch):
+        return batch + 0.01
+
+    quiet = dict(max_epochs=2, tol=None, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        EmbeddingClassifier(**quiet).fit(X, y)
+        EmbeddingClassifier(augment=jitter, **quiet).fit(X, y)
+        EmbeddingClassifier(augment=jitter, early_stopping=True, **quiet).fit(X, y)
+    assert [(s.window, s.takeoff) for s in made] == [(1, 0.1), (3, 0.1), (1, None)]
+
+
 def test_schedules():
     assert cosine_lr(0.1, 0, 10, 0) == pytest.approx(0.1)
     assert cosine_lr(0.1, 5, 10, 0) == pytest.approx(0.05)

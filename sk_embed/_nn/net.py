@@ -49,7 +49,9 @@ from .predictor import answer
 from .reserve import Decoder, MixedBatches, reconstruction_error
 from .routing import kernel_options, resolve_optimizer
 from .training import (
+    AUGMENTED_WINDOW,
     SCHEDULES,
+    TAKEOFF,
     DivergenceCheck,
     Standardize,
     Stopper,
@@ -569,7 +571,14 @@ class EmbeddingNet(FastEventsMixin, NeuralNet):
         events = {"dataset_train": train, "dataset_valid": valid}
         iterator = self.get_iterator(train, training=True)
         iterator_valid = None if valid is None else self.get_iterator(valid, training=False)
-        stopper = Stopper(self.tol, self.n_iter_no_change, higher_is_better=valid is not None)
+        on_loss = valid is None  # else the validation accuracy, which is never augmented
+        stopper = Stopper(
+            self.tol,
+            self.n_iter_no_change,
+            higher_is_better=not on_loss,
+            window=AUGMENTED_WINDOW if on_loss and self.augment is not None else 1,
+            takeoff=TAKEOFF if on_loss else None,
+        )
         # A user's LRScheduler callback sets the rate: ours steps aside (the rate starts
         # at lr and is never written here), and the stopper ends training.
         own_schedule = not any(isinstance(cb, LRScheduler) for _, cb in self.callbacks_)

@@ -305,12 +305,33 @@ SCHEDULES = {
 }
 
 
+#: How the stopping rule reads the training loss (:class:`Stopper`'s ``window`` and
+#: ``takeoff``). An augmented batch's loss is compared as the mean of 3 epochs: on digit
+#: images with ``augment="shift"`` a single epoch above the best began the annealed tail
+#: while the loss was still falling in trend. Whatever the batches, no epoch counts as
+#: stale before the loss has fallen 10% below its first epoch's (for at most
+#: ``n_iter_no_change`` epochs): ``triplet`` on the cnn sits at its margin for several
+#: epochs before it falls, and a stall there ended fits before they had learned.
+AUGMENTED_WINDOW = 3
+TAKEOFF = 0.1
+
+
 class Stopper:
     """scikit-learn's stopping rule: stop after ``n_iter_no_change`` epochs in which the
     monitored value did not improve on its best by more than ``tol``.
 
     The monitored value is the training loss (lower is better) or, with early stopping,
-    the validation accuracy (higher is better).
+    the validation accuracy (higher is better). Two refinements read the training loss
+    as a trend rather than epoch by epoch:
+
+    - ``window``: the value compared is the mean of the last ``window`` epochs' values
+      (1: the epoch's own). The loss of augmented batches moves up and down from epoch
+      to epoch while it falls in trend; a single epoch above the best is then noise,
+      not a stall.
+    - ``takeoff``: no epoch counts as stale before the loss has fallen by this share of
+      its first epoch's value, for at most ``n_iter_no_change`` epochs. Some losses
+      stay flat for a few epochs before they fall (triplets of an embedding that starts
+      collapsed sit at the margin); a stall there is the start, not the end.
 
     Parameters
     ----------
@@ -318,15 +339,24 @@ class Stopper:
         None never stops early.
     n_iter_no_change : int
     higher_is_better : bool
+    window : int, default=1
+    takeoff : float or None, default=None
+        None (the validation accuracy) counts every epoch.
     """
 
-    def __init__(self, tol, n_iter_no_change, higher_is_better):
+    def __init__(self, tol, n_iter_no_change, higher_is_better, window=1, takeoff=None):
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
         self.sign = 1.0 if higher_is_better else -1.0
-        self.best = -math.inf
+        self.window = max(int(window), 1)
+        self.takeoff = takeoff
+        self.values = []
+        self.best = -math.inf  # of the epochs' own values
         self.best_epoch = None
+        self.best_trend = -math.inf  # of the window means
         self.stale = 0
+        self.waited = 0
+        self.flying = takeoff is None
 
     def update(self, value, epoch):
         """Record one epoch's value.
@@ -339,11 +369,21 @@ class Stopper:
         Returns
         -------
         improved : bool
-            Whether this is the best value so far.
+            Whether this epoch's own value is the best so far (the epoch whose weights
+            early stopping keeps).
         """
+        self.values.append(value)
         signed = self.sign * value
-        tol = 0.0 if self.tol is None else self.tol
-        self.stale = 0 if signed > self.best + tol else self.stale + 1
+        trend = self.sign * float(np.mean(self.values[-self.window :]))
+        if not self.flying:  # has the loss left its first value by the takeoff share?
+            first = self.sign * self.values[0]
+            self.flying = trend > first + self.takeoff * abs(first)
+        if len(self.values) > 1 and not self.flying and self.waited < self.n_iter_no_change:
+            self.waited += 1
+        else:
+            tol = 0.0 if self.tol is None else self.tol
+            self.stale = 0 if trend > self.best_trend + tol else self.stale + 1
+        self.best_trend = max(self.best_trend, trend)
         improved = signed > self.best
         if improved:
             self.best, self.best_epoch = signed, epoch
