@@ -14,8 +14,9 @@ its side, padding with zeros, on the whole batch at once. It applies to training
 only; ``transform`` and ``predict`` see the images as they are. The technique is
 ``soc`` with the ``cnn`` at 2-D, on digits as 8x8 images; one run (seed 0), 25 epochs.
 On images this small a shift of one pixel is an eighth of the side: over three seeds
-it costs every technique accuracy at 8x8 and helps at 28x28
-(``benchmarks/robustness.py --parts augment``, on the Robustness page).
+at the defaults it helps or ties for every technique at 28x28 and costs two (cosface,
+triplet) a few points at 8x8 (``benchmarks/robustness.py --parts augment``, on the
+Images and Robustness pages).
 """
 
 import matplotlib.pyplot as plt
