@@ -69,8 +69,8 @@ def test_a_windowed_stopper_sees_a_noisy_loss_fall_and_the_tail_waits():
     windowed = Stopper(tol=1e-4, n_iter_no_change=10, higher_is_better=False, window=3)
     assert _stale_counts(windowed, NOISY_FALL) == [0] * len(NOISY_FALL)
     # the annealed tail begins at a stall: never, while the trend falls
-    for stopper, starts in ((raw, True), (windowed, False)):
-        stopper.__init__(1e-4, 10, False, window=stopper.window)
+    for window, starts in ((1, True), (3, False)):
+        stopper = Stopper(tol=1e-4, n_iter_no_change=10, higher_is_better=False, window=window)
         anneal = AnnealLR(tail=10, horizon=200, stalls=True)
         for epoch, value in enumerate(NOISY_FALL):
             anneal(1e-3, epoch, 200, stopper.stale)
