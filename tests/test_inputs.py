@@ -104,6 +104,16 @@ def test_input_arrays_are_neither_copied_whole_nor_changed(data):
     assert isinstance(rows, ArrayRows) and np.shares_memory(rows.array, images)
 
 
+def test_views_with_negative_strides_train_as_their_copies(data):
+    """X[::-1] (a view torch cannot wrap) trains as its contiguous copy does."""
+    X, y = data
+    view, copy_ = X[::-1], np.ascontiguousarray(X[::-1])
+    a = EmbeddingClassifier(**QUICK).fit(view, y[::-1])
+    b = EmbeddingClassifier(**QUICK).fit(copy_, y[::-1].copy())
+    np.testing.assert_array_equal(a.transform(view), b.transform(copy_))
+    a.partial_fit(view, y[::-1])
+
+
 def test_dataset_with_workers_and_loader_options(data):
     X, y = data
     kw = dict(QUICK, iterator_train__num_workers=2, iterator_valid__num_workers=1)

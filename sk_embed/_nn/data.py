@@ -482,7 +482,8 @@ def device_rows(X, device):
         return SparseRows(X, device)
     if isinstance(X, _Rows):
         return X.on(device)
-    return torch.tensor(X, dtype=torch.float32, device=device)
+    # torch takes no negative strides (a view such as X[::-1]); contiguous arrays pass as is
+    return torch.tensor(np.ascontiguousarray(X), dtype=torch.float32, device=device)
 
 
 def training_data(X, y, sample_weight, device):

@@ -44,7 +44,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .._random import FitGenerators, fit_draws
+from .._random import FitGenerators, fit_draws, generator, layer_draws
 from ..augment import AugmentedBatches
 from .data import Batch, TensorBatches, TensorDataset
 
@@ -581,9 +581,18 @@ def training(net, X):
     _check_same_data(run, net, X)
     run.start(net)
     try:
-        yield
+        with layer_draws(_rank_own_draws(run, generator("cpu"), b"layers")):
+            yield
     finally:
         run.stop(net)
+
+
+def _rank_own_draws(run, shared, label):
+    """Generators of this rank's own, seeded from the shared stream's state (which every
+    rank holds alike), the rank and ``label``, without drawing from the shared stream."""
+    state = b"" if shared is None else shared.get_state().numpy().tobytes()
+    digest = hashlib.blake2b(state + label + run.rank.to_bytes(4, "little"), digest_size=8)
+    return FitGenerators(int.from_bytes(digest.digest(), "little") >> 1)
 
 
 def _check_same_data(run, net, X):
@@ -709,10 +718,7 @@ class _WholeBatches:
             sharded = sharded.batches
         # A stream of this rank's own, following the shared shuffling stream (which
         # advances from call to call) without drawing from it.
-        shuffling = sharded.generator
-        state = b"" if shuffling is None else shuffling.get_state().numpy().tobytes()
-        digest = hashlib.blake2b(state + run.rank.to_bytes(4, "little"), digest_size=8)
-        self.draws = FitGenerators(int.from_bytes(digest.digest(), "little") >> 1)
+        self.draws = _rank_own_draws(run, sharded.generator, b"")
 
     def __len__(self):
         return len(self.batches)

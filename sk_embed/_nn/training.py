@@ -166,6 +166,85 @@ class Standardize(nn.Module):
         return (x - self.mean) / self.scale
 
 
+#: How :func:`class_neighbours` reads the training inputs: a fixed random subset of at
+#: most this many samples, inputs wider than ``NEIGHBOUR_FEATURES`` hashed to that many
+#: features (each feature to one of them, with a random sign: distances keep their
+#: expected values), and this many nearest neighbours of each sample.
+NEIGHBOUR_SAMPLES = 2000
+NEIGHBOUR_FEATURES = 1024
+NEIGHBOURS = 10
+
+
+@torch.no_grad()
+def class_neighbours(batches, n_rows, n_classes, n_features):
+    """How often the classes' samples have each other's as nearest neighbours in the
+    input space, each feature in units of its standard deviation.
+
+    One pass over the batches keeps a fixed random subset of the samples (the same on
+    every rank and every call); among them, each sample's nearest neighbours are counted
+    by class.
+
+    Parameters
+    ----------
+    batches : iterable of Batch
+        The training data in its order, with its labels (samples of weight 0 are left
+        out; other weights do not count).
+    n_rows : int
+        Samples the batches hold.
+    n_classes : int
+    n_features : int
+        Values per sample.
+
+    Returns
+    -------
+    tensor of shape (n_classes, n_classes), float64
+        ``s_ij + s_ji``, where ``s_ij`` is the share of the neighbours of class ``i``'s
+        samples that are of class ``j``; zero on the diagonal.
+    """
+    draws = torch.Generator().manual_seed(0)
+    width = min(n_features, NEIGHBOUR_FEATURES)
+    bucket = torch.randint(0, width, (n_features,), generator=draws)
+    sign = torch.randint(0, 2, (n_features,), generator=draws).double() * 2 - 1
+    keep = torch.zeros(n_rows, dtype=torch.bool)
+    keep[torch.randperm(n_rows, generator=draws)[:NEIGHBOUR_SAMPLES]] = True
+    rows, labels, start = [], [], 0
+    for batch in batches:
+        end = start + len(batch.y)
+        mine = keep[start:end].clone()
+        start = end
+        if batch.sample_weight is not None:
+            mine &= batch.sample_weight.cpu() > 0
+        if not mine.any():
+            continue
+        X = batch.X.to_dense() if batch.X.layout != torch.strided else batch.X
+        X = X.reshape(len(X), -1)[mine.to(X.device)].double().cpu()
+        if width < n_features:
+            X = torch.zeros(len(X), width, dtype=X.dtype).index_add_(1, bucket, X * sign)
+        rows.append(X)
+        labels.append(batch.y.cpu()[mine].long())
+    similarity = torch.zeros(n_classes, n_classes, dtype=torch.float64)
+    if not rows:
+        return similarity
+    X, y = torch.cat(rows), torch.cat(labels)
+    std = X.std(0, correction=0)
+    X = (X - X.mean(0)) / torch.where(std > 0, std, torch.ones_like(std))
+    k = min(NEIGHBOURS, len(X) - 1)
+    if k < 1:
+        return similarity
+    X = X.float()  # at most 2,000 x 1,024: float32 distances are enough to rank neighbours
+    distances = torch.cdist(X, X).fill_diagonal_(math.inf)
+    found = y[distances.topk(k, dim=1, largest=False).indices]
+    counts = torch.zeros(n_classes, n_classes, dtype=torch.float64)
+    counts.index_put_(
+        (y.repeat_interleave(k), found.reshape(-1)),
+        torch.ones(found.numel(), dtype=torch.float64),
+        accumulate=True,
+    )
+    shares = counts / counts.sum(1, keepdim=True).clamp_min(1.0)
+    similarity = shares + shares.T
+    return similarity.fill_diagonal_(0.0)
+
+
 def constant_lr(lr, epoch, max_epochs, stale):
     """The initial learning rate throughout.
 

@@ -102,6 +102,25 @@ class Head(nn.Module):
         """
         return z
 
+    #: Whether :meth:`arrange` wants to know which classes look alike (the net then makes
+    #: one pass over the training inputs at the start of a fresh fit).
+    arranges = False
+
+    def arrange(self, similarity):
+        """Place the classes before training, knowing which of them look alike.
+
+        Called once at the start of a fresh fit, before the first step, when the head's
+        class sets ``arranges``; does nothing by default (regression gives classes that
+        look alike nearby targets).
+
+        Parameters
+        ----------
+        similarity : tensor of shape (n_classes, n_classes), float64
+            How often the classes' training samples have each other's as nearest
+            neighbours in the input space (:func:`sk_embed._nn.training.class_neighbours`):
+            symmetric, zero on the diagonal.
+        """
+
     def after_step(self, z, y, sample_weight=None):
         """Called after every optimizer step of training with the batch's raw embeddings
         (detached), as the step computed them; does nothing by default (center loss moves

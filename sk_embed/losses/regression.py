@@ -14,14 +14,22 @@ targets. ``loss__targets``:
 The named layouts are scaled by ``loss__radius`` (default 3). The scale matters for
 training even though the loss is scale-free in principle (docs/techniques.md has the
 measured sweep).
+
+Which class gets which point of a named layout (``loss__assign``): ``"similar"``
+(default) gives classes that look alike nearby points, from how often their training
+samples are each other's nearest neighbours in the input space; ``"labels"`` takes the
+classes in label order (Scholl 2024's). The squared loss's answer for a sample between
+two classes is the mean of their targets: in label order two often-confused classes can
+sit on opposite sides of the circle, and that mean is then nearest a third class.
 """
 
 import numpy as np
 import torch
 from sklearn.utils._param_validation import StrOptions
 
+from .._random import generator
 from ._base import POSITIVE, DistanceHead, Loss, weighted_mean
-from ._layout import circle, grid, simplex, spread_on_sphere
+from ._layout import assign_by_similarity, circle, grid, simplex, spread_on_sphere
 from ._registry import Technique, register
 
 LAYOUTS = {
@@ -42,17 +50,39 @@ class TargetHead(DistanceHead):
     radius : float, default=3.0
         Scale of a named layout (the sphere's radius, the grid's half-width).
     temperature : float, default=1.0
+    assign : {"similar", "labels"}, default="similar"
+        Which class gets which point of a named layout: classes that look alike get
+        nearby points (:func:`~sk_embed.losses._layout.assign_by_similarity`), or the
+        classes take the points in label order. An array of targets is used as given.
     """
 
     _parameter_constraints: dict = {
         "targets": [StrOptions(set(LAYOUTS)), "array-like"],
         "radius": [POSITIVE],
+        "assign": [StrOptions({"similar", "labels"})],
     }
 
-    def __init__(self, n_components, n_classes, targets="sphere", radius=3.0, temperature=1.0):
+    def __init__(
+        self, n_components, n_classes, targets="sphere", radius=3.0, temperature=1.0,
+        assign="similar",
+    ):  # fmt: skip
         super().__init__(n_components, n_classes, temperature)
         points = make_targets(targets, n_classes, n_components)
         self.centers.copy_(radius * points if isinstance(targets, str) else points)
+        self.assign = assign
+        self.arranges = assign == "similar" and isinstance(targets, str)
+
+    def arrange(self, similarity):
+        """Give classes that look alike nearby targets (``assign="similar"``).
+
+        Parameters
+        ----------
+        similarity : tensor of shape (n_classes, n_classes)
+            As for :meth:`~sk_embed.losses.Head.arrange`.
+        """
+        targets = self.centers.detach().cpu().double().numpy()
+        order = assign_by_similarity(similarity.cpu().numpy(), targets, generator())
+        self.centers.copy_(self.centers[torch.as_tensor(order, device=self.centers.device)])
 
     def place_centers(self, z, y, sample_weight=None):
         """Nothing to place: the centers are the fixed targets.

@@ -81,3 +81,49 @@ def test_sphere_targets_depend_on_random_state_only(small):
 
     np.testing.assert_array_equal(fit(0), fit(0))
     assert not np.allclose(fit(0), fit(1))
+
+
+def _confused_pairs(n=60, seed=0):
+    """Six classes in three pairs whose samples overlap (0-3, 1-4, 2-5) and lie far from
+    the other pairs; the labels put each pair's classes apart."""
+    rng = np.random.default_rng(seed)
+    centers = {0: (0, 0), 3: (0.5, 0), 1: (20, 0), 4: (20.5, 0), 2: (0, 20), 5: (0.5, 20)}
+    X = np.concatenate([rng.normal(centers[c], 1.0, (n, 2)) for c in range(6)])
+    return np.column_stack([X, rng.normal(size=(len(X), 3))]), np.repeat(np.arange(6), n)
+
+
+def test_alike_classes_get_neighbouring_targets_on_the_circle():
+    """The default assign="similar": each pair of overlapping classes sits on adjacent
+    points of the hexagon; in label order (assign="labels") every pair is opposite."""
+    X, y = _confused_pairs()
+    gap = 2 * 3.0 * np.sin(np.pi / 6)  # adjacent points of the radius-3 hexagon
+
+    def pair_distances(**params):
+        clf = EmbeddingClassifier("regression", max_epochs=1, tol=None, **params).fit(X, y)
+        C = clf.class_centers_
+        return [np.linalg.norm(C[a] - C[a + 3]) for a in range(3)]
+
+    for seed in range(3):
+        np.testing.assert_allclose(pair_distances(random_state=seed), gap, rtol=1e-5)
+    np.testing.assert_allclose(
+        pair_distances(random_state=0, loss__assign="labels"), 6.0, rtol=1e-5
+    )
+
+
+def test_an_array_of_targets_is_never_reassigned():
+    X, y = _confused_pairs()
+    T = 3.0 * np.column_stack([np.cos(np.arange(6) * np.pi / 3), np.sin(np.arange(6) * np.pi / 3)])
+    clf = EmbeddingClassifier("regression", loss__targets=T, **QUICK).fit(X, y)
+    np.testing.assert_array_equal(clf.class_centers_, T.astype(np.float32))
+    with pytest.raises(ValueError, match="loss__assign"):
+        EmbeddingClassifier("regression", loss__assign="nearest", **QUICK).fit(X, y)
+
+
+def test_going_on_keeps_the_assignment(small):
+    """Only a fresh fit assigns: partial_fit and warm starts go on with the targets."""
+    X, y = small
+    clf = EmbeddingClassifier("regression", warm_start=True, **QUICK).fit(X, y)
+    before = clf.class_centers_.copy()
+    clf.partial_fit(X[::-1], y[::-1])
+    clf.fit(X[:150], y[:150])
+    np.testing.assert_array_equal(clf.class_centers_, before)
