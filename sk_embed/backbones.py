@@ -82,6 +82,12 @@ class Dropout(nn.Module):
         return x * keep / (1 - self.p)
 
     def extra_repr(self):
+        """The rate, as torch prints a module.
+
+        Returns
+        -------
+        str
+        """
         return f"p={self.p}"
 
 
