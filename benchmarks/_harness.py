@@ -145,7 +145,7 @@ def digits_split(seed=0):
     return split(*load_digits(return_X_y=True), seed)
 
 
-def runs(fn, tasks, *, jobs=1, threads=None):
+def runs(fn, tasks, *, jobs=1, threads=None, on_result=None):
     """``fn(*task)`` for every task, ``jobs`` at a time in worker processes (joblib).
 
     A function of the running script is sent to the workers by reference (the script
@@ -160,6 +160,9 @@ def runs(fn, tasks, *, jobs=1, threads=None):
         1 runs the tasks here, one after the other.
     threads : int, optional
         torch's thread count for each run (1 when runs share the cores); None leaves it.
+    on_result : callable, optional
+        Called with each result as soon as it and the tasks before it are done, so a long
+        run shows its figures as it goes (and keeps them if it is stopped).
 
     Returns
     -------
@@ -172,8 +175,15 @@ def runs(fn, tasks, *, jobs=1, threads=None):
         fn = _by_reference(fn)
     tasks = (task if isinstance(task, tuple) else (task,) for task in tasks)
     if threads:
-        return Parallel(n_jobs=jobs)(delayed(_call)(fn, task, threads) for task in tasks)
-    return Parallel(n_jobs=jobs)(delayed(fn)(*task) for task in tasks)
+        calls = (delayed(_call)(fn, task, threads) for task in tasks)
+    else:
+        calls = (delayed(fn)(*task) for task in tasks)
+    results = []
+    for result in Parallel(n_jobs=jobs, return_as="generator")(calls):
+        if on_result is not None:
+            on_result(result)
+        results.append(result)
+    return results
 
 
 def _call(fn, args, threads):

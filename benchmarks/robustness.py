@@ -18,7 +18,9 @@ Usage: python benchmarks/robustness.py [--seeds 0 1 2] [--dims 2 10] [--losses .
        [--image-sets 'digits 8x8' 'digits 28x28']
 """
 
+import json
 import os
+import sys
 import time
 import warnings
 
@@ -68,14 +70,23 @@ def fit_score(method, X_train, X_test, y_train, y_test, dim, seed, params):
     }
 
 
-def run(args, tasks):
-    """:func:`fit_score` of every task, ``--jobs`` at a time."""
-    return h.runs(fit_score, tasks, jobs=args.jobs, threads=args.threads)
+def run(args, tasks, tags=None):
+    """:func:`fit_score` of every task, ``--jobs`` at a time; each finished fit is printed
+    to stderr as one JSON line (with its tag, if ``tags`` gives one per task), so a long
+    part shows its figures as it goes and keeps them if it is stopped."""
+    tags = iter(tags if tags is not None else [None] * len(tasks))
+
+    def progress(row):
+        tag = next(tags)
+        line = {**row, "tag": tag} if tag is not None else row
+        print(json.dumps(line, default=float), file=sys.stderr, flush=True)
+
+    return h.runs(fit_score, tasks, jobs=args.jobs, threads=args.threads, on_result=progress)
 
 
 def run_tagged(args, tagged, key):
     """Run ``(tag, task)`` pairs; each row gets its tag under ``key``."""
-    rows = run(args, [task for _, task in tagged])
+    rows = run(args, [task for _, task in tagged], [tag for tag, _ in tagged])
     for (tag, _), row in zip(tagged, rows):
         row[key] = tag
     return rows

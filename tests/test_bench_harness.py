@@ -81,6 +81,14 @@ def test_seeded_runs_give_the_same_results_on_one_or_two_processes(h):
     assert h.runs(_draws, [0, 1]) == [_draws(0), _draws(1)]
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_runs_reports_each_result_in_task_order(h, jobs):
+    seen = []
+    tasks = [(seed, 2) for seed in range(3)]
+    got = h.runs(_draws, tasks, jobs=jobs, on_result=seen.append)
+    assert seen == got == [_draws(*task) for task in tasks]
+
+
 def _draws(seed, n=3):
     return np.random.default_rng(seed).integers(0, 100, n).tolist()
 
@@ -117,3 +125,21 @@ def test_image_sets_are_stratified_splits_of_images(robustness, name, shape, n_t
     assert np.isfinite(X_train).all() and X_train.max() > X_train.min()
     counts = np.bincount(y_test, minlength=10)
     assert len(counts) == 10 and np.ptp(counts / counts.sum()) < 0.05
+
+
+def test_robustness_prints_each_fit_with_its_tag_as_it_ends(robustness, monkeypatch, capsys):
+    import json
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(
+        robustness, "fit_score", lambda method, seed: {"method": method, "seed": seed}
+    )
+    args = SimpleNamespace(jobs=1, threads=None)
+    tagged = [(("digits 8x8", "none"), ("soc", 0)), (("digits 8x8", "shift"), ("soc", 1))]
+    rows = robustness.run_tagged(args, tagged, "setting")
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert lines == [
+        {"method": "soc", "seed": 0, "tag": ["digits 8x8", "none"]},
+        {"method": "soc", "seed": 1, "tag": ["digits 8x8", "shift"]},
+    ]
+    assert [row["setting"] for row in rows] == [("digits 8x8", "none"), ("digits 8x8", "shift")]
